@@ -1,1 +1,81 @@
-//! placeholder
+//! The reference chat server of `SPEC.md`.
+//!
+//! Layout (bytes → decoder → session → room → bounded fan-out):
+//! - [`room`]: the pure room core. Membership, naming, broadcast,
+//!   departures, rate limits and timeouts; events in, lines out through an
+//!   [`room::Outbox`] trait. No tokio, no clock, no sockets.
+//! - [`listener`]: the transport seam ([`Listener`]), with impls for
+//!   tokio's and turmoil's `TcpListener`.
+//! - `shell`: the tokio shell: one accept loop, one room task that owns
+//!   the [`room::Room`], and per connection a reader and a writer task.
+//! - `outbox`: the bounded per-connection queue between the room task and
+//!   a connection's writer.
+//!
+//! The one entry point is [`run`]; the `chat-server` binary only parses
+//! flags, binds and passes a shutdown signal.
+#![deny(missing_docs)]
+
+pub mod listener;
+mod outbox;
+pub mod room;
+mod shell;
+
+pub use listener::Listener;
+pub use protocol::Limits;
+
+use std::future::Future;
+
+/// Everything the server needs besides a listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The limits of SPEC §8.
+    pub limits: Limits,
+    /// Room events (lines, accepts, closes) queued to the room task at once.
+    /// A reader that finds the queue full waits; that slows only readers,
+    /// never the fan-out.
+    pub room_events_max: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            room_events_max: 4096,
+        }
+    }
+}
+
+/// Runs the server on `listener` until `shutdown` completes, then shuts
+/// down gracefully (LEAVE-5): stops accepting, sends every connection
+/// `* Server shutting down. Goodbye.` after what is queued for it, gives
+/// all of them together at most `shutdown_grace_ms` to take it, closes
+/// them and returns `Ok(())`.
+///
+/// Uses only `tokio::time`, so it runs unchanged inside a turmoil host.
+/// Returns `Err` only if `config.limits` is not valid.
+pub async fn run<L: Listener>(
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send,
+    config: Config,
+) -> std::io::Result<()> {
+    shell::run(listener, shutdown, config).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The entry point's future is `Send` for both transports, so callers
+    /// may `tokio::spawn` it.
+    #[test]
+    fn run_is_send_for_both_transports() {
+        fn check<L: Listener>(listener: L) {
+            let fut = run(listener, std::future::pending(), Config::default());
+            assert_send(&fut);
+        }
+        let _ = check::<tokio::net::TcpListener>;
+        let _ = check::<turmoil::net::TcpListener>;
+    }
+}

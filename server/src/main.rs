@@ -1,1 +1,2 @@
+//! The `chat-server` binary (work in progress).
 fn main() {}

@@ -1,0 +1,1 @@
+//! Per-connection bounded outbox (work in progress).
