@@ -2,7 +2,7 @@
 //! `Ok(Some(Err(LineError)))` item, so `FramedRead` keeps going; only I/O
 //! failures end the stream.
 
-use bytes::BytesMut;
+use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::decoder::{LineDecoder, LineError};
@@ -11,6 +11,13 @@ use crate::decoder::{LineDecoder, LineError};
 #[derive(Debug)]
 pub struct LineCodec {
     decoder: LineDecoder,
+}
+
+impl LineCodec {
+    /// Bytes of the unfinished line held by the decoder now.
+    pub fn buffered_len(&self) -> usize {
+        self.decoder.buffered_len()
+    }
 }
 
 impl LineCodec {
@@ -27,8 +34,23 @@ impl Decoder for LineCodec {
     type Error = std::io::Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
-        let _ = (src, &mut self.decoder);
-        todo!()
+        if src.is_empty() {
+            return Ok(None);
+        }
+        let (consumed, item) = self.decoder.decode(src);
+        src.advance(consumed);
+        Ok(item)
+    }
+
+    /// End of stream: any complete lines still in `src` come out first; a
+    /// trailing fragment without LF is discarded silently (WIRE-4).
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        if let Some(item) = self.decode(src)? {
+            return Ok(Some(item));
+        }
+        self.decoder.finish();
+        src.clear();
+        Ok(None)
     }
 }
 
@@ -36,7 +58,14 @@ impl<T: AsRef<str>> Encoder<T> for LineCodec {
     type Error = std::io::Error;
 
     fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), Self::Error> {
-        let _ = (item, dst);
-        todo!()
+        let line = item.as_ref().as_bytes();
+        debug_assert!(
+            !line.contains(&b'\n'),
+            "a line to encode holds no LF (SRV-2)"
+        );
+        dst.reserve(line.len() + 1);
+        dst.put_slice(line);
+        dst.put_u8(b'\n');
+        Ok(())
     }
 }

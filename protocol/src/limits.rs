@@ -94,8 +94,9 @@ impl Limits {
         if self.name_bytes_max == 0 || self.name_bytes_max > NAME_BYTES_MAX {
             return Err(LimitsError("name_bytes_max must be 1..=32"));
         }
-        if self.who_names_max > WHO_NAMES_MAX_CAP {
-            return Err(LimitsError("who_names_max must be at most 400"));
+        // A name list holds at least one name (SPEC §5 `name-list`).
+        if self.who_names_max == 0 || self.who_names_max > WHO_NAMES_MAX_CAP {
+            return Err(LimitsError("who_names_max must be 1..=400"));
         }
         if self.members_max == 0 || self.naming_max == 0 || self.outbox_lines_max == 0 {
             return Err(LimitsError(

@@ -5,7 +5,14 @@
 
 use std::fmt;
 
-use crate::name::Name;
+use crate::decoder::has_forbidden_char;
+use crate::limits::SERVER_LINE_BYTES_MAX;
+use crate::name::{is_name_byte, Name};
+
+/// The text of the reference server's `/help` line after `Commands: `
+/// (CMD-3).
+pub const HELP_TEXT: &str = "/who lists the members, /help shows this, \
+/quit or exit leaves, //text sends a message that starts with /text";
 
 /// Why a member was removed (SPEC §6), as the `reason` of a `removed` line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +28,19 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in SPEC order.
+    pub const ALL: [Reason; 4] = [
+        Reason::ConnectionLost,
+        Reason::IdleTimeout,
+        Reason::TooSlow,
+        Reason::Flooding,
+    ];
+
+    /// Parses a wire reason, e.g. `too slow`.
+    pub fn from_wire(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     /// The reason as it appears on the wire, e.g. `connection lost`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,18 +101,47 @@ impl ErrorCode {
 
     /// The code as on the wire, e.g. `name-taken`.
     pub fn as_str(self) -> &'static str {
-        todo!()
+        match self {
+            ErrorCode::InvalidName => "invalid-name",
+            ErrorCode::NameTaken => "name-taken",
+            ErrorCode::TooManyAttempts => "too-many-attempts",
+            ErrorCode::ServerFull => "server-full",
+            ErrorCode::HandshakeTimeout => "handshake-timeout",
+            ErrorCode::LineTooLong => "line-too-long",
+            ErrorCode::InvalidUtf8 => "invalid-utf8",
+            ErrorCode::ControlChar => "control-char",
+            ErrorCode::UnknownCommand => "unknown-command",
+            ErrorCode::RateLimited => "rate-limited",
+            ErrorCode::IdleTimeout => "idle-timeout",
+            ErrorCode::TooSlow => "too-slow",
+            ErrorCode::Flooding => "flooding",
+        }
     }
 
     /// Parses a wire code.
     pub fn from_wire(s: &str) -> Option<ErrorCode> {
-        let _ = s;
-        todo!()
+        ErrorCode::ALL.into_iter().find(|code| code.as_str() == s)
     }
 
-    /// The reference server's human text for this code.
+    /// The reference server's human text for this code. The
+    /// `line-too-long` text names the default limit of 1024 bytes; a
+    /// server with another limit may say so with its own text.
     pub fn default_text(self) -> &'static str {
-        todo!()
+        match self {
+            ErrorCode::InvalidName => "a name is 1 to 32 letters, digits, '_' or '-'",
+            ErrorCode::NameTaken => "that name is in use",
+            ErrorCode::TooManyAttempts => "too many names tried, goodbye",
+            ErrorCode::ServerFull => "the server is full, try again later",
+            ErrorCode::HandshakeTimeout => "no name was given in time, goodbye",
+            ErrorCode::LineTooLong => "a line may hold at most 1024 bytes",
+            ErrorCode::InvalidUtf8 => "a line must be UTF-8 text",
+            ErrorCode::ControlChar => "a line may not hold control characters",
+            ErrorCode::UnknownCommand => "type /help for the list",
+            ErrorCode::RateLimited => "too many lines too fast, this one was dropped",
+            ErrorCode::IdleTimeout => "nothing received for too long, goodbye",
+            ErrorCode::TooSlow => "you read too slowly to keep up, goodbye",
+            ErrorCode::Flooding => "too many lines too fast, goodbye",
+        }
     }
 }
 
@@ -177,24 +226,59 @@ impl ServerLine {
 
     /// The reference server's `/help` line.
     pub fn help() -> ServerLine {
-        todo!()
+        ServerLine::Help(HELP_TEXT.to_owned())
     }
 
     /// Appends the line and its LF to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!()
+        let mut sink = ByteSink(out);
+        // ByteSink::write_str cannot fail, and neither can the Display
+        // impls used here, so neither can the whole write.
+        let _ = fmt::Write::write_fmt(&mut sink, format_args!("{self}"));
+        out.push(b'\n');
     }
 
     /// The line without its LF.
     pub fn format(&self) -> String {
-        todo!()
+        self.to_string()
     }
 
     /// Parses one line (without its LF; a trailing CR is tolerated).
+    ///
+    /// The first byte decides the kind (SRV-2). Chat and error lines must
+    /// match their rules exactly. An info line whose text begins like a
+    /// known form (`Enter your name:`, `Welcome, `, `Members (`,
+    /// `Commands: `, `Goodbye`, `Server shutting down.`, or a first word
+    /// followed by ` has joined the chat.`, ` has left the chat.` or
+    /// ` was removed from the chat (`) must match that form exactly; any
+    /// other info line is [`ServerLine::Info`] (SPEC §11). Every text must
+    /// be non-empty and free of forbidden characters (WIRE-7, WIRE-8).
     pub fn parse(line: &str) -> Result<ServerLine, ParseError> {
-        let _ = line;
-        todo!()
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let Some(&first) = line.as_bytes().first() else {
+            return Err(ParseError("empty line".to_owned()));
+        };
+        if line.len() > SERVER_LINE_BYTES_MAX {
+            return Err(ParseError(format!(
+                "line of {} bytes is over the limit of {SERVER_LINE_BYTES_MAX}",
+                line.len()
+            )));
+        }
+        if has_forbidden_char(line.as_bytes()) {
+            return Err(ParseError(format!("forbidden character in {line:?}")));
+        }
+        match first {
+            b'*' => match line.strip_prefix("* ") {
+                Some(info) => parse_info(info),
+                None => Err(bad("an info line starts with \"* \"", line)),
+            },
+            b'!' => match line.strip_prefix("! ") {
+                Some(error) => parse_error(error),
+                None => Err(bad("an error line starts with \"! \"", line)),
+            },
+            b if is_name_byte(b) => parse_chat(line),
+            _ => Err(bad("unknown first byte", line)),
+        }
     }
 
     /// Whether this is a room line (chat, joined, left, removed) as
@@ -218,4 +302,225 @@ pub fn write_chat(out: &mut Vec<u8>, from: &Name, text: &str) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(text.as_bytes());
     out.push(b'\n');
+}
+
+impl fmt::Display for MemberList {
+    /// The `name-list` of SPEC §5: `a, b` or `a, b and 3 more`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.names.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name.as_str())?;
+        }
+        let more = self.total.saturating_sub(self.names.len());
+        if more > 0 {
+            if self.names.is_empty() {
+                write!(f, "and {more} more")?;
+            } else {
+                write!(f, " and {more} more")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ServerLine {
+    /// The line as on the wire, without its LF.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerLine::Chat { from, text } => write!(f, "{from}: {text}"),
+            ServerLine::Prompt => f.write_str("* Enter your name:"),
+            ServerLine::Welcome { name, members } => write!(
+                f,
+                "* Welcome, {name}! Members ({}): {members}",
+                members.total
+            ),
+            ServerLine::Who(members) => write!(f, "* Members ({}): {members}", members.total),
+            ServerLine::Help(text) => write!(f, "* Commands: {text}"),
+            ServerLine::Joined(name) => write!(f, "* {name} has joined the chat."),
+            ServerLine::Left(name) => write!(f, "* {name} has left the chat."),
+            ServerLine::Removed { name, reason } => write!(
+                f,
+                "* {name} was removed from the chat ({}).",
+                reason.as_str()
+            ),
+            ServerLine::Goodbye(None) => f.write_str("* Goodbye."),
+            ServerLine::Goodbye(Some(name)) => write!(f, "* Goodbye, {name}."),
+            ServerLine::Shutdown => f.write_str("* Server shutting down. Goodbye."),
+            ServerLine::Error { code, text } => write!(f, "! {}: {text}", code.as_str()),
+            ServerLine::Info(text) => write!(f, "* {text}"),
+        }
+    }
+}
+
+/// A `fmt::Write` that appends UTF-8 bytes to a `Vec<u8>`; it never fails.
+struct ByteSink<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for ByteSink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn bad(why: &str, line: &str) -> ParseError {
+    ParseError(format!("{why}: {line:?}"))
+}
+
+fn parse_name(s: &str, line: &str) -> Result<Name, ParseError> {
+    Name::parse(s).map_err(|e| bad(&format!("bad name {s:?} ({e})"), line))
+}
+
+/// `text = 1*safe-char` (forbidden characters are checked for the whole
+/// line before this).
+fn parse_text(s: &str, line: &str) -> Result<String, ParseError> {
+    if s.is_empty() {
+        return Err(bad("empty text", line));
+    }
+    Ok(s.to_owned())
+}
+
+/// `count = "0" / (%x31-39 *DIGIT)`.
+fn parse_count(s: &str, line: &str) -> Result<usize, ParseError> {
+    let digits_ok =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    if !digits_ok {
+        return Err(bad(&format!("bad count {s:?}"), line));
+    }
+    s.parse()
+        .map_err(|_| bad(&format!("count {s:?} out of range"), line))
+}
+
+/// `chat-line = name ": " text`.
+fn parse_chat(line: &str) -> Result<ServerLine, ParseError> {
+    let Some((name, text)) = line.split_once(": ") else {
+        return Err(bad("a chat line is \"name: text\"", line));
+    };
+    Ok(ServerLine::Chat {
+        from: parse_name(name, line)?,
+        text: parse_text(text, line)?,
+    })
+}
+
+/// `error-line` after its `"! "`.
+fn parse_error(error: &str) -> Result<ServerLine, ParseError> {
+    let Some((code, text)) = error.split_once(": ") else {
+        return Err(bad("an error line is \"! code: text\"", error));
+    };
+    let Some(code) = ErrorCode::from_wire(code) else {
+        return Err(bad(&format!("unknown error code {code:?}"), error));
+    };
+    Ok(ServerLine::Error {
+        code,
+        text: parse_text(text, error)?,
+    })
+}
+
+/// `name-list` with the `<count>` it follows (LIMIT-4).
+fn parse_members(count: &str, list: &str, line: &str) -> Result<MemberList, ParseError> {
+    let total = parse_count(count, line)?;
+    // Names hold no spaces, so " and " can only start the tail.
+    // A name may be spelled `and`, so split at the last " and ".
+    let (names_part, more) = if let Some((names, tail)) = list.rsplit_once(" and ") {
+        (names, Some(tail))
+    } else if let Some(tail) = list.strip_prefix("and ") {
+        ("", Some(tail))
+    } else {
+        (list, None)
+    };
+    let names = if names_part.is_empty() {
+        Vec::new()
+    } else {
+        names_part
+            .split(", ")
+            .map(|n| parse_name(n, line))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let more = match more {
+        None => 0,
+        Some(tail) => {
+            let Some(k) = tail.strip_suffix(" more") else {
+                return Err(bad("a name list ends \" and <k> more\"", line));
+            };
+            let k = parse_count(k, line)?;
+            if k == 0 {
+                return Err(bad("\"and 0 more\"", line));
+            }
+            k
+        }
+    };
+    if names.is_empty() && more == 0 {
+        return Err(bad("an empty name list", line));
+    }
+    if names.len().checked_add(more) != Some(total) {
+        return Err(bad("the count does not match the name list", line));
+    }
+    Ok(MemberList { total, names })
+}
+
+/// `info` after the `"* "` of an info line.
+fn parse_info(info: &str) -> Result<ServerLine, ParseError> {
+    let line = info;
+    if info == "Enter your name:" {
+        return Ok(ServerLine::Prompt);
+    }
+    if info.starts_with("Server shutting down.") {
+        return if info == "Server shutting down. Goodbye." {
+            Ok(ServerLine::Shutdown)
+        } else {
+            Err(bad("bad shutdown line", line))
+        };
+    }
+    if info == "Goodbye." {
+        return Ok(ServerLine::Goodbye(None));
+    }
+    if let Some(rest) = info.strip_prefix("Goodbye, ") {
+        let Some(name) = rest.strip_suffix('.') else {
+            return Err(bad("a goodbye ends with \".\"", line));
+        };
+        return Ok(ServerLine::Goodbye(Some(parse_name(name, line)?)));
+    }
+    if let Some(rest) = info.strip_prefix("Welcome, ") {
+        let Some((name, rest)) = rest.split_once("! Members (") else {
+            return Err(bad("a welcome is \"Welcome, N! Members (c): ...\"", line));
+        };
+        let Some((count, list)) = rest.split_once("): ") else {
+            return Err(bad("a welcome is \"Welcome, N! Members (c): ...\"", line));
+        };
+        return Ok(ServerLine::Welcome {
+            name: parse_name(name, line)?,
+            members: parse_members(count, list, line)?,
+        });
+    }
+    if let Some(rest) = info.strip_prefix("Members (") {
+        let Some((count, list)) = rest.split_once("): ") else {
+            return Err(bad("a who reply is \"Members (c): ...\"", line));
+        };
+        return Ok(ServerLine::Who(parse_members(count, list, line)?));
+    }
+    if let Some(text) = info.strip_prefix("Commands: ") {
+        return Ok(ServerLine::Help(parse_text(text, line)?));
+    }
+    if let Some((word, rest)) = info.split_once(' ') {
+        if rest == "has joined the chat." {
+            return Ok(ServerLine::Joined(parse_name(word, line)?));
+        }
+        if rest == "has left the chat." {
+            return Ok(ServerLine::Left(parse_name(word, line)?));
+        }
+        if let Some(reason) = rest.strip_prefix("was removed from the chat (") {
+            let Some(reason) = reason.strip_suffix(").") else {
+                return Err(bad("a removal ends with \").\"", line));
+            };
+            let Some(reason) = Reason::from_wire(reason) else {
+                return Err(bad(&format!("unknown reason {reason:?}"), line));
+            };
+            return Ok(ServerLine::Removed {
+                name: parse_name(word, line)?,
+                reason,
+            });
+        }
+    }
+    Ok(ServerLine::Info(parse_text(info, line)?))
 }

@@ -80,23 +80,114 @@ impl Session {
     }
 
     /// Handles one decoded line (or line error) in the current state.
+    ///
+    /// In naming: a bad line (WIRE-5..7) gets its error and a new prompt
+    /// and does not count as a name attempt; a blank line is ignored;
+    /// `exit` or `/quit` closes with `* Goodbye.` (SESS-2); an invalid
+    /// name gets `invalid-name` and a new prompt, or `too-many-attempts`
+    /// and a close once `naming_attempts_max` names were rejected
+    /// (NAME-3, NAME-6); a valid name is a [`Step::Claim`].
+    ///
+    /// In member: a bad line gets its error (WIRE-9); the rest follows the
+    /// table of SPEC §4. [`Step::Quit`] moves the session to gone.
+    ///
+    /// In gone: every line is [`Step::Nothing`] (SESS-6).
     pub fn handle_line(&mut self, line: Result<&str, LineError>, limits: &Limits) -> Step {
-        let _ = (line, limits);
-        todo!()
+        match &mut self.state {
+            State::Gone => Step::Nothing,
+            State::Naming { attempts } => {
+                let content = match line {
+                    Ok(content) => content,
+                    Err(e) => {
+                        return Step::Reply(vec![ServerLine::error(e.code()), ServerLine::Prompt])
+                    }
+                };
+                match NamingLine::parse(content, limits.name_bytes_max) {
+                    NamingLine::Empty => Step::Nothing,
+                    NamingLine::Quit => {
+                        self.state = State::Gone;
+                        Step::Close {
+                            last: Some(ServerLine::Goodbye(None)),
+                        }
+                    }
+                    NamingLine::Name(name) => Step::Claim(name),
+                    NamingLine::Invalid(_) => {
+                        *attempts = attempts.saturating_add(1);
+                        if *attempts >= limits.naming_attempts_max {
+                            self.state = State::Gone;
+                            Step::Close {
+                                last: Some(ServerLine::error(ErrorCode::TooManyAttempts)),
+                            }
+                        } else {
+                            Step::Reply(vec![
+                                ServerLine::error(ErrorCode::InvalidName),
+                                ServerLine::Prompt,
+                            ])
+                        }
+                    }
+                }
+            }
+            State::Member { .. } => {
+                let content = match line {
+                    Ok(content) => content,
+                    Err(e) => return Step::Reply(vec![ServerLine::error(e.code())]),
+                };
+                match MemberLine::parse(content) {
+                    MemberLine::KeepAlive => Step::KeepAlive,
+                    MemberLine::Quit => {
+                        self.state = State::Gone;
+                        Step::Quit
+                    }
+                    MemberLine::Who => Step::Who,
+                    MemberLine::Help => Step::Reply(vec![ServerLine::help()]),
+                    MemberLine::Unknown(_) => {
+                        Step::Reply(vec![ServerLine::error(ErrorCode::UnknownCommand)])
+                    }
+                    MemberLine::Message(text) => Step::Say(text),
+                }
+            }
+        }
     }
 
     /// The room accepted the claimed name: → member. Returns nothing; the
     /// room builds the welcome because it knows the member list.
+    /// A session that is already gone stays gone (SESS-7).
     pub fn accept(&mut self, name: Name) {
-        let _ = name;
-        todo!()
+        debug_assert!(
+            !matches!(self.state, State::Member { .. }),
+            "accept answers a claim made in naming"
+        );
+        if let State::Naming { .. } = self.state {
+            self.state = State::Member { name };
+        }
     }
 
     /// The room refused the claimed name with `code` (`name-taken` or
     /// `server-full`). Returns what to send and whether to close.
+    ///
+    /// `server-full` (SESS-4): `[error]` and close. Any other code counts
+    /// as a rejected name (NAME-4): `[error, prompt]` and go on, or
+    /// `[too-many-attempts]` and close once `naming_attempts_max` names
+    /// were rejected (NAME-6). A session that is not naming sends nothing
+    /// and closes.
     pub fn reject(&mut self, code: ErrorCode, limits: &Limits) -> (Vec<ServerLine>, bool) {
-        let _ = (code, limits);
-        todo!()
+        let State::Naming { attempts } = &mut self.state else {
+            debug_assert!(
+                matches!(self.state, State::Gone),
+                "reject answers a claim made in naming"
+            );
+            return (Vec::new(), true);
+        };
+        if code == ErrorCode::ServerFull {
+            self.state = State::Gone;
+            return (vec![ServerLine::error(code)], true);
+        }
+        *attempts = attempts.saturating_add(1);
+        if *attempts >= limits.naming_attempts_max {
+            self.state = State::Gone;
+            return (vec![ServerLine::error(ErrorCode::TooManyAttempts)], true);
+        }
+        (vec![ServerLine::error(code), ServerLine::Prompt], false)
     }
 
     /// The connection is gone (any cause): → gone.
@@ -104,6 +195,3 @@ impl Session {
         self.state = State::Gone;
     }
 }
-
-#[allow(dead_code)]
-fn _uses(_: MemberLine, _: NamingLine) {}
