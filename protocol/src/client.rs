@@ -136,3 +136,142 @@ fn command_word(content: &str) -> Option<&str> {
     let rest = content.strip_prefix('/')?;
     Some(rest.split(' ').next().unwrap_or(rest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    /// Naming-state content with `name_bytes_max` 32.
+    fn check_naming(input: &str, expected: NamingLine) {
+        assert_eq!(NamingLine::parse(input, 32), expected, "input {input:?}");
+    }
+
+    /// Member-state content.
+    fn check_member(input: &str, expected: MemberLine) {
+        assert_eq!(MemberLine::parse(input), expected, "input {input:?}");
+    }
+
+    fn msg(s: &str) -> MemberLine {
+        MemberLine::Message(s.to_owned())
+    }
+
+    #[test]
+    fn name_3_naming_lines() {
+        check_naming("aa", NamingLine::Name(name("aa")));
+        check_naming("  ee", NamingLine::Name(name("ee")));
+        check_naming("\tee \t ", NamingLine::Name(name("ee")));
+        check_naming("Alice", NamingLine::Name(name("Alice")));
+        check_naming("bad name!", NamingLine::Invalid(NameError::BadChar));
+        check_naming("a b", NamingLine::Invalid(NameError::BadChar));
+        check_naming(&"x".repeat(33), NamingLine::Invalid(NameError::TooLong));
+        check_naming("/who", NamingLine::Invalid(NameError::BadChar));
+        check_naming("//quit", NamingLine::Invalid(NameError::BadChar));
+        check_naming(" /quit", NamingLine::Invalid(NameError::BadChar));
+        assert_eq!(
+            NamingLine::parse("abcde", 4),
+            NamingLine::Invalid(NameError::TooLong)
+        );
+    }
+
+    #[test]
+    fn sess_2_naming_quit_and_empty() {
+        check_naming("exit", NamingLine::Quit);
+        check_naming("/quit", NamingLine::Quit);
+        check_naming("/quit now", NamingLine::Quit);
+        check_naming("", NamingLine::Empty);
+        check_naming(" \t ", NamingLine::Empty);
+        // Only the bare line `exit` quits; with spaces it is a name.
+        check_naming(" exit", NamingLine::Name(name("exit")));
+        check_naming("Exit", NamingLine::Name(name("Exit")));
+        check_naming("/quitx", NamingLine::Invalid(NameError::BadChar));
+    }
+
+    #[test]
+    fn naming_format_round_trips() {
+        for line in [
+            NamingLine::Empty,
+            NamingLine::Quit,
+            NamingLine::Name(name("aa")),
+            NamingLine::Name(name("exit")),
+        ] {
+            assert_eq!(NamingLine::parse(&line.format(), 32), line);
+        }
+        assert_eq!(NamingLine::Invalid(NameError::BadChar).format(), "");
+    }
+
+    #[test]
+    fn leave_4_keepalive_is_blank() {
+        check_member("", MemberLine::KeepAlive);
+        check_member(" ", MemberLine::KeepAlive);
+        check_member("\t \t", MemberLine::KeepAlive);
+    }
+
+    #[test]
+    fn cmd_1_only_exact_exit_and_quit_leave() {
+        check_member("exit", MemberLine::Quit);
+        check_member("/quit", MemberLine::Quit);
+        check_member("/quit bye all", MemberLine::Quit);
+        check_member("Exit", msg("Exit"));
+        check_member("exit ", msg("exit "));
+        check_member(" exit", msg(" exit"));
+        check_member("EXIT", msg("EXIT"));
+        check_member("/QUIT", MemberLine::Unknown("QUIT".to_owned()));
+    }
+
+    #[test]
+    fn cmd_2_cmd_3_who_and_help() {
+        check_member("/who", MemberLine::Who);
+        check_member("/who is here", MemberLine::Who);
+        check_member("/help", MemberLine::Help);
+        check_member("/help me", MemberLine::Help);
+    }
+
+    #[test]
+    fn cmd_4_command_word_up_to_first_space_exact() {
+        check_member("/nick x", MemberLine::Unknown("nick".to_owned()));
+        check_member("/whoo", MemberLine::Unknown("whoo".to_owned()));
+        check_member("/who\tx", MemberLine::Unknown("who\tx".to_owned()));
+        check_member("/Who", MemberLine::Unknown("Who".to_owned()));
+        check_member("/", MemberLine::Unknown(String::new()));
+        check_member("/ who", MemberLine::Unknown(String::new()));
+    }
+
+    #[test]
+    fn cmd_5_double_slash_is_a_message() {
+        check_member("//etc/passwd is a path", msg("/etc/passwd is a path"));
+        check_member("//", msg("/"));
+        check_member("//quit", msg("/quit"));
+        check_member("///", msg("//"));
+    }
+
+    #[test]
+    fn msg_1_messages_are_kept_exactly() {
+        check_member("hello everyone", msg("hello everyone"));
+        check_member("  spaced\tout  ", msg("  spaced\tout  "));
+        check_member("* bb has left the chat.", msg("* bb has left the chat."));
+        check_member("! name-taken: x", msg("! name-taken: x"));
+        check_member(" /who", msg(" /who"));
+        check_member("a/quit", msg("a/quit"));
+    }
+
+    #[test]
+    fn member_format() {
+        assert_eq!(MemberLine::KeepAlive.format(), "");
+        assert_eq!(MemberLine::Quit.format(), "/quit");
+        assert_eq!(MemberLine::Who.format(), "/who");
+        assert_eq!(MemberLine::Help.format(), "/help");
+        assert_eq!(MemberLine::Unknown("nick".into()).format(), "/nick");
+        assert_eq!(msg("/etc").format(), "//etc");
+        assert_eq!(msg("hi").format(), "hi");
+        assert_eq!(msg("exit").format(), "exit");
+        assert!(MemberLine::is_sendable_message("exit "));
+        assert!(MemberLine::is_sendable_message("/x"));
+        assert!(!MemberLine::is_sendable_message("exit"));
+        assert!(!MemberLine::is_sendable_message(" \t"));
+        assert!(!MemberLine::is_sendable_message(""));
+    }
+}

@@ -69,3 +69,58 @@ impl<T: AsRef<str>> Encoder<T> for LineCodec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_2_encoder_appends_a_bare_lf() {
+        let mut codec = LineCodec::new(16);
+        let mut dst = BytesMut::new();
+        codec.encode("* Enter your name:", &mut dst).unwrap();
+        codec.encode(String::from("aa: hi"), &mut dst).unwrap();
+        assert_eq!(&dst[..], b"* Enter your name:\naa: hi\n");
+    }
+
+    #[test]
+    fn decoder_advances_src_and_asks_for_more() {
+        let mut codec = LineCodec::new(16);
+        let mut src = BytesMut::from(&b"one\r\ntw"[..]);
+        assert_eq!(codec.decode(&mut src).unwrap(), Some(Ok("one".to_owned())));
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+        assert!(src.is_empty());
+        assert_eq!(codec.buffered_len(), 2);
+        src.extend_from_slice(b"o\n");
+        assert_eq!(codec.decode(&mut src).unwrap(), Some(Ok("two".to_owned())));
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+    }
+
+    #[test]
+    fn wire_4_decode_eof_discards_the_fragment() {
+        let mut codec = LineCodec::new(16);
+        let mut src = BytesMut::from(&b"last\nhal"[..]);
+        assert_eq!(
+            codec.decode_eof(&mut src).unwrap(),
+            Some(Ok("last".to_owned()))
+        );
+        assert_eq!(codec.decode_eof(&mut src).unwrap(), None);
+        assert_eq!(codec.buffered_len(), 0);
+        assert!(src.is_empty());
+    }
+
+    #[test]
+    fn wire_5_line_errors_are_items_not_stream_errors() {
+        let mut codec = LineCodec::new(3);
+        let mut src = BytesMut::from(&b"abcdef\n\x00\nok\n"[..]);
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Err(LineError::TooLong))
+        );
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Err(LineError::ControlChar))
+        );
+        assert_eq!(codec.decode(&mut src).unwrap(), Some(Ok("ok".to_owned())));
+    }
+}

@@ -179,3 +179,199 @@ impl LineDecoder {
         self.line_bytes_max
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Item = Result<String, LineError>;
+
+    fn ok(s: &str) -> Item {
+        Ok(s.to_owned())
+    }
+
+    /// Decodes `input` fed whole, then at EOF; returns every item.
+    fn decode_all(line_bytes_max: usize, input: &[u8]) -> Vec<Item> {
+        let mut decoder = LineDecoder::new(line_bytes_max);
+        let mut items = Vec::new();
+        let mut rest = input;
+        // Each call consumes at least one byte, so this is bounded.
+        for _ in 0..=input.len() {
+            if rest.is_empty() {
+                break;
+            }
+            let (consumed, item) = decoder.decode(rest);
+            assert!(consumed > 0 && consumed <= rest.len());
+            assert!(decoder.buffered_len() <= line_bytes_max + 1);
+            rest = &rest[consumed..];
+            items.extend(item);
+        }
+        assert!(rest.is_empty(), "decoder stalled");
+        decoder.finish();
+        assert_eq!(decoder.buffered_len(), 0);
+        items
+    }
+
+    /// The one table helper: `input` with a limit of 8 bytes decodes to
+    /// `expected`.
+    fn check(input: &[u8], expected: &[Item]) {
+        assert_eq!(decode_all(8, input), expected, "input {input:?}");
+    }
+
+    #[test]
+    fn wire_2_lines_end_with_lf_and_one_cr_is_removed() {
+        check(b"hi\n", &[ok("hi")]);
+        check(b"hi\r\n", &[ok("hi")]);
+        check(b"\n", &[ok("")]);
+        check(b"\r\n", &[ok("")]);
+        check(b"a\nb\r\nc\n", &[ok("a"), ok("b"), ok("c")]);
+        check("\u{e9}t\u{e9}\n".as_bytes(), &[ok("\u{e9}t\u{e9}")]);
+        // Only one CR is removed; the other is a forbidden char (WIRE-7).
+        check(b"hi\r\r\n", &[Err(LineError::ControlChar)]);
+    }
+
+    #[test]
+    fn wire_4_fragment_at_eof_is_discarded() {
+        check(b"whole\nhalf", &[ok("whole")]);
+        check(b"half\r", &[]);
+        let mut decoder = LineDecoder::new(8);
+        assert_eq!(decoder.decode(b"abc"), (3, None));
+        assert_eq!(decoder.buffered_len(), 3);
+        assert!(decoder.finish());
+        assert!(!decoder.finish());
+        assert_eq!(decoder.decode(b"\n"), (1, Some(ok(""))));
+    }
+
+    #[test]
+    fn wire_5_line_bytes_max_is_the_content_limit() {
+        check(b"12345678\n", &[ok("12345678")]);
+        check(b"12345678\r\n", &[ok("12345678")]);
+        check(b"123456789\n", &[Err(LineError::TooLong)]);
+        check(b"123456789\r\n", &[Err(LineError::TooLong)]);
+        check(
+            b"123456789012345678901234567890\nok\n",
+            &[Err(LineError::TooLong), ok("ok")],
+        );
+        // Over-long fragment at EOF: reported once, as soon as known.
+        check(b"123456789", &[Err(LineError::TooLong)]);
+        check(b"12345678\r", &[]);
+        check(b"12345678\rx\n", &[Err(LineError::TooLong)]);
+    }
+
+    #[test]
+    fn wire_5_over_long_line_is_reported_once_and_never_buffered() {
+        let mut decoder = LineDecoder::new(4);
+        assert_eq!(decoder.decode(b"abcd"), (4, None));
+        assert_eq!(decoder.buffered_len(), 4);
+        // The fifth content byte is known to be too long at once.
+        assert_eq!(decoder.decode(b"e"), (1, Some(Err(LineError::TooLong))));
+        assert_eq!(decoder.buffered_len(), 0);
+        for _ in 0..100 {
+            assert_eq!(decoder.decode(b"xxxxxxxxxx"), (10, None));
+            assert_eq!(decoder.buffered_len(), 0);
+        }
+        assert_eq!(decoder.decode(b"yy\nok\n"), (6, Some(ok("ok"))));
+        assert_eq!(decoder.buffered_len(), 0);
+    }
+
+    #[test]
+    fn wire_5_a_cr_may_be_held_one_byte_past_the_limit() {
+        let mut decoder = LineDecoder::new(4);
+        assert_eq!(decoder.decode(b"abcd\r"), (5, None));
+        assert_eq!(decoder.buffered_len(), 5);
+        assert_eq!(decoder.decode(b"\n"), (1, Some(ok("abcd"))));
+        assert_eq!(decoder.decode(b"abcd\r"), (5, None));
+        assert_eq!(decoder.decode(b"x"), (1, Some(Err(LineError::TooLong))));
+        assert_eq!(decoder.buffered_len(), 0);
+    }
+
+    #[test]
+    fn wire_6_invalid_utf8_is_discarded() {
+        check(b"\xff\n", &[Err(LineError::InvalidUtf8)]);
+        check(b"a\xc3\nok\n", &[Err(LineError::InvalidUtf8), ok("ok")]);
+        // An overlong encoding and a surrogate are not UTF-8.
+        check(b"\xc0\xaf\n", &[Err(LineError::InvalidUtf8)]);
+        check(b"\xed\xa0\x80\n", &[Err(LineError::InvalidUtf8)]);
+    }
+
+    #[test]
+    fn wire_7_forbidden_characters() {
+        for bad in [
+            "\0", "\x01", "\x08", "\x0b", "\x0c", "\r", "\x1b[2J", "\x1f", "\x7f", "\u{80}",
+            "\u{85}", "\u{9f}",
+        ] {
+            let line = format!("a{bad}b\n");
+            check(line.as_bytes(), &[Err(LineError::ControlChar)]);
+        }
+        for good in [
+            "\t",
+            " ",
+            "~",
+            "\u{a0}",
+            "\u{ff}",
+            "\u{100}",
+            "\u{2028}",
+            "\u{1f600}",
+        ] {
+            let line = format!("a{good}b\n");
+            check(line.as_bytes(), &[ok(&format!("a{good}b"))]);
+        }
+    }
+
+    #[test]
+    fn wire_7_is_forbidden_char_matches_the_byte_scan() {
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let s = c.encode_utf8(&mut buf);
+            assert_eq!(
+                is_forbidden_char(c),
+                has_forbidden_char(s.as_bytes()),
+                "{c:?}"
+            );
+            let expected = c < ' ' && c != '\t' || ('\u{7f}'..='\u{9f}').contains(&c);
+            assert_eq!(is_forbidden_char(c), expected, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn wire_9_checks_apply_in_order_one_error_per_line() {
+        // Too long wins over bad UTF-8 and control characters.
+        check(b"\xff\x1b34567890\n", &[Err(LineError::TooLong)]);
+        // Bad UTF-8 wins over control characters.
+        check(b"\x1b\xff\n", &[Err(LineError::InvalidUtf8)]);
+        check(
+            b"\x1b\n\xff\n123456789\nfine\n",
+            &[
+                Err(LineError::ControlChar),
+                Err(LineError::InvalidUtf8),
+                Err(LineError::TooLong),
+                ok("fine"),
+            ],
+        );
+    }
+
+    #[test]
+    fn decode_returns_one_item_per_call() {
+        let mut decoder = LineDecoder::new(8);
+        let input = b"a\nbb\nccc";
+        assert_eq!(decoder.decode(input), (2, Some(ok("a"))));
+        assert_eq!(decoder.decode(&input[2..]), (3, Some(ok("bb"))));
+        assert_eq!(decoder.decode(&input[5..]), (3, None));
+        assert_eq!(decoder.decode(b"c\n"), (2, Some(ok("cccc"))));
+    }
+
+    #[test]
+    fn zero_limit_allows_only_empty_lines() {
+        assert_eq!(
+            decode_all(0, b"\n\r\na\n"),
+            [ok(""), ok(""), Err(LineError::TooLong)]
+        );
+    }
+
+    #[test]
+    fn line_error_codes() {
+        assert_eq!(LineError::TooLong.code(), ErrorCode::LineTooLong);
+        assert_eq!(LineError::InvalidUtf8.to_string(), "invalid-utf8");
+        assert_eq!(LineError::ControlChar.to_string(), "control-char");
+    }
+}

@@ -92,3 +92,67 @@ impl NameKey {
         &self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `name_bytes_max` of 32: `input` parses to `expected`.
+    fn check(input: &str, expected: Result<&str, NameError>) {
+        let got = Name::parse(input);
+        assert_eq!(
+            got.as_ref().map(Name::as_str).map_err(|e| *e),
+            expected,
+            "input {input:?}"
+        );
+    }
+
+    #[test]
+    fn name_1_grammar() {
+        check("a", Ok("a"));
+        check("Alice_2-x", Ok("Alice_2-x"));
+        check("-", Ok("-"));
+        check("_", Ok("_"));
+        check("0", Ok("0"));
+        check(&"x".repeat(32), Ok(&"x".repeat(32)));
+        check(&"x".repeat(33), Err(NameError::TooLong));
+        check("", Err(NameError::Empty));
+        check(" a", Err(NameError::BadChar));
+        check("a b", Err(NameError::BadChar));
+        check("bad name!", Err(NameError::BadChar));
+        check("*", Err(NameError::BadChar));
+        check("!", Err(NameError::BadChar));
+        check("a:", Err(NameError::BadChar));
+        check("\u{e9}", Err(NameError::BadChar));
+        check("a.b", Err(NameError::BadChar));
+    }
+
+    #[test]
+    fn name_1_smaller_limit() {
+        assert!(Name::parse_with_max("abcd", 4).is_ok());
+        assert_eq!(Name::parse_with_max("abcde", 4), Err(NameError::TooLong));
+        // Above 32 counts as 32.
+        assert_eq!(
+            Name::parse_with_max(&"y".repeat(33), 100),
+            Err(NameError::TooLong)
+        );
+    }
+
+    #[test]
+    fn name_2_keys_ignore_ascii_case_and_spelling_is_kept() {
+        let alice = Name::parse("Alice").unwrap();
+        assert_eq!(alice.key(), Name::parse("aLICE").unwrap().key());
+        assert_ne!(alice.key(), Name::parse("Alice2").unwrap().key());
+        assert_eq!(alice.key().as_str(), "alice");
+        // SRV-3: the spelling is what others see.
+        assert_eq!(alice.to_string(), "Alice");
+    }
+
+    #[test]
+    fn srv_2_no_name_byte_is_a_server_marker() {
+        assert!(!is_name_byte(b'*'));
+        assert!(!is_name_byte(b'!'));
+        assert!(!is_name_byte(b' '));
+        assert!(!is_name_byte(b':'));
+    }
+}

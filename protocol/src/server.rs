@@ -524,3 +524,282 @@ fn parse_info(info: &str) -> Result<ServerLine, ParseError> {
     }
     Ok(ServerLine::Info(parse_text(info, line)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    fn list(total: usize, names: &[&str]) -> MemberList {
+        MemberList {
+            total,
+            names: names.iter().map(|n| name(n)).collect(),
+        }
+    }
+
+    /// The one helper: `line` parses to `expected` and, when valid,
+    /// formats back to exactly `line` (both with `format` and `write_to`).
+    fn check(line: &str, expected: Option<ServerLine>) {
+        let got = ServerLine::parse(line);
+        match expected {
+            Some(expected) => {
+                assert_eq!(got.as_ref(), Ok(&expected), "line {line:?}");
+                assert_eq!(expected.format(), line);
+                let mut out = Vec::new();
+                expected.write_to(&mut out);
+                assert_eq!(out, format!("{line}\n").into_bytes());
+            }
+            None => assert!(got.is_err(), "line {line:?} parsed as {got:?}"),
+        }
+    }
+
+    fn chat(from: &str, text: &str) -> Option<ServerLine> {
+        Some(ServerLine::Chat {
+            from: name(from),
+            text: text.to_owned(),
+        })
+    }
+
+    #[test]
+    fn srv_1_chat_line() {
+        check("aa: hi", chat("aa", "hi"));
+        check("bb: hi aa", chat("bb", "hi aa"));
+        check(
+            "ee: /etc/passwd is a path",
+            chat("ee", "/etc/passwd is a path"),
+        );
+        check(
+            "ee: * bb has left the chat.",
+            chat("ee", "* bb has left the chat."),
+        );
+        check("a: b: c", chat("a", "b: c"));
+        check("a:  \t x \t", chat("a", " \t x \t"));
+        check("_-9: \u{e9}\u{1f600}", chat("_-9", "\u{e9}\u{1f600}"));
+        check("aa: ", None);
+        check("aa:", None);
+        check("aa hi", None);
+        check("a b: hi", None);
+        check(&format!("{}: x", "n".repeat(33)), None);
+        check("aa: \x1b[2J", None);
+        check("aa: a\rb", None);
+        check("aa: \u{85}", None);
+        check("", None);
+        check(" aa: hi", None);
+        check(":x", None);
+    }
+
+    #[test]
+    fn srv_1_trailing_cr_is_tolerated() {
+        assert_eq!(ServerLine::parse("aa: hi\r"), Ok(chat("aa", "hi").unwrap()));
+        assert_eq!(
+            ServerLine::parse("* Goodbye.\r"),
+            Ok(ServerLine::Goodbye(None))
+        );
+    }
+
+    #[test]
+    fn wire_8_over_long_server_line_is_rejected() {
+        let text = "x".repeat(SERVER_LINE_BYTES_MAX - 4);
+        check(&format!("aa: {text}"), chat("aa", &text));
+        check(&format!("aa: {text}x"), None);
+    }
+
+    #[test]
+    fn sess_1_sess_2_prompt_and_goodbyes() {
+        check("* Enter your name:", Some(ServerLine::Prompt));
+        check("* Goodbye.", Some(ServerLine::Goodbye(None)));
+        check(
+            "* Goodbye, aa.",
+            Some(ServerLine::Goodbye(Some(name("aa")))),
+        );
+        check("* Goodbye, a a.", None);
+        check("* Goodbye, aa", None);
+        check("* Goodbye, .", None);
+        check(
+            "* Server shutting down. Goodbye.",
+            Some(ServerLine::Shutdown),
+        );
+        check("* Server shutting down.", None);
+        check("*Enter your name:", None);
+        check(
+            "* Enter your name: ",
+            Some(ServerLine::Info("Enter your name: ".into())),
+        );
+    }
+
+    #[test]
+    fn sess_4_cmd_2_limit_4_welcome_and_who() {
+        check(
+            "* Welcome, aa! Members (1): aa",
+            Some(ServerLine::Welcome {
+                name: name("aa"),
+                members: list(1, &["aa"]),
+            }),
+        );
+        check(
+            "* Welcome, ee! Members (2): aa, ee",
+            Some(ServerLine::Welcome {
+                name: name("ee"),
+                members: list(2, &["aa", "ee"]),
+            }),
+        );
+        check(
+            "* Members (2): aa, ee",
+            Some(ServerLine::Who(list(2, &["aa", "ee"]))),
+        );
+        check(
+            "* Members (14): aa, ee and 12 more",
+            Some(ServerLine::Who(list(14, &["aa", "ee"]))),
+        );
+        // A member may be named `and`.
+        check(
+            "* Members (4): and, and and 2 more",
+            Some(ServerLine::Who(list(4, &["and", "and"]))),
+        );
+        check(
+            "* Members (1): and",
+            Some(ServerLine::Who(list(1, &["and"]))),
+        );
+        check(
+            "* Members (3): and 3 more",
+            Some(ServerLine::Who(list(3, &[]))),
+        );
+        check("* Members (3): aa, ee", None);
+        check("* Members (2): aa", None);
+        check("* Members (02): aa, ee", None);
+        check("* Members (+2): aa, ee", None);
+        check("* Members (): aa", None);
+        check("* Members (1): ", None);
+        check("* Members (0): ", None);
+        check("* Members (1): aa and 0 more", None);
+        check("* Members (3): aa and 2", None);
+        check("* Members (2): aa,ee", None);
+        check("* Members (2): aa, e e", None);
+        check("* Members (1) aa", None);
+        check("* Welcome, aa! Members (2): bb", None);
+        check("* Welcome, a a! Members (1): aa", None);
+        // Not the opening of a known form: an unknown notice.
+        check("* Welcome aa", Some(ServerLine::Info("Welcome aa".into())));
+        check(
+            "* Members (99999999999999999999999): aa and 99999999999999999999998 more",
+            None,
+        );
+    }
+
+    #[test]
+    fn cmd_3_help_line() {
+        let help = ServerLine::help();
+        let line = help.format();
+        assert!(line.starts_with("* Commands: "), "{line}");
+        for needle in ["/who", "/quit", "exit", "/help", "//"] {
+            assert!(line.contains(needle), "help names {needle}: {line}");
+        }
+        check(&line, Some(help));
+        check("* Commands: x", Some(ServerLine::Help("x".into())));
+        check("* Commands: ", None);
+    }
+
+    #[test]
+    fn sess_4_cmd_1_leave_room_notices() {
+        check(
+            "* bb has joined the chat.",
+            Some(ServerLine::Joined(name("bb"))),
+        );
+        check(
+            "* bb has left the chat.",
+            Some(ServerLine::Left(name("bb"))),
+        );
+        for reason in Reason::ALL {
+            check(
+                &format!("* cc was removed from the chat ({}).", reason.as_str()),
+                Some(ServerLine::Removed {
+                    name: name("cc"),
+                    reason,
+                }),
+            );
+        }
+        check("* cc was removed from the chat (bored).", None);
+        check("* cc was removed from the chat (too slow)", None);
+        check("* c.c has joined the chat.", None);
+        // Not a known form: a notice this version does not know (SPEC §11).
+        check(
+            "* bb has joined the party.",
+            Some(ServerLine::Info("bb has joined the party.".into())),
+        );
+        check(
+            "* the bb has left the chat.",
+            Some(ServerLine::Info("the bb has left the chat.".into())),
+        );
+        check("* x", Some(ServerLine::Info("x".into())));
+        check("* ", None);
+        check("*", None);
+    }
+
+    #[test]
+    fn err_1_error_lines_and_codes() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_wire(code.as_str()), Some(code));
+            let line = ServerLine::error(code);
+            check(&line.format(), Some(line.clone()));
+            assert!(!code.default_text().is_empty());
+        }
+        check(
+            "! invalid-name: a name is 1 to 32 letters, digits, '_' or '-'",
+            Some(ServerLine::error(ErrorCode::InvalidName)),
+        );
+        check(
+            "! unknown-command: type /help for the list",
+            Some(ServerLine::error(ErrorCode::UnknownCommand)),
+        );
+        check(
+            "! line-too-long: a line may hold at most 1024 bytes",
+            Some(ServerLine::error(ErrorCode::LineTooLong)),
+        );
+        check("! no-such-code: x", None);
+        check("! name-taken:", None);
+        check("! name-taken: ", None);
+        check("! name-taken", None);
+        check("!name-taken: x", None);
+        check("! Name-Taken: x", None);
+        assert_eq!(ErrorCode::from_wire(""), None);
+    }
+
+    #[test]
+    fn reasons_and_final_errors() {
+        for reason in Reason::ALL {
+            assert_eq!(Reason::from_wire(reason.as_str()), Some(reason));
+        }
+        assert_eq!(Reason::ConnectionLost.final_error(), None);
+        assert_eq!(Reason::TooSlow.final_error(), Some(ErrorCode::TooSlow));
+    }
+
+    #[test]
+    fn srv_2_first_byte_tells_the_writer() {
+        for line in [
+            ServerLine::Prompt,
+            ServerLine::help(),
+            ServerLine::Shutdown,
+            ServerLine::Info("x".into()),
+            ServerLine::Joined(name("a")),
+        ] {
+            assert!(line.format().starts_with("* "));
+            assert!(!line.is_room_line() || matches!(line, ServerLine::Joined(_)));
+        }
+        assert!(ServerLine::error(ErrorCode::NameTaken)
+            .format()
+            .starts_with("! "));
+        let chat = chat("n", "* x").unwrap();
+        assert!(chat.is_room_line());
+        assert!(!ServerLine::Who(list(1, &["a"])).is_room_line());
+    }
+
+    #[test]
+    fn msg_1_write_chat_matches_format() {
+        let mut out = Vec::new();
+        write_chat(&mut out, &name("dd"), "just us now");
+        assert_eq!(out, b"dd: just us now\n");
+    }
+}

@@ -195,3 +195,293 @@ impl Session {
         self.state = State::Gone;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    fn err(code: ErrorCode) -> ServerLine {
+        ServerLine::error(code)
+    }
+
+    fn naming() -> Session {
+        let (session, prompt) = Session::new();
+        assert_eq!(prompt, ServerLine::Prompt);
+        session
+    }
+
+    fn member(n: &str) -> Session {
+        let mut session = naming();
+        let limits = Limits::default();
+        assert_eq!(session.handle_line(Ok(n), &limits), Step::Claim(name(n)));
+        session.accept(name(n));
+        session
+    }
+
+    /// The one helper: feeds `lines` in order and checks each step, then
+    /// the final state.
+    fn check(
+        mut session: Session,
+        limits: &Limits,
+        lines: &[(Result<&str, LineError>, Step)],
+        end: State,
+    ) {
+        for (i, (line, expected)) in lines.iter().enumerate() {
+            assert_eq!(
+                &session.handle_line(*line, limits),
+                expected,
+                "line {i}: {line:?}"
+            );
+        }
+        assert_eq!(session.state(), &end);
+    }
+
+    #[test]
+    fn sess_1_new_session_prompts_and_is_naming() {
+        let (session, prompt) = Session::new();
+        assert_eq!(prompt.format(), "* Enter your name:");
+        assert_eq!(session.state(), &State::Naming { attempts: 0 });
+    }
+
+    #[test]
+    fn sess_2_naming_exit_quit_empty() {
+        let limits = Limits::default();
+        let goodbye = Step::Close {
+            last: Some(ServerLine::Goodbye(None)),
+        };
+        check(
+            naming(),
+            &limits,
+            &[
+                (Ok(""), Step::Nothing),
+                (Ok("  "), Step::Nothing),
+                (Ok("exit"), goodbye.clone()),
+            ],
+            State::Gone,
+        );
+        check(naming(), &limits, &[(Ok("/quit"), goodbye)], State::Gone);
+    }
+
+    #[test]
+    fn name_3_invalid_name_gets_error_and_prompt() {
+        let limits = Limits::default();
+        let again = Step::Reply(vec![err(ErrorCode::InvalidName), ServerLine::Prompt]);
+        check(
+            naming(),
+            &limits,
+            &[
+                (Ok("bad name!"), again.clone()),
+                (Ok("/who"), again),
+                (Ok("  ee\t"), Step::Claim(name("ee"))),
+            ],
+            State::Naming { attempts: 2 },
+        );
+    }
+
+    #[test]
+    fn name_3_name_bytes_max_applies() {
+        let limits = Limits {
+            name_bytes_max: 3,
+            ..Limits::default()
+        };
+        check(
+            naming(),
+            &limits,
+            &[
+                (
+                    Ok("abcd"),
+                    Step::Reply(vec![err(ErrorCode::InvalidName), ServerLine::Prompt]),
+                ),
+                (Ok("abc"), Step::Claim(name("abc"))),
+            ],
+            State::Naming { attempts: 1 },
+        );
+    }
+
+    #[test]
+    fn wire_9_bad_lines_in_naming_get_their_error_and_a_prompt() {
+        let limits = Limits::default();
+        check(
+            naming(),
+            &limits,
+            &[
+                (
+                    Err(LineError::TooLong),
+                    Step::Reply(vec![err(ErrorCode::LineTooLong), ServerLine::Prompt]),
+                ),
+                (
+                    Err(LineError::InvalidUtf8),
+                    Step::Reply(vec![err(ErrorCode::InvalidUtf8), ServerLine::Prompt]),
+                ),
+                (
+                    Err(LineError::ControlChar),
+                    Step::Reply(vec![err(ErrorCode::ControlChar), ServerLine::Prompt]),
+                ),
+            ],
+            State::Naming { attempts: 0 },
+        );
+    }
+
+    #[test]
+    fn name_4_taken_name_gets_error_and_prompt() {
+        let limits = Limits::default();
+        let mut session = naming();
+        assert_eq!(
+            session.handle_line(Ok("AA"), &limits),
+            Step::Claim(name("AA"))
+        );
+        assert_eq!(
+            session.reject(ErrorCode::NameTaken, &limits),
+            (vec![err(ErrorCode::NameTaken), ServerLine::Prompt], false)
+        );
+        assert_eq!(session.state(), &State::Naming { attempts: 1 });
+        assert_eq!(
+            session.handle_line(Ok("ee"), &limits),
+            Step::Claim(name("ee"))
+        );
+        session.accept(name("ee"));
+        assert_eq!(session.state(), &State::Member { name: name("ee") });
+    }
+
+    #[test]
+    fn name_6_too_many_attempts_closes() {
+        let limits = Limits {
+            naming_attempts_max: 3,
+            ..Limits::default()
+        };
+        let mut session = naming();
+        let again = Step::Reply(vec![err(ErrorCode::InvalidName), ServerLine::Prompt]);
+        assert_eq!(session.handle_line(Ok("!"), &limits), again);
+        assert_eq!(
+            session.handle_line(Ok("aa"), &limits),
+            Step::Claim(name("aa"))
+        );
+        assert_eq!(
+            session.reject(ErrorCode::NameTaken, &limits),
+            (vec![err(ErrorCode::NameTaken), ServerLine::Prompt], false)
+        );
+        // Blank lines and bad lines are not attempts.
+        assert_eq!(session.handle_line(Ok(""), &limits), Step::Nothing);
+        assert_eq!(session.state(), &State::Naming { attempts: 2 });
+        assert_eq!(
+            session.handle_line(Ok("?"), &limits),
+            Step::Close {
+                last: Some(err(ErrorCode::TooManyAttempts))
+            }
+        );
+        assert_eq!(session.state(), &State::Gone);
+        assert_eq!(session.handle_line(Ok("aa"), &limits), Step::Nothing);
+    }
+
+    #[test]
+    fn name_6_last_attempt_may_be_a_taken_name() {
+        let limits = Limits {
+            naming_attempts_max: 1,
+            ..Limits::default()
+        };
+        let mut session = naming();
+        assert_eq!(
+            session.handle_line(Ok("aa"), &limits),
+            Step::Claim(name("aa"))
+        );
+        assert_eq!(
+            session.reject(ErrorCode::NameTaken, &limits),
+            (vec![err(ErrorCode::TooManyAttempts)], true)
+        );
+        assert_eq!(session.state(), &State::Gone);
+    }
+
+    #[test]
+    fn sess_4_server_full_at_claim_closes() {
+        let limits = Limits::default();
+        let mut session = naming();
+        assert_eq!(
+            session.handle_line(Ok("aa"), &limits),
+            Step::Claim(name("aa"))
+        );
+        assert_eq!(
+            session.reject(ErrorCode::ServerFull, &limits),
+            (vec![err(ErrorCode::ServerFull)], true)
+        );
+        assert_eq!(session.state(), &State::Gone);
+    }
+
+    #[test]
+    fn sess_5_member_lines_follow_the_table() {
+        let limits = Limits::default();
+        check(
+            member("ee"),
+            &limits,
+            &[
+                (Ok(""), Step::KeepAlive),
+                (Ok(" \t"), Step::KeepAlive),
+                (Ok("/who"), Step::Who),
+                (Ok("/help"), Step::Reply(vec![ServerLine::help()])),
+                (
+                    Ok("/nick x"),
+                    Step::Reply(vec![err(ErrorCode::UnknownCommand)]),
+                ),
+                (
+                    Ok("//etc/passwd is a path"),
+                    Step::Say("/etc/passwd is a path".into()),
+                ),
+                (
+                    Ok("* bb has left the chat."),
+                    Step::Say("* bb has left the chat.".into()),
+                ),
+                (Ok("exit "), Step::Say("exit ".into())),
+                (
+                    Err(LineError::TooLong),
+                    Step::Reply(vec![err(ErrorCode::LineTooLong)]),
+                ),
+                (
+                    Err(LineError::ControlChar),
+                    Step::Reply(vec![err(ErrorCode::ControlChar)]),
+                ),
+                (Ok("still here"), Step::Say("still here".into())),
+            ],
+            State::Member { name: name("ee") },
+        );
+    }
+
+    #[test]
+    fn cmd_1_exit_and_quit_end_the_membership() {
+        let limits = Limits::default();
+        for quit in ["exit", "/quit", "/quit now"] {
+            check(
+                member("aa"),
+                &limits,
+                &[(Ok(quit), Step::Quit), (Ok("hello"), Step::Nothing)],
+                State::Gone,
+            );
+        }
+    }
+
+    #[test]
+    fn sess_7_gone_is_final() {
+        let limits = Limits::default();
+        let mut session = member("aa");
+        session.depart();
+        assert_eq!(session.state(), &State::Gone);
+        for line in [Ok("hi"), Ok("exit"), Ok(""), Err(LineError::TooLong)] {
+            assert_eq!(session.handle_line(line, &limits), Step::Nothing);
+        }
+        // A claim answered after the connection went is ignored.
+        let mut session = naming();
+        assert_eq!(
+            session.handle_line(Ok("aa"), &limits),
+            Step::Claim(name("aa"))
+        );
+        session.depart();
+        session.accept(name("aa"));
+        assert_eq!(session.state(), &State::Gone);
+        assert_eq!(
+            session.reject(ErrorCode::NameTaken, &limits),
+            (vec![], true)
+        );
+    }
+}
