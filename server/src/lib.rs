@@ -15,6 +15,7 @@
 //! flags, binds and passes a shutdown signal.
 #![deny(missing_docs)]
 
+mod conn;
 pub mod listener;
 mod outbox;
 pub mod room;

@@ -24,16 +24,14 @@ pub trait Listener: Send + 'static {
 impl Listener for tokio::net::TcpListener {
     type Stream = tokio::net::TcpStream;
 
-    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send {
-        async move {
-            let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
-            // Nagle plus delayed ACK costs ~40 ms of tail latency per line
-            // (PERF-NOTES); the writer batches lines itself.
-            if let Err(err) = stream.set_nodelay(true) {
-                tracing::debug!(%addr, %err, "could not set TCP_NODELAY");
-            }
-            Ok((stream, addr))
+    async fn accept(&mut self) -> io::Result<(Self::Stream, SocketAddr)> {
+        let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
+        // Nagle plus delayed ACK costs ~40 ms of tail latency per line
+        // (PERF-NOTES); the writer batches lines itself.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%addr, %err, "could not set TCP_NODELAY");
         }
+        Ok((stream, addr))
     }
 }
 

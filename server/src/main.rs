@@ -1,2 +1,184 @@
-//! The `chat-server` binary (work in progress).
-fn main() {}
+//! The `chat-server` binary: parses flags, sets up logging, raises the
+//! open-file limit, binds, and runs [`server::run`] until SIGINT or
+//! SIGTERM. It must never hold protocol logic; that is the library's.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use protocol::Limits;
+use server::Config;
+use tracing_subscriber::EnvFilter;
+
+/// Reference server for the chat line protocol of SPEC.md.
+///
+/// Every limit of SPEC §8 has a flag of the same name; `--help` shows the
+/// defaults. Logging follows RUST_LOG (default `info`).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Address to listen on (WIRE-1).
+    #[arg(long, default_value = "127.0.0.1:6789")]
+    bind: SocketAddr,
+    /// Content bytes of one client line (WIRE-5).
+    #[arg(long, default_value_t = Limits::default().line_bytes_max)]
+    line_bytes_max: usize,
+    /// Bytes of a name, at most 32 (NAME-1).
+    #[arg(long, default_value_t = Limits::default().name_bytes_max)]
+    name_bytes_max: usize,
+    /// Rejected names on one connection before it is closed (NAME-6).
+    #[arg(long, default_value_t = Limits::default().naming_attempts_max)]
+    naming_attempts_max: u32,
+    /// Members in the room (SESS-1, SESS-4).
+    #[arg(long, default_value_t = Limits::default().members_max)]
+    members_max: usize,
+    /// Connections naming at once (SESS-1).
+    #[arg(long, default_value_t = Limits::default().naming_max)]
+    naming_max: usize,
+    /// Time from accept to membership, ms (SESS-3).
+    #[arg(long, default_value_t = Limits::default().handshake_timeout_ms)]
+    handshake_timeout_ms: u64,
+    /// Silence after which a member is removed, ms (LEAVE-4).
+    #[arg(long, default_value_t = Limits::default().idle_timeout_ms)]
+    idle_timeout_ms: u64,
+    /// Lines queued to one connection and not yet written (LIMIT-2).
+    #[arg(long, default_value_t = Limits::default().outbox_lines_max)]
+    outbox_lines_max: usize,
+    /// Token bucket refill per second; 0 disables rate limiting (LIMIT-3).
+    #[arg(long, default_value_t = Limits::default().rate_lines_per_s)]
+    rate_lines_per_s: u32,
+    /// Token bucket size (LIMIT-3).
+    #[arg(long, default_value_t = Limits::default().rate_burst_lines)]
+    rate_burst_lines: u32,
+    /// Rate-limited lines in a row that remove a member (LIMIT-3).
+    #[arg(long, default_value_t = Limits::default().flood_strikes_max)]
+    flood_strikes_max: u32,
+    /// Names listed in a welcome or /who reply, at most 400 (LIMIT-4).
+    #[arg(long, default_value_t = Limits::default().who_names_max)]
+    who_names_max: usize,
+    /// Largest room that announces joins and departures (LEAVE-6).
+    #[arg(long, default_value_t = Limits::default().presence_members_max)]
+    presence_members_max: usize,
+    /// Flush time of a gone connection, ms (SESS-6).
+    #[arg(long, default_value_t = Limits::default().close_linger_ms)]
+    close_linger_ms: u64,
+    /// Flush time at shutdown, ms (LEAVE-5).
+    #[arg(long, default_value_t = Limits::default().shutdown_grace_ms)]
+    shutdown_grace_ms: u64,
+}
+
+impl Args {
+    fn limits(&self) -> Limits {
+        Limits {
+            line_bytes_max: self.line_bytes_max,
+            name_bytes_max: self.name_bytes_max,
+            naming_attempts_max: self.naming_attempts_max,
+            members_max: self.members_max,
+            naming_max: self.naming_max,
+            handshake_timeout_ms: self.handshake_timeout_ms,
+            idle_timeout_ms: self.idle_timeout_ms,
+            outbox_lines_max: self.outbox_lines_max,
+            rate_lines_per_s: self.rate_lines_per_s,
+            rate_burst_lines: self.rate_burst_lines,
+            flood_strikes_max: self.flood_strikes_max,
+            who_names_max: self.who_names_max,
+            presence_members_max: self.presence_members_max,
+            close_linger_ms: self.close_linger_ms,
+            shutdown_grace_ms: self.shutdown_grace_ms,
+        }
+    }
+}
+
+/// Raises the soft open-file limit to the hard limit: every member is a
+/// file descriptor, and the usual soft limit of 1024 is far below
+/// `members_max`.
+fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            tracing::warn!("could not read the open-file limit");
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                tracing::info!(
+                    from = limit.rlim_cur,
+                    to = limit.rlim_max,
+                    "raised open-file limit"
+                );
+            } else {
+                tracing::warn!(
+                    limit = limit.rlim_cur,
+                    "could not raise the open-file limit"
+                );
+            }
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM (LEAVE-5).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
+        () = terminate => tracing::info!("SIGTERM"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let limits = args.limits();
+    if let Err(err) = limits.validate() {
+        eprintln!("chat-server: invalid limits: {err}");
+        return ExitCode::from(2);
+    }
+    raise_open_file_limit();
+    let listener = match tokio::net::TcpListener::bind(args.bind).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("chat-server: cannot listen on {}: {err}", args.bind);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!(%addr, "listening"),
+        Err(err) => tracing::warn!(%err, "listening on an unknown address"),
+    }
+    let config = Config {
+        limits,
+        ..Config::default()
+    };
+    match server::run(listener, shutdown_signal(), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("chat-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,7 +1,641 @@
-//! The pure room core (work in progress).
+//! The room core: every decision of the server, as plain deterministic
+//! state. It owns the connections' sessions, membership, name uniqueness,
+//! the broadcast of room lines, departures, rate limits and timeouts.
+//!
+//! It must never do I/O, read a clock, spawn, block or use randomness:
+//! time arrives as `now_ms` (milliseconds since some fixed start), and
+//! lines leave through the [`Outbox`] each connection was accepted with.
+//!
+//! Call order: [`Room::new`] once; then, one at a time and in the room
+//! order of SPEC §7, [`Room::accepted`] for each new connection and
+//! [`Room::line`], [`Room::closed`], [`Room::outbox_full`] and
+//! [`Room::tick`] for what happens to it; [`Room::shutdown`] last.
+//! Between inputs, sleep until [`Room::next_deadline`] at the latest.
+//! Each input runs to completion, including the evictions it causes
+//! (an outbox that refuses a line evicts its member right after the event
+//! that produced the line, LIMIT-2), before it returns.
 
-/// Where the room's lines for one connection go.
-pub trait Outbox {}
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-/// The room.
-pub struct Room;
+use bytes::Bytes;
+use protocol::server::write_chat;
+use protocol::session::{Session, State, Step};
+use protocol::{ErrorCode, LineError, MemberList, Name, NameKey, Reason, ServerLine};
+use tracing::info;
+
+use crate::Limits;
+
+/// A connection's id. The shell assigns ids in accept order and never
+/// reuses one, so a late event for a closed connection is simply unknown.
+pub type ConnId = u64;
+
+/// An outbox refused a line: `outbox_lines_max` lines are queued and not
+/// yet written (LIMIT-2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
+
+/// Where the room's lines for one connection go: the bounded queue in
+/// front of that connection's writer.
+///
+/// Contract: `push` never blocks. Once it has returned [`Full`] it returns
+/// `Full` for every later push, so no line is ever queued behind one that
+/// was refused. After `close` the room pushes nothing more.
+pub trait Outbox {
+    /// Queues one complete line (ending in LF) after what is queued.
+    fn push(&mut self, line: &Bytes) -> Result<(), Full>;
+
+    /// The connection is gone (SESS-6): write what is queued and then
+    /// `last`, if any, for at most `linger_ms`, then close.
+    fn close(&mut self, last: Option<Bytes>, linger_ms: u64);
+}
+
+/// How a member left, which decides its notice and its final line (§6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Departure {
+    /// `exit` or `/quit` (CMD-1).
+    Left,
+    /// Removed by the server for `reason`.
+    Removed(Reason),
+    /// The server is shutting down (LEAVE-5): nobody is told.
+    Shutdown,
+}
+
+/// Counters, for tests, logs and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Connections accepted (including those refused as full).
+    pub accepted: u64,
+    /// Names accepted.
+    pub joined: u64,
+    /// Member departures, any cause.
+    pub departed: u64,
+    /// Lines pushed to outboxes.
+    pub lines_queued: u64,
+}
+
+/// A member of the room, in join order.
+struct Member<O> {
+    conn: ConnId,
+    name: Name,
+    outbox: O,
+}
+
+/// A connection the room knows: naming or member.
+struct Conn<O> {
+    session: Session,
+    /// Present while naming; moved into [`Member`] on join.
+    outbox: Option<O>,
+    /// The key of this member in `Room::members`, once a member.
+    join_seq: Option<u64>,
+    accepted_ms: u64,
+    /// When the last line arrived (restarts the idle timer, LEAVE-4).
+    heard_ms: u64,
+    /// Rate-limit tokens in thousandths (LIMIT-3).
+    tokens_milli: u64,
+    refilled_ms: u64,
+    /// Rate-limited lines in a row.
+    strikes: u32,
+    /// The time under which this connection sits in `Room::deadlines`;
+    /// never later than its real deadline.
+    scheduled_ms: u64,
+}
+
+/// The room: all connections after accept, until they are closed.
+pub struct Room<O: Outbox> {
+    limits: Limits,
+    conns: BTreeMap<ConnId, Conn<O>>,
+    /// Members in join order (INV-3 needs one order of fan-out).
+    members: BTreeMap<u64, Member<O>>,
+    /// Name uniqueness without regard to case (NAME-2, INV-9).
+    names: BTreeMap<NameKey, ConnId>,
+    /// One entry per connection: `(scheduled_ms, conn)`.
+    deadlines: BTreeSet<(u64, ConnId)>,
+    next_join_seq: u64,
+    /// Connections whose outbox refused a line during the current input,
+    /// in the order it happened; evicted before the input returns.
+    overflowed: VecDeque<ConnId>,
+    shut_down: bool,
+    prompt: Bytes,
+    stats: Stats,
+}
+
+/// Formats one server line, with its LF, into shareable bytes.
+fn format_line(line: &ServerLine) -> Bytes {
+    let mut out = Vec::new();
+    line.write_to(&mut out);
+    Bytes::from(out)
+}
+
+/// Pushes `line` to `outbox`, noting `conn` for eviction if it is full.
+fn push_to<O: Outbox>(
+    outbox: &mut O,
+    conn: ConnId,
+    line: &Bytes,
+    overflowed: &mut VecDeque<ConnId>,
+    stats: &mut Stats,
+) {
+    match outbox.push(line) {
+        Ok(()) => stats.lines_queued += 1,
+        Err(Full) => {
+            if !overflowed.contains(&conn) {
+                overflowed.push_back(conn);
+            }
+        }
+    }
+}
+
+impl<O: Outbox> Room<O> {
+    /// An empty room. `limits` should have passed `Limits::validate`.
+    pub fn new(limits: Limits) -> Room<O> {
+        Room {
+            limits,
+            conns: BTreeMap::new(),
+            members: BTreeMap::new(),
+            names: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            next_join_seq: 0,
+            overflowed: VecDeque::new(),
+            shut_down: false,
+            prompt: format_line(&ServerLine::Prompt),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Members now.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Connections now in the naming state.
+    pub fn naming_count(&self) -> usize {
+        self.conns.len() - self.members.len()
+    }
+
+    /// Connections the room knows (naming or member).
+    pub fn conn_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The members' names in join order.
+    pub fn member_names(&self) -> impl Iterator<Item = &Name> {
+        self.members.values().map(|m| &m.name)
+    }
+
+    /// The name of `conn` if it is a member.
+    pub fn member_name(&self, conn: ConnId) -> Option<&Name> {
+        let seq = self.conns.get(&conn)?.join_seq?;
+        self.members.get(&seq).map(|m| &m.name)
+    }
+
+    /// Whether the room still knows `conn` (it has not been closed).
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    /// The earliest time at which [`Room::tick`] has something to do.
+    /// It may be early (the tick then only reschedules), never late.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.deadlines.first().map(|&(ms, _)| ms)
+    }
+
+    /// A new connection (SESS-1): refused with `server-full` if the room
+    /// or the naming queue is full, otherwise sent the prompt.
+    pub fn accepted(&mut self, conn: ConnId, mut outbox: O, now_ms: u64) {
+        self.stats.accepted += 1;
+        if self.shut_down {
+            outbox.close(Some(format_line(&ServerLine::Shutdown)), 0);
+            return;
+        }
+        assert!(
+            !self.conns.contains_key(&conn),
+            "connection ids are never reused"
+        );
+        if self.members.len() >= self.limits.members_max
+            || self.naming_count() >= self.limits.naming_max
+        {
+            info!(conn, "refused: server full");
+            outbox.close(
+                Some(format_line(&ServerLine::error(ErrorCode::ServerFull))),
+                self.limits.close_linger_ms,
+            );
+            return;
+        }
+        let (session, prompt) = Session::new();
+        debug_assert_eq!(prompt, ServerLine::Prompt);
+        let deadline_ms = now_ms.saturating_add(self.limits.handshake_timeout_ms);
+        self.conns.insert(
+            conn,
+            Conn {
+                session,
+                outbox: Some(outbox),
+                join_seq: None,
+                accepted_ms: now_ms,
+                heard_ms: now_ms,
+                tokens_milli: 0,
+                refilled_ms: now_ms,
+                strikes: 0,
+                scheduled_ms: deadline_ms,
+            },
+        );
+        self.deadlines.insert((deadline_ms, conn));
+        let prompt = self.prompt.clone();
+        self.send(conn, &prompt);
+        self.settle();
+    }
+
+    /// One complete line from `conn`, or the error that discarded it
+    /// (WIRE-5..7). Lines from connections the room has closed are ignored.
+    pub fn line(&mut self, conn: ConnId, line: Result<&str, LineError>, now_ms: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.heard_ms = now_ms;
+        if c.join_seq.is_some() && !Self::take_token(c, &self.limits, now_ms) {
+            if c.strikes >= self.limits.flood_strikes_max {
+                self.depart(conn, Departure::Removed(Reason::Flooding));
+            } else {
+                let line = format_line(&ServerLine::error(ErrorCode::RateLimited));
+                self.send(conn, &line);
+            }
+            self.settle();
+            return;
+        }
+        let step = c.session.handle_line(line, &self.limits);
+        match step {
+            Step::Nothing | Step::KeepAlive => {}
+            Step::Reply(lines) => {
+                for line in &lines {
+                    let line = format_line(line);
+                    self.send(conn, &line);
+                }
+            }
+            Step::Claim(name) => self.claim(conn, name, now_ms),
+            Step::Say(text) => self.say(conn, &text),
+            Step::Who => {
+                let line = format_line(&ServerLine::Who(self.member_list()));
+                self.send(conn, &line);
+            }
+            Step::Quit => self.depart(conn, Departure::Left),
+            Step::Close { last } => {
+                // Naming `exit` or too many attempts: never a member, so
+                // nobody else is told (SESS-2).
+                info!(conn, "closed while naming");
+                self.close_naming(conn, last.as_ref().map(format_line));
+            }
+        }
+        self.settle();
+    }
+
+    /// The connection ended: end of stream, reset or write error. A member
+    /// is removed with reason `connection lost`; a naming connection closes
+    /// silently (SESS-2).
+    pub fn closed(&mut self, conn: ConnId) {
+        match self.conns.get(&conn) {
+            None => {}
+            Some(c) if c.join_seq.is_some() => {
+                self.depart(conn, Departure::Removed(Reason::ConnectionLost));
+            }
+            Some(_) => self.close_naming(conn, None),
+        }
+        self.settle();
+    }
+
+    /// `conn`'s outbox overflowed outside the room's own pushes: the member
+    /// is removed with reason `too slow` at this point of the room order
+    /// (LIMIT-2).
+    pub fn outbox_full(&mut self, conn: ConnId) {
+        if self.conns.contains_key(&conn) && !self.overflowed.contains(&conn) {
+            self.overflowed.push_back(conn);
+        }
+        self.settle();
+    }
+
+    /// Time passed: expires handshakes (SESS-3) and idle members (LEAVE-4)
+    /// whose deadline is at or before `now_ms`, earliest first.
+    pub fn tick(&mut self, now_ms: u64) {
+        // Bounded: every iteration removes one entry; a rescheduled entry
+        // moves past `now_ms`, so it is not seen again in this call.
+        while let Some(&(ms, conn)) = self.deadlines.first() {
+            if ms > now_ms {
+                break;
+            }
+            self.deadlines.pop_first();
+            let Some(c) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            let due_ms = Self::deadline_of(c, &self.limits);
+            if due_ms > now_ms {
+                c.scheduled_ms = due_ms;
+                self.deadlines.insert((due_ms, conn));
+                continue;
+            }
+            if c.join_seq.is_some() {
+                self.depart(conn, Departure::Removed(Reason::IdleTimeout));
+            } else {
+                info!(conn, "handshake timeout");
+                let last = format_line(&ServerLine::error(ErrorCode::HandshakeTimeout));
+                self.close_naming(conn, Some(last));
+            }
+            self.settle();
+        }
+    }
+
+    /// Graceful shutdown (LEAVE-5): every connection gets the shutdown line
+    /// after what is queued for it and `shutdown_grace_ms` to take it.
+    /// Nobody is told about anybody else. Later accepts are refused.
+    pub fn shutdown(&mut self) {
+        if self.shut_down {
+            return;
+        }
+        self.shut_down = true;
+        info!(
+            members = self.members.len(),
+            connections = self.conns.len(),
+            "shutting down"
+        );
+        let last = format_line(&ServerLine::Shutdown);
+        let linger_ms = self.limits.shutdown_grace_ms;
+        for (_, member) in std::mem::take(&mut self.members) {
+            let mut outbox = member.outbox;
+            outbox.close(Some(last.clone()), linger_ms);
+        }
+        for (_, c) in std::mem::take(&mut self.conns) {
+            if let Some(mut outbox) = c.outbox {
+                outbox.close(Some(last.clone()), linger_ms);
+            }
+        }
+        self.stats.departed += self.names.len() as u64;
+        self.names.clear();
+        self.deadlines.clear();
+        self.overflowed.clear();
+    }
+
+    /// The welcome or `/who` list (LIMIT-4).
+    fn member_list(&self) -> MemberList {
+        MemberList {
+            total: self.members.len(),
+            names: self
+                .members
+                .values()
+                .take(self.limits.who_names_max)
+                .map(|m| m.name.clone())
+                .collect(),
+        }
+    }
+
+    /// The real deadline of `c` now.
+    fn deadline_of(c: &Conn<O>, limits: &Limits) -> u64 {
+        if c.join_seq.is_some() {
+            c.heard_ms.saturating_add(limits.idle_timeout_ms)
+        } else {
+            c.accepted_ms.saturating_add(limits.handshake_timeout_ms)
+        }
+    }
+
+    /// Takes one token from `c`'s bucket (LIMIT-3). On failure counts a
+    /// strike; on success resets the strikes.
+    fn take_token(c: &mut Conn<O>, limits: &Limits, now_ms: u64) -> bool {
+        if limits.rate_lines_per_s == 0 {
+            return true;
+        }
+        let cap_milli = u64::from(limits.rate_burst_lines).saturating_mul(1000);
+        let elapsed_ms = now_ms.saturating_sub(c.refilled_ms);
+        // rate lines/s = rate thousandths of a line per ms.
+        c.tokens_milli = c
+            .tokens_milli
+            .saturating_add(elapsed_ms.saturating_mul(u64::from(limits.rate_lines_per_s)))
+            .min(cap_milli);
+        c.refilled_ms = c.refilled_ms.max(now_ms);
+        if c.tokens_milli >= 1000 {
+            c.tokens_milli -= 1000;
+            c.strikes = 0;
+            true
+        } else {
+            c.strikes = c.strikes.saturating_add(1);
+            false
+        }
+    }
+
+    /// Pushes `line` to one connection's outbox.
+    fn send(&mut self, conn: ConnId, line: &Bytes) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let outbox = match c.join_seq {
+            Some(seq) => match self.members.get_mut(&seq) {
+                Some(m) => &mut m.outbox,
+                None => return,
+            },
+            None => match c.outbox.as_mut() {
+                Some(o) => o,
+                None => return,
+            },
+        };
+        push_to(outbox, conn, line, &mut self.overflowed, &mut self.stats);
+    }
+
+    /// Sends a room line to every member except `except`, in join order.
+    fn broadcast(&mut self, line: &Bytes, except: Option<ConnId>) {
+        for member in self.members.values_mut() {
+            if Some(member.conn) != except {
+                push_to(
+                    &mut member.outbox,
+                    member.conn,
+                    line,
+                    &mut self.overflowed,
+                    &mut self.stats,
+                );
+            }
+        }
+    }
+
+    /// A naming connection claims `name` (SESS-4, NAME-2, NAME-4).
+    fn claim(&mut self, conn: ConnId, name: Name, now_ms: u64) {
+        let code = if self.members.len() >= self.limits.members_max {
+            Some(ErrorCode::ServerFull)
+        } else if self.names.contains_key(&name.key()) {
+            Some(ErrorCode::NameTaken)
+        } else {
+            None
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(code) = code else {
+            self.join(conn, name, now_ms);
+            return;
+        };
+        let (lines, close) = c.session.reject(code, &self.limits);
+        let mut lines: Vec<Bytes> = lines.iter().map(format_line).collect();
+        if close {
+            let last = lines.pop();
+            for line in &lines {
+                self.send(conn, line);
+            }
+            self.close_naming(conn, last);
+        } else {
+            for line in &lines {
+                self.send(conn, line);
+            }
+        }
+    }
+
+    /// `conn` becomes a member under `name` (SESS-4, LEAVE-6).
+    fn join(&mut self, conn: ConnId, name: Name, now_ms: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(outbox) = c.outbox.take() else {
+            return;
+        };
+        c.session.accept(name.clone());
+        let seq = self.next_join_seq;
+        self.next_join_seq += 1;
+        c.join_seq = Some(seq);
+        c.heard_ms = now_ms;
+        c.refilled_ms = now_ms;
+        c.tokens_milli = u64::from(self.limits.rate_burst_lines).saturating_mul(1000);
+        c.strikes = 0;
+        self.names.insert(name.key(), conn);
+        self.members.insert(
+            seq,
+            Member {
+                conn,
+                name: name.clone(),
+                outbox,
+            },
+        );
+        self.stats.joined += 1;
+        info!(conn, name = %name, members = self.members.len(), "{name} has joined the chat");
+        let welcome = format_line(&ServerLine::Welcome {
+            name: name.clone(),
+            members: self.member_list(),
+        });
+        self.send(conn, &welcome);
+        if self.members.len() <= self.limits.presence_members_max {
+            let joined = format_line(&ServerLine::Joined(name));
+            self.broadcast(&joined, Some(conn));
+        }
+    }
+
+    /// A member's message to every other member (MSG-1, MSG-2).
+    fn say(&mut self, conn: ConnId, text: &str) {
+        let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
+            return;
+        };
+        let Some(member) = self.members.get(&seq) else {
+            return;
+        };
+        let mut out = Vec::new();
+        write_chat(&mut out, &member.name, text);
+        let line = Bytes::from(out);
+        self.broadcast(&line, Some(conn));
+    }
+
+    /// Closes a connection that is not a member, with `last` as its final
+    /// line; nobody else is told.
+    fn close_naming(&mut self, conn: ConnId, last: Option<Bytes>) {
+        let Some(mut c) = self.conns.remove(&conn) else {
+            return;
+        };
+        debug_assert!(c.join_seq.is_none());
+        self.deadlines.remove(&(c.scheduled_ms, conn));
+        c.session.depart();
+        if let Some(mut outbox) = c.outbox.take() {
+            outbox.close(last, self.limits.close_linger_ms);
+        }
+    }
+
+    /// A member leaves, decided exactly once (LEAVE-1, LEAVE-2): it is
+    /// removed, the others are told (unless the room is quiet, LEAVE-6),
+    /// and its connection gets its final line and is closed.
+    fn depart(&mut self, conn: ConnId, how: Departure) {
+        let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
+            return;
+        };
+        let Some(mut c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.deadlines.remove(&(c.scheduled_ms, conn));
+        c.session.depart();
+        let Some(member) = self.members.remove(&seq) else {
+            return;
+        };
+        self.names.remove(&member.name.key());
+        self.stats.departed += 1;
+        let name = member.name;
+        let (notice, last) = match how {
+            Departure::Left => {
+                info!(conn, name = %name, "{name} has left the chat");
+                (
+                    Some(ServerLine::Left(name.clone())),
+                    Some(ServerLine::Goodbye(Some(name.clone()))),
+                )
+            }
+            Departure::Removed(reason) => {
+                if reason == Reason::ConnectionLost {
+                    info!(
+                        conn,
+                        name = %name,
+                        "No message from {name}; {name} will be removed from the chatroom"
+                    );
+                } else {
+                    info!(conn, name = %name, reason = reason.as_str(), "{name} was removed from the chat ({})", reason.as_str());
+                }
+                (
+                    Some(ServerLine::Removed {
+                        name: name.clone(),
+                        reason,
+                    }),
+                    reason.final_error().map(ServerLine::error),
+                )
+            }
+            Departure::Shutdown => (None, Some(ServerLine::Shutdown)),
+        };
+        let mut outbox = member.outbox;
+        outbox.close(last.as_ref().map(format_line), self.limits.close_linger_ms);
+        // The room had `len + 1` members before this departure (LEAVE-6).
+        if let Some(notice) = notice {
+            if self.members.len() < self.limits.presence_members_max {
+                let notice = format_line(&notice);
+                self.broadcast(&notice, None);
+            }
+        }
+    }
+
+    /// Evicts every connection whose outbox refused a line, in the order
+    /// it happened, including those its own notices overflow (LIMIT-2).
+    fn settle(&mut self) {
+        // Bounded: each connection is removed at most once, and a removed
+        // connection is never pushed to again.
+        while let Some(conn) = self.overflowed.pop_front() {
+            match self.conns.get(&conn) {
+                None => {}
+                Some(c) if c.join_seq.is_some() => {
+                    self.depart(conn, Departure::Removed(Reason::TooSlow));
+                }
+                Some(_) => {
+                    info!(conn, "closed while naming: too slow");
+                    self.close_naming(conn, None);
+                }
+            }
+        }
+    }
+
+    /// Whether `conn` is a member now (its session agrees).
+    pub fn is_member(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.session.state(), State::Member { .. }))
+    }
+}

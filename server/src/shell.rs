@@ -1,23 +1,162 @@
-//! The tokio shell (work in progress): accept loop and shutdown.
-use std::future::Future;
+//! The tokio shell around the room: one accept loop, one room task that
+//! owns the [`Room`] and applies events to it one at a time (the room
+//! order of SPEC §7), and per connection a reader and a writer task.
+//!
+//! It moves bytes and time only; every protocol decision is the room's.
+//! It must never await a socket while holding room state, and never read
+//! the OS clock (only `tokio::time`, so turmoil can drive it).
 
+use std::future::Future;
+use std::io;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep, sleep_until, Duration, Instant};
+use tracing::{info, warn};
+
+use crate::conn::{self, Event};
+use crate::outbox::{Handle, Shared};
+use crate::room::{ConnId, Room};
 use crate::{Config, Listener};
+
+/// Events the room task takes from its queue in one go.
+const ROOM_BATCH_EVENTS: usize = 256;
+
+/// Pause after a failed accept (for example out of file descriptors), so
+/// the loop does not spin.
+const ACCEPT_BACKOFF_MS: u64 = 50;
+
+/// Time beyond `shutdown_grace_ms` that `run` waits for the writers,
+/// which stop at the grace deadline by themselves.
+const SHUTDOWN_SLACK_MS: u64 = 1000;
 
 pub(crate) async fn run<L: Listener>(
     mut listener: L,
     shutdown: impl Future<Output = ()> + Send,
     config: Config,
-) -> std::io::Result<()> {
+) -> io::Result<()> {
     config
         .limits
         .validate()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let limits = config.limits.clone();
+    let (events_tx, events_rx) = mpsc::channel(config.room_events_max.max(1));
+    let (stop_tx, stop_rx) = oneshot::channel();
+    // Every writer holds a clone; when all are dropped, every connection
+    // is closed.
+    let (drain_tx, mut drain_rx) = mpsc::channel::<()>(1);
+    let epoch = Instant::now();
+    let room = Room::new(limits.clone());
+    let room_task = tokio::spawn(room_loop(room, events_rx, stop_rx, epoch));
+
     tokio::pin!(shutdown);
+    let mut next_conn: ConnId = 0;
+    info!("accepting connections");
     loop {
         tokio::select! {
             biased;
-            () = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => drop(accepted),
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let conn = next_conn;
+                    next_conn += 1;
+                    tracing::debug!(conn, %addr, "accepted");
+                    let outbox = Shared::new(limits.outbox_lines_max);
+                    // The room hears of the connection before any of its
+                    // lines: the reader starts only after this send.
+                    if events_tx
+                        .send(Event::Accepted { conn, outbox: outbox.clone() })
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    let (read_half, write_half) = tokio::io::split(stream);
+                    let reader = tokio::spawn(conn::read_loop(
+                        read_half,
+                        conn,
+                        outbox.clone(),
+                        events_tx.clone(),
+                        limits.line_bytes_max,
+                    ));
+                    tokio::spawn(conn::write_loop(
+                        write_half,
+                        conn,
+                        outbox,
+                        events_tx.clone(),
+                        reader,
+                        drain_tx.clone(),
+                    ));
+                }
+                Err(err) => {
+                    warn!(%err, "accept failed");
+                    sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
+                }
+            },
         }
     }
+    // LEAVE-5: stop accepting, then let the room close every connection.
+    drop(listener);
+    info!("shutdown requested");
+    let _ = stop_tx.send(());
+    drop(events_tx);
+    if let Err(err) = room_task.await {
+        warn!(%err, "room task failed");
+    }
+    drop(drain_tx);
+    let wait = Duration::from_millis(limits.shutdown_grace_ms.saturating_add(SHUTDOWN_SLACK_MS));
+    if tokio::time::timeout(wait, drain_rx.recv()).await.is_err() {
+        warn!("some connections outlived the shutdown grace period");
+    }
+    info!("shut down");
+    Ok(())
+}
+
+fn now_ms(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The room task: applies events and timer ticks to the room one at a
+/// time, and shuts the room down when told to.
+async fn room_loop(
+    mut room: Room<Handle>,
+    mut events: mpsc::Receiver<Event>,
+    mut stop: oneshot::Receiver<()>,
+    epoch: Instant,
+) {
+    let mut batch = Vec::with_capacity(ROOM_BATCH_EVENTS);
+    loop {
+        let deadline = room
+            .next_deadline()
+            .map(|ms| epoch + Duration::from_millis(ms));
+        let far = epoch + Duration::from_secs(86_400 * 365 * 100);
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            received = events.recv_many(&mut batch, ROOM_BATCH_EVENTS) => {
+                if received == 0 {
+                    break;
+                }
+                let now = now_ms(epoch);
+                for event in batch.drain(..) {
+                    match event {
+                        Event::Accepted { conn, outbox } => room.accepted(conn, Handle(outbox), now),
+                        Event::Line { conn, line } => room.line(conn, line.as_deref().map_err(|e| *e), now),
+                        Event::Closed { conn } => room.closed(conn),
+                    }
+                }
+                // Under steady load the timer branch may never be polled;
+                // expire what is due here too.
+                if room.next_deadline().is_some_and(|ms| ms <= now) {
+                    room.tick(now);
+                }
+            }
+            () = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+                room.tick(now_ms(epoch));
+            }
+        }
+        if batch.capacity() > ROOM_BATCH_EVENTS {
+            batch = Vec::with_capacity(ROOM_BATCH_EVENTS);
+        }
+    }
+    room.shutdown();
 }

@@ -1,0 +1,231 @@
+//! One connection's two tasks: the reader (bytes → decoded lines → room
+//! events) and the writer (outbox → batched writes → close with linger).
+//!
+//! This is the only code that touches a socket. It must never decide what
+//! a line means (the room does) and never hold room state; the writer may
+//! wait on a slow socket because nothing else waits on it.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Poll};
+
+use bytes::Bytes;
+use protocol::{LineDecoder, LineError};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Duration, Instant};
+
+use crate::outbox::Shared;
+use crate::room::ConnId;
+
+/// Bytes read from a socket per read call. The buffer lives on the stack
+/// of one poll only, so an idle connection holds no read buffer.
+pub(crate) const READ_CHUNK_BYTES: usize = 4096;
+
+/// Write buffer capacity kept while a connection is busy; released when
+/// its outbox drains.
+const WRITE_BUF_KEEP_BYTES: usize = 64 * 1024;
+
+/// What connection tasks tell the room task.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A new connection; its tasks are running.
+    Accepted { conn: ConnId, outbox: Arc<Shared> },
+    /// One decoded line or line error.
+    Line {
+        conn: ConnId,
+        line: Result<String, LineError>,
+    },
+    /// End of stream, reset or write error.
+    Closed { conn: ConnId },
+}
+
+/// Reads `conn` until end of stream, sending each decoded line to the
+/// room. After the room closed the connection it only discards input
+/// (so that closing does not turn into a reset that loses the final line).
+pub(crate) async fn read_loop<R>(
+    mut reader: R,
+    conn: ConnId,
+    outbox: Arc<Shared>,
+    events: mpsc::Sender<Event>,
+    line_bytes_max: usize,
+) where
+    R: AsyncRead + Unpin,
+{
+    let mut decoder = LineDecoder::new(line_bytes_max);
+    let mut lines: Vec<Result<String, LineError>> = Vec::new();
+    // Bounded by the peer: each iteration consumes at least one byte or
+    // ends the loop.
+    loop {
+        let closing = outbox.closing().is_some();
+        let read = poll_fn(|cx| {
+            let mut chunk = [0u8; READ_CHUNK_BYTES];
+            let mut buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut reader).poll_read(cx, &mut buf))?;
+            let mut input = buf.filled();
+            let n = input.len();
+            if !closing {
+                // Bounded: every decode call consumes at least one byte
+                // or returns no item.
+                while !input.is_empty() {
+                    let (used, item) = decoder.decode(input);
+                    input = &input[used..];
+                    match item {
+                        Some(item) => lines.push(item),
+                        None => break,
+                    }
+                }
+            }
+            Poll::Ready(Ok::<usize, io::Error>(n))
+        })
+        .await;
+        match read {
+            Ok(0) | Err(_) => {
+                // WIRE-4: a fragment without LF is dropped.
+                decoder.finish();
+                if outbox.closing().is_none() {
+                    let _ = events.send(Event::Closed { conn }).await;
+                }
+                return;
+            }
+            Ok(_) => {}
+        }
+        for line in lines.drain(..) {
+            if events.send(Event::Line { conn, line }).await.is_err() {
+                return;
+            }
+        }
+        if lines.capacity() > 64 {
+            lines = Vec::new();
+        }
+    }
+}
+
+/// How a write ended early.
+enum WriteEnd {
+    Io(io::Error),
+    /// The close deadline passed.
+    Linger,
+}
+
+/// Writes `bytes`, giving up at the close deadline once a close has been
+/// requested, even in the middle of a write to a stuck socket.
+async fn write_until<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    bytes: &[u8],
+    outbox: &Shared,
+    deadline: &mut Option<Instant>,
+) -> Result<(), WriteEnd> {
+    let write = writer.write_all(bytes);
+    tokio::pin!(write);
+    // Bounded: the third branch runs at most once per push wake-up and
+    // stops being enabled once the deadline is known.
+    loop {
+        let until = deadline.unwrap_or_else(far_future);
+        tokio::select! {
+            biased;
+            done = &mut write => return done.map_err(WriteEnd::Io),
+            () = sleep_until(until), if deadline.is_some() => return Err(WriteEnd::Linger),
+            () = outbox.ready(), if deadline.is_none() => *deadline = outbox.closing(),
+        }
+    }
+}
+
+/// Flushes and sends FIN, giving up at the deadline.
+async fn finish_until<W: AsyncWrite + Unpin>(writer: &mut W, deadline: Instant) {
+    let _ = tokio::time::timeout_at(deadline, async {
+        writer.flush().await?;
+        writer.shutdown().await
+    })
+    .await;
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// Drains `conn`'s outbox into the socket in batches: everything queued is
+/// written with one write call. Ends after a close once the final line is
+/// written (or the linger deadline passed), or on a write error, which it
+/// reports to the room as a lost connection.
+pub(crate) async fn write_loop<W>(
+    mut writer: W,
+    conn: ConnId,
+    outbox: Arc<Shared>,
+    events: mpsc::Sender<Event>,
+    reader: JoinHandle<()>,
+    drain_guard: mpsc::Sender<()>,
+) where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    // Bounded by the room: each iteration writes at least one line, waits
+    // for one, or ends.
+    let end = loop {
+        let closing = outbox.take(&mut batch);
+        if deadline.is_none() {
+            deadline = closing;
+        }
+        if batch.is_empty() {
+            if let Some(deadline) = deadline {
+                break Ok(deadline);
+            }
+            if let Err(err) = writer.flush().await {
+                break Err(WriteEnd::Io(err));
+            }
+            // Idle: hold no buffers (an idle member should cost little).
+            buf = Vec::new();
+            batch = Vec::new();
+            outbox.ready().await;
+            continue;
+        }
+        let lines = batch.len();
+        let result = if lines == 1 {
+            write_until(&mut writer, &batch[0], &outbox, &mut deadline).await
+        } else {
+            buf.clear();
+            for line in &batch {
+                buf.extend_from_slice(line);
+            }
+            write_until(&mut writer, &buf, &outbox, &mut deadline).await
+        };
+        batch.clear();
+        if buf.capacity() > WRITE_BUF_KEEP_BYTES {
+            buf = Vec::new();
+        }
+        outbox.written(lines);
+        if let Err(end) = result {
+            break Err(end);
+        }
+    };
+    match end {
+        Ok(deadline) => {
+            // Everything including the final line is written: FIN, then
+            // let the reader drain the peer's input until it closes too,
+            // so unread input does not turn our close into a reset.
+            finish_until(&mut writer, deadline).await;
+            outbox.mark_dead();
+            let abort = reader.abort_handle();
+            let _ = tokio::time::timeout_at(deadline, reader).await;
+            abort.abort();
+        }
+        Err(WriteEnd::Linger) => {
+            outbox.mark_dead();
+            reader.abort();
+        }
+        Err(WriteEnd::Io(err)) => {
+            tracing::debug!(conn, %err, "write failed");
+            outbox.mark_dead();
+            reader.abort();
+            if outbox.closing().is_none() {
+                let _ = events.send(Event::Closed { conn }).await;
+            }
+        }
+    }
+    drop(drain_guard);
+}
