@@ -1,1 +1,95 @@
-//! placeholder
+//! `chat-client`: a terminal client for the chat protocol of `SPEC.md`.
+//!
+//! Layout (the same split as the server: a pure core, a thin shell):
+//! - [`session`]: the client's state machine. Pure: no I/O, no clock.
+//! - [`render`]: what the user sees; escapes everything from the network.
+//! - [`shell`]: the tokio loop: socket, timers, connect attempts.
+//! - [`terminal`]: interactive mode (rustyline, colours).
+//! - [`piped`]: piped mode (stdin/stdout, exactly the wire text).
+//!
+//! **Invariant:** only `shell` touches the socket; only `render` turns
+//! network text into screen text; the terminal UI never touches the codec.
+#![deny(missing_docs)]
+
+pub mod piped;
+pub mod render;
+pub mod session;
+pub mod shell;
+pub mod terminal;
+
+use std::io::IsTerminal;
+
+use clap::Parser;
+use protocol::limits::DEFAULT_PORT;
+
+use crate::render::Style;
+use crate::session::{Exit, Mode};
+use crate::shell::Config;
+
+/// Command-line flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "chat-client",
+    version,
+    about = "Chat with a chat-server (SPEC.md). Interactive at a terminal; \
+             with piped stdin it sends each line and prints each server line as is.",
+    after_help = "Exit status: 0 normal end; 2 bad flags; 3 could not connect; \
+                  4 connection lost (removed, server shut down or gone); \
+                  5 name rejected (piped mode with --name, or too many attempts); \
+                  6 server full; 130 Ctrl-C."
+)]
+pub struct Args {
+    /// The server address, HOST:PORT.
+    #[arg(long, default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
+    pub addr: String,
+    /// Your name; without it the client asks, as the server does.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Send a keep-alive after this many seconds of silence (LEAVE-4).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub keepalive_s: u64,
+}
+
+/// The whole program: parses flags, picks the mode, runs the session and
+/// returns the process exit status.
+pub fn main() -> i32 {
+    let args = Args::parse();
+    let config = Config {
+        addr: args.addr,
+        name: args.name,
+        keepalive_s: args.keepalive_s,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("chat-client: cannot start: {error}");
+            return 1;
+        }
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let exit = runtime.block_on(async {
+        if interactive {
+            let colour = render::colour_wanted(true, std::env::var_os("NO_COLOR").as_deref());
+            match terminal::start(Style { colour }) {
+                Ok((mut screen, mut input)) => {
+                    return shell::run(&config, Mode::Interactive, &mut input, &mut screen).await;
+                }
+                Err(error) => {
+                    eprintln!("chat-client: no line editor ({error}); reading plain lines")
+                }
+            }
+        }
+        let mut input = piped::start_stdin();
+        shell::run(&config, Mode::Piped, &mut input, &mut piped::Script).await
+    });
+    // The stdin reader may be blocked in a read; do not wait for it.
+    runtime.shutdown_background();
+    exit_code(exit)
+}
+
+fn exit_code(exit: Exit) -> i32 {
+    exit.code()
+}

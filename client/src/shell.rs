@@ -1,0 +1,216 @@
+//! The tokio shell around [`Session`]: it moves bytes and time, and
+//! decides nothing.
+//!
+//! It owns the TCP connection (the only code that touches the socket), the
+//! keep-alive and leave timers, and the connect attempts with their delays.
+//! Every decision comes from the session; the shell carries out its
+//! [`Action`]s in order. It must never interpret a server line or a user
+//! line itself, and never print anything but through the [`Ui`].
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use protocol::codec::LineCodec;
+use protocol::limits::SERVER_LINE_BYTES_MAX;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_util::codec::FramedRead;
+
+use crate::session::{Action, Exit, Mode, Output, Session};
+
+/// The longest a connect attempt may take before it counts as failed.
+pub const CONNECT_TIMEOUT_MS: u64 = 5000;
+
+/// How long to wait for the goodbye after `exit` or `/quit` (longer than
+/// the server's default `close_linger_ms`).
+pub const LEAVE_WAIT_MS: u64 = 5000;
+
+/// What the client was asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The server, `HOST:PORT`.
+    pub addr: String,
+    /// The name to send unasked (`--name`).
+    pub name: Option<String>,
+    /// Silence, in seconds, after which a keep-alive is sent (LEAVE-4).
+    pub keepalive_s: u64,
+}
+
+/// One event from the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A complete line.
+    Line(String),
+    /// End of input (end of stdin, Ctrl-D).
+    End,
+    /// Ctrl-C.
+    Interrupt,
+    /// A line that could not be taken (why), e.g. bad bytes on stdin.
+    Skipped(String),
+}
+
+/// The user's side: shows outputs and is told when the next line may be
+/// read.
+pub trait Ui {
+    /// Shows one output.
+    fn show(&mut self, output: &Output);
+    /// The last [`Input::Line`] was handled and the session goes on: the
+    /// user may type the next one.
+    fn resume(&mut self);
+}
+
+/// One open connection: decoded lines in, raw lines out.
+struct Connection {
+    reader: FramedRead<OwnedReadHalf, LineCodec>,
+    writer: OwnedWriteHalf,
+}
+
+impl Connection {
+    fn new(stream: TcpStream) -> Connection {
+        // Latency matters more than packet count for a chat line.
+        let _ = stream.set_nodelay(true);
+        let (read, writer) = stream.into_split();
+        Connection {
+            // WIRE-8: accept server lines up to 16384 bytes.
+            reader: FramedRead::new(read, LineCodec::new(SERVER_LINE_BYTES_MAX)),
+            writer,
+        }
+    }
+
+    async fn send(&mut self, line: &str) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes).await
+    }
+}
+
+type Connecting = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+
+fn connect(addr: String, delay_ms: u64) -> Connecting {
+    Box::pin(async move {
+        sleep(Duration::from_millis(delay_ms)).await;
+        match timeout(
+            Duration::from_millis(CONNECT_TIMEOUT_MS),
+            TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+        }
+    })
+}
+
+/// Runs one client session to its end and returns how it ended.
+///
+/// `input` delivers the user's lines; it is read only while the session
+/// wants input, so piped input waits in its pipe.
+pub async fn run(
+    config: &Config,
+    mode: Mode,
+    input: &mut mpsc::Receiver<Input>,
+    ui: &mut impl Ui,
+) -> Exit {
+    let (mut session, first) = Session::new(mode, config.name.clone());
+    let mut actions: VecDeque<Action> = first.into();
+    let mut conn: Option<Connection> = None;
+    let mut connecting: Option<Connecting> = None;
+    let keepalive = Duration::from_secs(config.keepalive_s.max(1));
+    let mut keepalive_at = Instant::now() + keepalive;
+    let mut leave_deadline: Option<Instant> = None;
+    let mut input_open = true;
+    loop {
+        while let Some(action) = actions.pop_front() {
+            match action {
+                Action::Send(line) => {
+                    let Some(open) = conn.as_mut() else {
+                        debug_assert!(false, "the session sends only while connected");
+                        continue;
+                    };
+                    if open.send(&line).await.is_err() {
+                        conn = None;
+                        actions.extend(session.handle_disconnected());
+                    }
+                    keepalive_at = Instant::now() + keepalive;
+                }
+                Action::Print(output) => ui.show(&output),
+                Action::Connect { delay_ms, .. } => {
+                    conn = None;
+                    connecting = Some(connect(config.addr.clone(), delay_ms));
+                }
+                Action::Exit(exit) => return exit,
+            }
+        }
+        if session.is_leaving() {
+            leave_deadline
+                .get_or_insert_with(|| Instant::now() + Duration::from_millis(LEAVE_WAIT_MS));
+        } else {
+            leave_deadline = None;
+        }
+        let leave_at = leave_deadline.unwrap_or_else(Instant::now);
+        let wants_input = input_open && session.wants_input();
+        let next = tokio::select! {
+            biased;
+            item = async {
+                match conn.as_mut() {
+                    Some(open) => open.reader.next().await,
+                    None => None,
+                }
+            }, if conn.is_some() => match item {
+                Some(Ok(line)) => session.handle_server_line(line.as_deref().map_err(|e| *e)),
+                Some(Err(_)) | None => {
+                    conn = None;
+                    session.handle_disconnected()
+                }
+            },
+            result = async {
+                match connecting.as_mut() {
+                    Some(attempt) => attempt.await,
+                    None => Err(io::Error::other("no connect attempt")),
+                }
+            }, if connecting.is_some() => {
+                connecting = None;
+                match result {
+                    Ok(stream) => {
+                        conn = Some(Connection::new(stream));
+                        keepalive_at = Instant::now() + keepalive;
+                        session.handle_connected()
+                    }
+                    Err(error) => session.handle_connect_failed(&error.to_string()),
+                }
+            },
+            event = input.recv(), if wants_input => match event {
+                Some(Input::Line(line)) => {
+                    let next = session.handle_user_line(&line);
+                    if session.exit().is_none() && !session.is_leaving() {
+                        ui.resume();
+                    }
+                    next
+                }
+                Some(Input::Skipped(why)) => {
+                    ui.resume();
+                    vec![Action::Print(Output::Problem(why))]
+                }
+                Some(Input::Interrupt) => session.handle_interrupt(),
+                Some(Input::End) | None => {
+                    input_open = false;
+                    session.handle_input_end()
+                }
+            },
+            () = sleep_until(keepalive_at), if session.is_member() => {
+                keepalive_at = Instant::now() + keepalive;
+                session.handle_keepalive_due()
+            },
+            () = sleep_until(leave_at), if leave_deadline.is_some() => session.handle_leave_timeout(),
+        };
+        actions.extend(next);
+    }
+}
