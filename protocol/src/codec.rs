@@ -1,6 +1,7 @@
 //! A `tokio_util::codec` shell around [`LineDecoder`]. A bad line is an
 //! `Ok(Some(Err(LineError)))` item, so `FramedRead` keeps going; only I/O
-//! failures end the stream.
+//! failures end the stream. It adds no protocol logic of its own and must
+//! never turn a bad line into a stream error.
 
 use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};

@@ -4,6 +4,10 @@
 //! line (the `+ 1` is a CR that may turn out to precede the LF). A bad line
 //! (too long, not UTF-8, a forbidden character) yields one recoverable
 //! [`LineError`] and decoding goes on with the next line.
+//!
+//! It must never buffer the rest of an over-long line, never report one
+//! bad line twice, and never let a fragment without LF out as a line
+//! (WIRE-4).
 
 use std::fmt;
 

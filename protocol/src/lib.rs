@@ -27,3 +27,4 @@ pub use decoder::{LineDecoder, LineError};
 pub use limits::Limits;
 pub use name::{Name, NameError, NameKey};
 pub use server::{ErrorCode, MemberList, Reason, ServerLine};
+pub use session::{Session, State, Step};

@@ -1,5 +1,7 @@
 //! Every bound of SPEC §8, with its default. A conforming server enforces
-//! each one with the outcome the spec gives; nothing here is unbounded.
+//! each one with the outcome the spec gives; nothing here is unbounded,
+//! and no limit may be zero where zero would make it meaningless
+//! ([`Limits::validate`]).
 
 /// The default TCP port (WIRE-1).
 pub const DEFAULT_PORT: u16 = 6789;

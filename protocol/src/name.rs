@@ -1,5 +1,6 @@
 //! Member names (SPEC §2): 1 to 32 ASCII letters, digits, `_` or `-`,
-//! unique in the room without regard to ASCII case.
+//! unique in the room without regard to ASCII case. A [`Name`] can only
+//! be built by parsing, so it never holds anything but name characters.
 
 use std::fmt;
 

@@ -2,6 +2,9 @@
 //!
 //! The first byte tells who wrote a line (SRV-2): a name character for a
 //! member's chat line, `*` for server information, `!` for an error.
+//! Formatting must never emit a forbidden character or an LF (WIRE-8);
+//! parsing never accepts a line the grammar of SPEC §5 rejects, except
+//! that unknown `* ` notices are kept as [`ServerLine::Info`] (SPEC §11).
 
 use std::fmt;
 
@@ -231,10 +234,15 @@ impl ServerLine {
 
     /// Appends the line and its LF to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
+        let start = out.len();
         let mut sink = ByteSink(out);
         // ByteSink::write_str cannot fail, and neither can the Display
         // impls used here, so neither can the whole write.
         let _ = fmt::Write::write_fmt(&mut sink, format_args!("{self}"));
+        debug_assert!(
+            !has_forbidden_char(&out[start..]) && !out[start..].contains(&b'\n'),
+            "WIRE-8: a server line never holds a forbidden character: {self:?}"
+        );
         out.push(b'\n');
     }
 

@@ -2,6 +2,8 @@
 //! naming → member → gone. It decides what each line means in the
 //! current state and which lines go back to this one connection; the room
 //! (in the server) decides everything that involves other members.
+//! It never touches a clock, a socket or the member list; rate limits and
+//! timers are the room's.
 //!
 //! Call order: [`Session::new`] once (send the prompt it returns), then
 //! [`Session::handle_line`] per decoded line; answer each
@@ -47,7 +49,8 @@ pub enum Step {
     Say(String),
     /// Member: `/who` (CMD-2).
     Who,
-    /// Member: `exit` or `/quit` (CMD-1).
+    /// Member: `exit` or `/quit` (CMD-1). The session is gone already;
+    /// the room announces the departure and sends `* Goodbye, N.`
     Quit,
     /// Send `last` (if any) and close; the connection never was a member
     /// (naming-state `exit`, too many attempts).
@@ -77,6 +80,14 @@ impl Session {
     /// The current state.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The member's name, if the session is in the member state.
+    pub fn name(&self) -> Option<&Name> {
+        match &self.state {
+            State::Member { name } => Some(name),
+            State::Naming { .. } | State::Gone => None,
+        }
     }
 
     /// Handles one decoded line (or line error) in the current state.
@@ -345,6 +356,7 @@ mod tests {
         );
         session.accept(name("ee"));
         assert_eq!(session.state(), &State::Member { name: name("ee") });
+        assert_eq!(session.name(), Some(&name("ee")));
     }
 
     #[test]
