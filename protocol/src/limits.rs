@@ -118,3 +118,61 @@ impl Limits {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `change` applied to the defaults gives `expected` from `validate`.
+    fn check(change: impl FnOnce(&mut Limits), expected: bool) {
+        let mut limits = Limits::default();
+        change(&mut limits);
+        assert_eq!(limits.validate().is_ok(), expected, "{limits:?}");
+    }
+
+    #[test]
+    fn spec_8_defaults() {
+        let limits = Limits::default();
+        assert_eq!(limits.line_bytes_max, 1024);
+        assert_eq!(limits.name_bytes_max, 32);
+        assert_eq!(limits.naming_attempts_max, 10);
+        assert_eq!(limits.members_max, 10_000);
+        assert_eq!(limits.naming_max, 1024);
+        assert_eq!(limits.handshake_timeout_ms, 30_000);
+        assert_eq!(limits.idle_timeout_ms, 300_000);
+        assert_eq!(limits.outbox_lines_max, 4096);
+        assert_eq!((limits.rate_lines_per_s, limits.rate_burst_lines), (20, 50));
+        assert_eq!(limits.flood_strikes_max, 20);
+        assert_eq!(limits.who_names_max, 100);
+        assert_eq!(limits.presence_members_max, 1000);
+        assert_eq!(limits.close_linger_ms, 2000);
+        assert_eq!(limits.shutdown_grace_ms, 5000);
+        assert_eq!(DEFAULT_PORT, 6789);
+        assert!(limits.validate().is_ok());
+    }
+
+    #[test]
+    fn validate_rejects_unusable_limits() {
+        check(|l| l.line_bytes_max = 0, false);
+        check(|l| l.line_bytes_max = 8192, true);
+        check(|l| l.line_bytes_max = 8193, false);
+        check(|l| l.name_bytes_max = 0, false);
+        check(|l| l.name_bytes_max = 33, false);
+        check(|l| l.who_names_max = 0, false);
+        check(|l| l.who_names_max = 400, true);
+        check(|l| l.who_names_max = 401, false);
+        check(|l| l.members_max = 0, false);
+        check(|l| l.naming_max = 0, false);
+        check(|l| l.outbox_lines_max = 0, false);
+        check(|l| l.rate_burst_lines = 0, false);
+        check(
+            |l| {
+                l.rate_lines_per_s = 0;
+                l.rate_burst_lines = 0;
+            },
+            true,
+        );
+        check(|l| l.flood_strikes_max = 0, false);
+        check(|l| l.naming_attempts_max = 0, false);
+    }
+}

@@ -321,13 +321,11 @@ impl fmt::Display for MemberList {
             }
             f.write_str(name.as_str())?;
         }
+        // `Limits::validate` keeps `who_names_max` at 1 or more, so a
+        // list of a non-empty room always has a name (SPEC §5).
         let more = self.total.saturating_sub(self.names.len());
         if more > 0 {
-            if self.names.is_empty() {
-                write!(f, "and {more} more")?;
-            } else {
-                write!(f, " and {more} more")?;
-            }
+            write!(f, " and {more} more")?;
         }
         Ok(())
     }
@@ -428,23 +426,17 @@ fn parse_error(error: &str) -> Result<ServerLine, ParseError> {
 /// `name-list` with the `<count>` it follows (LIMIT-4).
 fn parse_members(count: &str, list: &str, line: &str) -> Result<MemberList, ParseError> {
     let total = parse_count(count, line)?;
-    // Names hold no spaces, so " and " can only start the tail.
-    // A name may be spelled `and`, so split at the last " and ".
-    let (names_part, more) = if let Some((names, tail)) = list.rsplit_once(" and ") {
-        (names, Some(tail))
-    } else if let Some(tail) = list.strip_prefix("and ") {
-        ("", Some(tail))
-    } else {
-        (list, None)
+    // Names hold no spaces, so " and " can only start the tail; a name
+    // may be spelled `and`, so split at the last one.
+    let (names_part, more) = match list.rsplit_once(" and ") {
+        Some((names, tail)) => (names, Some(tail)),
+        None => (list, None),
     };
-    let names = if names_part.is_empty() {
-        Vec::new()
-    } else {
-        names_part
-            .split(", ")
-            .map(|n| parse_name(n, line))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    // At least one name: `name-list = name *(", " name) [...]`.
+    let names = names_part
+        .split(", ")
+        .map(|n| parse_name(n, line))
+        .collect::<Result<Vec<_>, _>>()?;
     let more = match more {
         None => 0,
         Some(tail) => {
@@ -458,9 +450,6 @@ fn parse_members(count: &str, list: &str, line: &str) -> Result<MemberList, Pars
             k
         }
     };
-    if names.is_empty() && more == 0 {
-        return Err(bad("an empty name list", line));
-    }
     if names.len().checked_add(more) != Some(total) {
         return Err(bad("the count does not match the name list", line));
     }
@@ -671,10 +660,9 @@ mod tests {
             "* Members (1): and",
             Some(ServerLine::Who(list(1, &["and"]))),
         );
-        check(
-            "* Members (3): and 3 more",
-            Some(ServerLine::Who(list(3, &[]))),
-        );
+        // At least one name is listed (name-list of SPEC §5).
+        check("* Members (3): and 3 more", None);
+        check("* Members (3):  and 3 more", None);
         check("* Members (3): aa, ee", None);
         check("* Members (2): aa", None);
         check("* Members (02): aa, ee", None);
