@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::decoder::has_forbidden_char;
-use crate::limits::SERVER_LINE_BYTES_MAX;
+use crate::limits::{Limits, NAME_BYTES_MAX, SERVER_LINE_BYTES_MAX};
 use crate::name::{is_name_byte, Name};
 
 /// The text of the reference server's `/help` line after `Commands: `
@@ -225,6 +225,24 @@ impl ServerLine {
             code,
             text: code.default_text().to_owned(),
         }
+    }
+
+    /// An error line whose text states the limit in force where the text
+    /// names one (`invalid-name`, `line-too-long`); with the default
+    /// limits it equals [`ServerLine::error`].
+    pub fn error_for(code: ErrorCode, limits: &Limits) -> ServerLine {
+        let defaults = Limits::default();
+        let text = match code {
+            ErrorCode::InvalidName if limits.name_bytes_max != defaults.name_bytes_max => format!(
+                "a name is 1 to {} letters, digits, '_' or '-'",
+                limits.name_bytes_max.min(NAME_BYTES_MAX)
+            ),
+            ErrorCode::LineTooLong if limits.line_bytes_max != defaults.line_bytes_max => {
+                format!("a line may hold at most {} bytes", limits.line_bytes_max)
+            }
+            _ => code.default_text().to_owned(),
+        };
+        ServerLine::Error { code, text }
     }
 
     /// The reference server's `/help` line.
@@ -761,6 +779,30 @@ mod tests {
         check("!name-taken: x", None);
         check("! Name-Taken: x", None);
         assert_eq!(ErrorCode::from_wire(""), None);
+    }
+
+    #[test]
+    fn wire_5_name_3_error_texts_state_the_limit_in_force() {
+        let defaults = Limits::default();
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                ServerLine::error_for(code, &defaults),
+                ServerLine::error(code)
+            );
+        }
+        let limits = Limits {
+            line_bytes_max: 512,
+            name_bytes_max: 16,
+            ..Limits::default()
+        };
+        check(
+            "! line-too-long: a line may hold at most 512 bytes",
+            Some(ServerLine::error_for(ErrorCode::LineTooLong, &limits)),
+        );
+        check(
+            "! invalid-name: a name is 1 to 16 letters, digits, '_' or '-'",
+            Some(ServerLine::error_for(ErrorCode::InvalidName, &limits)),
+        );
     }
 
     #[test]

@@ -110,7 +110,10 @@ impl Session {
                 let content = match line {
                     Ok(content) => content,
                     Err(e) => {
-                        return Step::Reply(vec![ServerLine::error(e.code()), ServerLine::Prompt])
+                        return Step::Reply(vec![
+                            ServerLine::error_for(e.code(), limits),
+                            ServerLine::Prompt,
+                        ])
                     }
                 };
                 match NamingLine::parse(content, limits.name_bytes_max) {
@@ -131,7 +134,7 @@ impl Session {
                             }
                         } else {
                             Step::Reply(vec![
-                                ServerLine::error(ErrorCode::InvalidName),
+                                ServerLine::error_for(ErrorCode::InvalidName, limits),
                                 ServerLine::Prompt,
                             ])
                         }
@@ -141,7 +144,7 @@ impl Session {
             State::Member { .. } => {
                 let content = match line {
                     Ok(content) => content,
-                    Err(e) => return Step::Reply(vec![ServerLine::error(e.code())]),
+                    Err(e) => return Step::Reply(vec![ServerLine::error_for(e.code(), limits)]),
                 };
                 match MemberLine::parse(content) {
                     MemberLine::KeepAlive => Step::KeepAlive,
@@ -198,7 +201,10 @@ impl Session {
             self.state = State::Gone;
             return (vec![ServerLine::error(ErrorCode::TooManyAttempts)], true);
         }
-        (vec![ServerLine::error(code), ServerLine::Prompt], false)
+        (
+            vec![ServerLine::error_for(code, limits), ServerLine::Prompt],
+            false,
+        )
     }
 
     /// The connection is gone (any cause): → gone.
@@ -305,7 +311,10 @@ mod tests {
             &[
                 (
                     Ok("abcd"),
-                    Step::Reply(vec![err(ErrorCode::InvalidName), ServerLine::Prompt]),
+                    Step::Reply(vec![
+                        ServerLine::error_for(ErrorCode::InvalidName, &limits),
+                        ServerLine::Prompt,
+                    ]),
                 ),
                 (Ok("abc"), Step::Claim(name("abc"))),
             ],
@@ -334,6 +343,31 @@ mod tests {
                 ),
             ],
             State::Naming { attempts: 0 },
+        );
+    }
+
+    #[test]
+    fn wire_5_name_3_error_texts_follow_the_limits() {
+        let limits = Limits {
+            line_bytes_max: 100,
+            name_bytes_max: 8,
+            ..Limits::default()
+        };
+        let mut session = naming();
+        let Step::Reply(lines) = session.handle_line(Ok("a-very-long-name"), &limits) else {
+            panic!("a reply");
+        };
+        assert_eq!(
+            lines[0].format(),
+            "! invalid-name: a name is 1 to 8 letters, digits, '_' or '-'"
+        );
+        let mut session = member("aa");
+        assert_eq!(
+            session.handle_line(Err(LineError::TooLong), &limits),
+            Step::Reply(vec![ServerLine::Error {
+                code: ErrorCode::LineTooLong,
+                text: "a line may hold at most 100 bytes".into()
+            }])
         );
     }
 
