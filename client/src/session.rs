@@ -665,3 +665,474 @@ impl Session {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WELCOME_AA: &str = "* Welcome, aa! Members (1): aa";
+
+    fn send(line: &str) -> Action {
+        Action::Send(line.to_owned())
+    }
+
+    fn note(text: &str) -> Action {
+        Action::Print(Output::Note(text.to_owned()))
+    }
+
+    fn own(text: &str) -> Action {
+        Action::Print(Output::Own(text.to_owned()))
+    }
+
+    fn shown(wire: &str) -> Action {
+        Action::Print(Output::Server {
+            wire: wire.to_owned(),
+            line: ServerLine::parse(wire).ok(),
+        })
+    }
+
+    fn line(session: &mut Session, wire: &str) -> Vec<Action> {
+        session.handle_server_line(Ok(wire))
+    }
+
+    fn sends(actions: &[Action]) -> Vec<&str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send(line) => Some(line.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn problems(actions: &[Action]) -> usize {
+        actions
+            .iter()
+            .filter(|a| matches!(a, Action::Print(Output::Problem(_))))
+            .count()
+    }
+
+    /// A session connected and in the room as `aa` (`--name aa`).
+    fn member(mode: Mode) -> Session {
+        let (mut s, first) = Session::new(mode, Some("aa".to_owned()));
+        assert_eq!(
+            first,
+            vec![Action::Connect {
+                attempt: 1,
+                delay_ms: 0
+            }]
+        );
+        assert_eq!(s.handle_connected(), vec![]);
+        assert_eq!(sends(&line(&mut s, "* Enter your name:")), vec!["aa"]);
+        assert_eq!(line(&mut s, WELCOME_AA), vec![shown(WELCOME_AA)]);
+        assert!(s.is_member());
+        s
+    }
+
+    // SESS-1, SESS-4: --name is sent at the prompt; interactive mode hides
+    // the prompt it answers, piped mode prints every server line.
+    #[test]
+    fn name_flag_is_sent_at_the_prompt_sess_1_sess_4() {
+        let (mut s, _) = Session::new(Mode::Interactive, Some("  aa ".to_owned()));
+        s.handle_connected();
+        assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
+        let (mut s, _) = Session::new(Mode::Piped, Some("aa".to_owned()));
+        s.handle_connected();
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:"), send("aa")]
+        );
+        assert_eq!(line(&mut s, WELCOME_AA), vec![shown(WELCOME_AA)]);
+        assert_eq!(
+            s.state(),
+            &State::Member {
+                name: Name::parse("aa").expect("valid")
+            }
+        );
+    }
+
+    // NAME-3, NAME-4: without --name the user types names until one is taken.
+    #[test]
+    fn typed_names_are_retried_until_welcome_name_3_name_4() {
+        let (mut s, _) = Session::new(Mode::Interactive, None);
+        s.handle_connected();
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:")]
+        );
+        assert!(s.wants_input());
+        assert_eq!(s.handle_user_line("bad name!"), vec![send("bad name!")]);
+        let err = "! invalid-name: a name is 1 to 32 letters, digits, '_' or '-'";
+        assert_eq!(
+            line(&mut s, err),
+            vec![shown(err), note("Type another name.")]
+        );
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:")]
+        );
+        assert_eq!(s.handle_user_line("  ee"), vec![send("  ee")]);
+        let welcome = "* Welcome, ee! Members (2): aa, ee";
+        assert_eq!(line(&mut s, welcome), vec![shown(welcome)]);
+        assert!(s.is_member());
+    }
+
+    // NAME-4: a taken --name ends a piped session with status 5.
+    #[test]
+    fn piped_rejected_name_flag_exits_5_name_4() {
+        let (mut s, _) = Session::new(Mode::Piped, Some("AA".to_owned()));
+        s.handle_connected();
+        line(&mut s, "* Enter your name:");
+        let err = "! name-taken: that name is in use";
+        assert_eq!(
+            line(&mut s, err),
+            vec![shown(err), Action::Exit(Exit::NameRejected)]
+        );
+        assert_eq!(Exit::NameRejected.code(), 5);
+        // Nothing after the exit.
+        assert_eq!(line(&mut s, "* Enter your name:"), vec![]);
+        assert_eq!(s.handle_user_line("hi"), vec![]);
+    }
+
+    // NAME-4: interactive mode forgets a taken --name and lets the user type.
+    #[test]
+    fn interactive_rejected_name_flag_asks_again_name_4() {
+        let (mut s, _) = Session::new(Mode::Interactive, Some("aa".to_owned()));
+        s.handle_connected();
+        line(&mut s, "* Enter your name:");
+        let err = "! name-taken: that name is in use";
+        assert_eq!(
+            line(&mut s, err),
+            vec![shown(err), note("Type another name.")]
+        );
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:")]
+        );
+        assert_eq!(s.handle_user_line("bb"), vec![send("bb")]);
+    }
+
+    // MSG-1, CMD-5, CMD-2..4: lines go out exactly as typed; only messages
+    // echo as `You: `, with the text others see.
+    #[test]
+    fn member_lines_are_sent_as_typed_cmd_5_msg_1() {
+        let mut s = member(Mode::Interactive);
+        assert_eq!(
+            s.handle_user_line("hello everyone"),
+            vec![send("hello everyone"), own("hello everyone")]
+        );
+        assert_eq!(
+            s.handle_user_line("//etc/passwd is a path"),
+            vec![send("//etc/passwd is a path"), own("/etc/passwd is a path")]
+        );
+        assert_eq!(s.handle_user_line("/who"), vec![send("/who")]);
+        assert_eq!(s.handle_user_line("/help"), vec![send("/help")]);
+        assert_eq!(s.handle_user_line("   "), vec![send("   ")]);
+        // CMD-1: only the exact `exit` leaves.
+        assert_eq!(s.handle_user_line("Exit"), vec![send("Exit"), own("Exit")]);
+        assert_eq!(
+            s.handle_user_line("exit "),
+            vec![send("exit "), own("exit ")]
+        );
+        assert!(s.is_member());
+    }
+
+    // CMD-4: an unknown command goes to the server, which answers; the
+    // client then offers the `//` escape.
+    #[test]
+    fn unknown_command_gets_the_escape_hint_cmd_4() {
+        let mut s = member(Mode::Interactive);
+        assert_eq!(s.handle_user_line("/nick x"), vec![send("/nick x")]);
+        let err = "! unknown-command: type /help for the list";
+        assert_eq!(
+            line(&mut s, err),
+            vec![
+                shown(err),
+                note("To say \"/nick x\" as a message, type \"//nick x\".")
+            ]
+        );
+        // The hint is for that line only.
+        assert_eq!(line(&mut s, err), vec![shown(err)]);
+    }
+
+    // CMD-1: `exit` prints Exiting, waits for the goodbye, ends with 0.
+    #[test]
+    fn exit_waits_for_goodbye_cmd_1() {
+        let mut s = member(Mode::Interactive);
+        assert_eq!(
+            s.handle_user_line("exit"),
+            vec![note("Exiting"), send("exit")]
+        );
+        assert!(s.is_leaving() && !s.wants_input());
+        // Room lines before the goodbye are still shown.
+        assert_eq!(line(&mut s, "bb: wait"), vec![shown("bb: wait")]);
+        assert_eq!(
+            line(&mut s, "* Goodbye, aa."),
+            vec![shown("* Goodbye, aa."), Action::Exit(Exit::Normal)]
+        );
+        assert_eq!(s.exit(), Some(Exit::Normal));
+    }
+
+    // CMD-1: a close without goodbye after /quit is still a normal end;
+    // no confirmation at all within the wait is not.
+    #[test]
+    fn quit_then_close_is_normal_and_no_answer_is_not_cmd_1() {
+        let mut s = member(Mode::Piped);
+        assert_eq!(s.handle_user_line("/quit"), vec![send("/quit")]);
+        assert_eq!(s.handle_disconnected(), vec![Action::Exit(Exit::Normal)]);
+        let mut s = member(Mode::Piped);
+        s.handle_user_line("/quit");
+        let out = s.handle_leave_timeout();
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::ConnectionLost)));
+    }
+
+    // Piped end of input: /quit, then status 0 on the goodbye.
+    #[test]
+    fn end_of_input_quits_cmd_1() {
+        let mut s = member(Mode::Piped);
+        assert_eq!(s.handle_input_end(), vec![send("/quit")]);
+        assert_eq!(
+            line(&mut s, "* Goodbye, aa."),
+            vec![shown("* Goodbye, aa."), Action::Exit(Exit::Normal)]
+        );
+    }
+
+    // Piped lines read before the welcome wait, in order, and the piped
+    // reader is held back meanwhile; end of input leaves after them.
+    #[test]
+    fn piped_lines_wait_for_the_welcome() {
+        let (mut s, _) = Session::new(Mode::Piped, Some("aa".to_owned()));
+        assert!(!s.wants_input());
+        s.handle_connected();
+        assert!(s.wants_input());
+        assert_eq!(s.handle_user_line("first"), vec![]);
+        assert!(!s.wants_input(), "one line waits at most in piped mode");
+        assert_eq!(s.handle_input_end(), vec![]);
+        line(&mut s, "* Enter your name:");
+        assert_eq!(
+            line(&mut s, WELCOME_AA),
+            vec![shown(WELCOME_AA), send("first"), send("/quit")]
+        );
+        assert!(s.is_leaving());
+    }
+
+    // SESS-2: a piped run without a name and without input leaves at the
+    // prompt with /quit.
+    #[test]
+    fn empty_input_without_name_quits_in_naming_sess_2() {
+        let (mut s, _) = Session::new(Mode::Piped, None);
+        s.handle_connected();
+        assert_eq!(s.handle_input_end(), vec![]);
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:"), send("/quit")]
+        );
+        assert_eq!(
+            line(&mut s, "* Goodbye."),
+            vec![shown("* Goodbye."), Action::Exit(Exit::Normal)]
+        );
+    }
+
+    // SESS-2: the first piped line is the name when there is no --name.
+    #[test]
+    fn first_line_is_the_name_without_flag_sess_2() {
+        let (mut s, _) = Session::new(Mode::Piped, None);
+        s.handle_connected();
+        assert_eq!(s.handle_user_line("aa"), vec![]);
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:"), send("aa")]
+        );
+        assert_eq!(s.handle_user_line("hi"), vec![]);
+        assert_eq!(
+            line(&mut s, WELCOME_AA),
+            vec![shown(WELCOME_AA), send("hi")]
+        );
+    }
+
+    // SPEC §6 / §9: piped status tells why the server closed.
+    #[test]
+    fn piped_close_statuses() {
+        let cases = [
+            (None, Exit::ConnectionLost),
+            (
+                Some("! idle-timeout: no line for 300 s"),
+                Exit::ConnectionLost,
+            ),
+            (
+                Some("* Server shutting down. Goodbye."),
+                Exit::ConnectionLost,
+            ),
+            (Some("! server-full: try later"), Exit::ServerFull),
+        ];
+        for (last, exit) in cases {
+            let mut s = member(Mode::Piped);
+            if let Some(last) = last {
+                line(&mut s, last);
+            }
+            let out = s.handle_disconnected();
+            assert_eq!(problems(&out), 1, "{last:?}");
+            assert_eq!(out.last(), Some(&Action::Exit(exit)), "{last:?}");
+        }
+        // SESS-1: server-full at accept, before any prompt.
+        let (mut s, _) = Session::new(Mode::Piped, None);
+        s.handle_connected();
+        line(&mut s, "! server-full: the room is full");
+        let out = s.handle_disconnected();
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::ServerFull)));
+        // NAME-6.
+        let (mut s, _) = Session::new(Mode::Piped, None);
+        s.handle_connected();
+        line(&mut s, "* Enter your name:");
+        s.handle_user_line("!");
+        line(&mut s, "! too-many-attempts: goodbye");
+        let out = s.handle_disconnected();
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::NameRejected)));
+    }
+
+    // LEAVE-4 and the reconnect: dropped, then the next line
+    // reconnects with backoff, rejoins with the same name, and is sent.
+    #[test]
+    fn next_line_after_a_drop_reconnects_and_is_delivered_leave_4() {
+        let mut s = member(Mode::Interactive);
+        line(&mut s, "! idle-timeout: no line for 300 s");
+        let out = s.handle_disconnected();
+        assert_eq!(problems(&out), 1);
+        assert_eq!(s.state(), &State::Dropped);
+        assert!(s.wants_input());
+        assert_eq!(
+            s.handle_user_line("still there?"),
+            vec![
+                note("Reconnecting..."),
+                Action::Connect {
+                    attempt: 1,
+                    delay_ms: 0
+                }
+            ]
+        );
+        assert_eq!(
+            s.handle_connect_failed("refused"),
+            vec![Action::Connect {
+                attempt: 2,
+                delay_ms: 100
+            }]
+        );
+        assert_eq!(
+            s.handle_connect_failed("refused"),
+            vec![Action::Connect {
+                attempt: 3,
+                delay_ms: 200
+            }]
+        );
+        assert_eq!(s.handle_connected(), vec![note("Reconnected.")]);
+        assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
+        assert_eq!(
+            line(&mut s, WELCOME_AA),
+            vec![shown(WELCOME_AA), send("still there?"), own("still there?")]
+        );
+    }
+
+    // Reconnecting is bounded: CONNECT_ATTEMPTS_MAX attempts with doubling
+    // delays, then the client waits for the user again.
+    #[test]
+    fn reconnect_attempts_are_bounded() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        let mut out = s.handle_user_line("hi");
+        let mut delays = Vec::new();
+        for _ in 0..CONNECT_ATTEMPTS_MAX * 2 {
+            let Some(Action::Connect { delay_ms, .. }) = out.last().cloned() else {
+                break;
+            };
+            delays.push(delay_ms);
+            out = s.handle_connect_failed("refused");
+        }
+        assert_eq!(delays, vec![0, 100, 200, 400, 800]);
+        assert_eq!(problems(&out), 1);
+        assert_eq!(s.state(), &State::Dropped);
+        assert_eq!(s.pending_len(), 1, "the line is kept for the next try");
+    }
+
+    #[test]
+    fn first_connect_failure_exits_3() {
+        let (mut s, _) = Session::new(Mode::Interactive, None);
+        let mut out = Vec::new();
+        for _ in 0..CONNECT_ATTEMPTS_MAX {
+            out = s.handle_connect_failed("refused");
+        }
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::ConnectFailed)));
+        assert_eq!(Exit::ConnectFailed.code(), 3);
+    }
+
+    #[test]
+    fn exit_while_dropped_ends_without_connecting() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        assert_eq!(
+            s.handle_user_line("exit"),
+            vec![note("Exiting"), Action::Exit(Exit::Normal)]
+        );
+    }
+
+    // LEAVE-4: keep-alives only as a member.
+    #[test]
+    fn keepalive_is_an_empty_line_for_members_only_leave_4() {
+        let (mut s, _) = Session::new(Mode::Piped, Some("aa".to_owned()));
+        assert_eq!(s.handle_keepalive_due(), vec![]);
+        s.handle_connected();
+        assert_eq!(s.handle_keepalive_due(), vec![]);
+        let mut s = member(Mode::Piped);
+        assert_eq!(s.handle_keepalive_due(), vec![send("")]);
+    }
+
+    #[test]
+    fn ctrl_c_ends_at_once_without_a_word() {
+        let mut s = member(Mode::Interactive);
+        assert_eq!(s.handle_interrupt(), vec![Action::Exit(Exit::Interrupted)]);
+        assert_eq!(Exit::Interrupted.code(), 130);
+        assert_eq!(s.handle_disconnected(), vec![]);
+    }
+
+    // WIRE-7, WIRE-8: a bad server line is reported, never shown.
+    #[test]
+    fn bad_server_lines_are_not_shown_wire_7() {
+        let mut s = member(Mode::Piped);
+        let out = s.handle_server_line(Err(LineError::ControlChar));
+        assert_eq!(problems(&out), 1);
+        assert_eq!(out.len(), 1);
+        // A line outside the grammar is shown (escaped later), unparsed.
+        assert_eq!(
+            line(&mut s, "?? what"),
+            vec![Action::Print(Output::Server {
+                wire: "?? what".to_owned(),
+                line: None
+            })]
+        );
+    }
+
+    // SRV-2: a member's text that looks like a notice stays a chat line.
+    #[test]
+    fn forged_notice_stays_a_chat_line_srv_2() {
+        let mut s = member(Mode::Interactive);
+        let out = line(&mut s, "cc: * bb has left the chat.");
+        let [Action::Print(Output::Server {
+            line: Some(ServerLine::Chat { from, text }),
+            ..
+        })] = out.as_slice()
+        else {
+            panic!("not a chat line: {out:?}");
+        };
+        assert_eq!(from.as_str(), "cc");
+        assert_eq!(text, "* bb has left the chat.");
+    }
+
+    #[test]
+    fn pending_lines_are_bounded() {
+        let (mut s, _) = Session::new(Mode::Interactive, None);
+        for i in 0..PENDING_LINES_MAX {
+            assert_eq!(s.handle_user_line(&format!("line {i}")), vec![]);
+        }
+        assert_eq!(problems(&s.handle_user_line("one too many")), 1);
+        assert_eq!(s.pending_len(), PENDING_LINES_MAX);
+    }
+}
