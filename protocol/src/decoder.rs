@@ -118,14 +118,15 @@ impl LineDecoder {
                 let last = rest.last().or(self.buf.last()).copied();
                 // One byte over the limit is allowed only if it is a CR
                 // that may still turn out to precede the LF.
-                let too_long = held > self.line_bytes_max + 1
-                    || (held == self.line_bytes_max + 1 && last != Some(b'\r'));
+                let held_max = self.line_bytes_max.saturating_add(1);
+                let too_long = held > held_max || (held == held_max && last != Some(b'\r'));
                 if too_long {
                     self.buf = Vec::new();
                     self.discarding = true;
                     (input.len(), Some(Err(LineError::TooLong)))
                 } else {
                     self.buf.extend_from_slice(rest);
+                    debug_assert!(self.buf.len() <= held_max, "WIRE-5 buffer bound");
                     (input.len(), None)
                 }
             }
