@@ -210,6 +210,9 @@ pub(crate) async fn write_loop<W>(
             // so unread input does not turn our close into a reset.
             finish_until(&mut writer, deadline).await;
             outbox.mark_dead();
+            // Everything is delivered to the socket: as far as a graceful
+            // shutdown is concerned this connection is done.
+            drop(drain_guard);
             let abort = reader.abort_handle();
             let _ = tokio::time::timeout_at(deadline, reader).await;
             abort.abort();
@@ -217,15 +220,16 @@ pub(crate) async fn write_loop<W>(
         Err(WriteEnd::Linger) => {
             outbox.mark_dead();
             reader.abort();
+            drop(drain_guard);
         }
         Err(WriteEnd::Io(err)) => {
             tracing::debug!(conn, %err, "write failed");
             outbox.mark_dead();
             reader.abort();
+            drop(drain_guard);
             if outbox.closing().is_none() {
                 let _ = events.send(Event::Closed { conn }).await;
             }
         }
     }
-    drop(drain_guard);
 }

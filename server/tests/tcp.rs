@@ -1,0 +1,425 @@
+//! Real-TCP tests of the whole server on 127.0.0.1, port 0.
+//!
+//! Goal: the behaviour a person with `nc` sees, per SPEC.md, including the
+//! original course scenario. Method: start `server::run` on a tokio
+//! listener, drive raw protocol lines through plain sockets, and
+//! synchronise only on expected lines (bounded waits that fail the test).
+//! Timeouts are tested under paused time in `duplex.rs` instead.
+
+mod common;
+
+use common::Server;
+use protocol::Limits;
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+// WIRE-1, SESS-1, SESS-4, MSG-1, MSG-2, CMD-1, LEAVE-1, INV-2, INV-3:
+// the original course scenario of SPEC §10, as aa sees it, line for line.
+#[tokio::test]
+async fn original_scenario_as_in_spec_10() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.connect().await;
+    aa.expect("* Enter your name:").await;
+    aa.send("aa").await;
+    aa.expect("* Welcome, aa! Members (1): aa").await;
+
+    let mut bb = server.join("bb").await;
+    aa.expect("* bb has joined the chat.").await;
+    let mut cc = server.join("cc").await;
+    aa.expect("* cc has joined the chat.").await;
+    bb.expect("* cc has joined the chat.").await;
+    let mut dd = server.connect().await;
+    dd.expect("* Enter your name:").await;
+    dd.send("dd").await;
+    dd.expect("* Welcome, dd! Members (4): aa, bb, cc, dd")
+        .await;
+    for c in [&mut aa, &mut bb, &mut cc] {
+        c.expect("* dd has joined the chat.").await;
+    }
+
+    aa.send("hello everyone").await;
+    for c in [&mut bb, &mut cc, &mut dd] {
+        c.expect("aa: hello everyone").await;
+    }
+    bb.send("hi aa").await;
+    for c in [&mut cc, &mut dd] {
+        c.expect("bb: hi aa").await;
+    }
+    cc.send("hey").await;
+    for c in [&mut bb, &mut dd] {
+        c.expect("cc: hey").await;
+    }
+
+    bb.send("exit").await;
+    bb.expect("* Goodbye, bb.").await;
+    bb.expect_end().await;
+    for c in [&mut cc, &mut dd] {
+        c.expect("* bb has left the chat.").await;
+    }
+
+    // Ctrl-C on cc's terminal: the socket just goes away.
+    drop(cc);
+    dd.expect("* cc was removed from the chat (connection lost).")
+        .await;
+    dd.send("just us now").await;
+
+    // aa never got its own message back (MSG-2) and saw one order.
+    aa.expect("bb: hi aa").await;
+    aa.expect("cc: hey").await;
+    aa.expect("* bb has left the chat.").await;
+    aa.expect("* cc was removed from the chat (connection lost).")
+        .await;
+    aa.expect("dd: just us now").await;
+    assert_eq!(
+        aa.received,
+        [
+            "* Enter your name:",
+            "* Welcome, aa! Members (1): aa",
+            "* bb has joined the chat.",
+            "* cc has joined the chat.",
+            "* dd has joined the chat.",
+            "bb: hi aa",
+            "cc: hey",
+            "* bb has left the chat.",
+            "* cc was removed from the chat (connection lost).",
+            "dd: just us now",
+        ]
+    );
+    server.stop().await.expect("clean shutdown");
+}
+
+// NAME-2, NAME-3, NAME-4, SESS-4: the naming example of SPEC §10.
+#[tokio::test]
+async fn naming_errors_and_retry_as_in_spec_10() {
+    let server = Server::start(limits()).await;
+    let _aa = server.join("aa").await;
+    let mut ee = server.connect().await;
+    ee.expect("* Enter your name:").await;
+    ee.send("bad name!").await;
+    ee.expect("! invalid-name: a name is 1 to 32 letters, digits, '_' or '-'")
+        .await;
+    ee.expect("* Enter your name:").await;
+    ee.send("AA").await;
+    ee.expect("! name-taken: that name is in use").await;
+    ee.expect("* Enter your name:").await;
+    ee.send("  ee\t").await;
+    ee.expect("* Welcome, ee! Members (2): aa, ee").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// NAME-5: a name is free again once its member's departure is announced.
+#[tokio::test]
+async fn name_free_after_departure() {
+    let server = Server::start(limits()).await;
+    let mut watcher = server.join("watcher").await;
+    let mut alice = server.join("Alice").await;
+    watcher.expect("* Alice has joined the chat.").await;
+    alice.send("/quit").await;
+    alice.expect("* Goodbye, Alice.").await;
+    watcher.expect("* Alice has left the chat.").await;
+    let _again = server.join("alice").await;
+    watcher.expect("* alice has joined the chat.").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// NAME-6: too many rejected names closes the connection.
+#[tokio::test]
+async fn too_many_attempts_closes() {
+    let server = Server::start(Limits {
+        naming_attempts_max: 2,
+        ..limits()
+    })
+    .await;
+    let mut c = server.connect().await;
+    c.expect("* Enter your name:").await;
+    c.send("!").await;
+    c.expect_prefix("! invalid-name: ").await;
+    c.expect("* Enter your name:").await;
+    c.send("?").await;
+    c.expect_prefix("! too-many-attempts: ").await;
+    c.expect_end().await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// SESS-2: in naming, `exit` closes with `* Goodbye.`; empty lines are
+// ignored; nobody hears of a connection that never joined.
+#[tokio::test]
+async fn naming_exit_and_empty_lines() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut c = server.connect().await;
+    c.expect("* Enter your name:").await;
+    c.send("").await;
+    c.send("   ").await;
+    c.send("exit").await;
+    c.expect("* Goodbye.").await;
+    c.expect_end().await;
+    // aa heard nothing about it: the next line aa gets is this reply.
+    aa.send("/who").await;
+    aa.expect("* Members (1): aa").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// CMD-2, CMD-3, CMD-4, CMD-5, SRV-2, CMD-1: commands, the `//` escape,
+// and member text that looks like server lines.
+#[tokio::test]
+async fn commands_escape_and_no_forgery() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut ee = server.join("ee").await;
+    aa.expect("* ee has joined the chat.").await;
+
+    ee.send("/who").await;
+    ee.expect("* Members (2): aa, ee").await;
+    ee.send("/who is there").await;
+    ee.expect("* Members (2): aa, ee").await;
+    ee.send("/help").await;
+    let help = ee.expect_prefix("* Commands:").await;
+    for word in ["/who", "/quit", "exit", "/help", "//"] {
+        assert!(help.contains(word), "{help:?} names {word}");
+    }
+    ee.send("/nick x").await;
+    ee.expect_prefix("! unknown-command: ").await;
+    ee.send("/WHO").await;
+    ee.expect_prefix("! unknown-command: ").await;
+    ee.send("//etc/passwd is a path").await;
+    ee.send("* bb has left the chat.").await;
+    ee.send("! name-taken: forged").await;
+    ee.send("Exit").await;
+    ee.send("exit ").await;
+    ee.send("\tindented  text\t").await;
+    aa.expect("ee: /etc/passwd is a path").await;
+    aa.expect("ee: * bb has left the chat.").await;
+    aa.expect("ee: ! name-taken: forged").await;
+    aa.expect("ee: Exit").await;
+    aa.expect("ee: exit ").await;
+    aa.expect("ee: \tindented  text\t").await;
+    // None of ee's commands reached aa, and ee heard none of its text.
+    ee.send("/quit bye now").await;
+    ee.expect("* Goodbye, ee.").await;
+    ee.expect_end().await;
+    aa.expect("* ee has left the chat.").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// WIRE-5, WIRE-9, INV-8: an over-long line gets `line-too-long` once and
+// the connection goes on; others lose nothing.
+#[tokio::test]
+async fn over_long_line_answered_and_connection_goes_on() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut ee = server.join("ee").await;
+    aa.expect("* ee has joined the chat.").await;
+    ee.send(&"x".repeat(1500)).await;
+    ee.expect("! line-too-long: a line may hold at most 1024 bytes")
+        .await;
+    // Far longer than any buffer: still one error, nothing buffered.
+    ee.send(&"y".repeat(200_000)).await;
+    ee.expect_prefix("! line-too-long: ").await;
+    // Exactly at the limit is fine.
+    let max = "z".repeat(1024);
+    ee.send(&max).await;
+    ee.send("still here").await;
+    aa.expect(&format!("ee: {max}")).await;
+    aa.expect("ee: still here").await;
+    ee.send("/who").await;
+    ee.expect("* Members (2): aa, ee").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// WIRE-2, WIRE-6, WIRE-7, WIRE-9: CRLF works; invalid UTF-8 and control
+// characters are answered and discarded; the connection goes on.
+#[tokio::test]
+async fn bad_bytes_rejected_and_crlf_accepted() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut ee = server.connect().await;
+    ee.expect("* Enter your name:").await;
+    ee.send_raw(b"ee\r\n").await;
+    ee.expect("* Welcome, ee! Members (2): aa, ee").await;
+    aa.expect("* ee has joined the chat.").await;
+
+    ee.send_raw(b"caf\xc3\xa9 ok\r\n").await;
+    aa.expect("ee: caf\u{e9} ok").await;
+    ee.send_raw(b"\xff\xfe bad\n").await;
+    ee.expect_prefix("! invalid-utf8: ").await;
+    ee.send_raw(b"clear \x1b[2J screen\n").await;
+    ee.expect_prefix("! control-char: ").await;
+    ee.send_raw(b"nul \x00 here\n").await;
+    ee.expect_prefix("! control-char: ").await;
+    ee.send_raw(b"cr \r inside\n").await;
+    ee.expect_prefix("! control-char: ").await;
+    ee.send_raw(b"c1 \xc2\x9b csi\n").await;
+    ee.expect_prefix("! control-char: ").await;
+    ee.send_raw(b"del \x7f\n").await;
+    ee.expect_prefix("! control-char: ").await;
+    ee.send("fine again").await;
+    // Nothing of the bad lines reached aa.
+    aa.expect("ee: fine again").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// WIRE-4, LEAVE-1: a fragment without LF at end of stream is dropped; the
+// loss is announced once.
+#[tokio::test]
+async fn fragment_at_eof_is_discarded() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut ee = server.join("ee").await;
+    aa.expect("* ee has joined the chat.").await;
+    ee.send_raw(b"half a li").await;
+    drop(ee);
+    aa.expect("* ee was removed from the chat (connection lost).")
+        .await;
+    aa.send("/who").await;
+    aa.expect("* Members (1): aa").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// SESS-1, SESS-4: server full at accept (naming_max, members_max) and at
+// the claim (the room filled up while the connection was naming).
+#[tokio::test]
+async fn server_full_at_accept_and_at_claim() {
+    let server = Server::start(Limits {
+        members_max: 1,
+        naming_max: 2,
+        ..limits()
+    })
+    .await;
+    let mut early = server.connect().await;
+    early.expect("* Enter your name:").await;
+    let mut aa = server.connect().await;
+    aa.expect("* Enter your name:").await;
+    // naming_max: a third naming connection is refused.
+    let mut refused = server.connect().await;
+    refused.expect_prefix("! server-full: ").await;
+    refused.expect_end().await;
+    aa.send("aa").await;
+    aa.expect("* Welcome, aa! Members (1): aa").await;
+    // members_max at the claim.
+    early.send("bb").await;
+    early.expect_prefix("! server-full: ").await;
+    early.expect_end().await;
+    // members_max at accept.
+    let mut refused = server.connect().await;
+    refused.expect_prefix("! server-full: ").await;
+    refused.expect_end().await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// LIMIT-2, INV-8, LEAVE-1: a member that never reads is removed as too
+// slow while the others keep chatting and lose nothing.
+#[tokio::test]
+async fn never_reading_client_is_evicted_and_others_lose_nothing() {
+    let server = Server::start(Limits {
+        outbox_lines_max: 16,
+        line_bytes_max: 8000,
+        rate_lines_per_s: 0,
+        ..limits()
+    })
+    .await;
+    let mut talker = server.join("talker").await;
+    let mut watcher = server.join("watcher").await;
+    talker.expect("* watcher has joined the chat.").await;
+    // A small receive buffer makes the kernel queue fill quickly.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    let stream = socket.connect(server.addr).await.expect("connect");
+    let mut slow = common::Client::new(stream);
+    slow.expect("* Enter your name:").await;
+    slow.send("slow").await;
+    slow.expect_prefix("* Welcome, slow!").await;
+    talker.expect("* slow has joined the chat.").await;
+    watcher.expect("* slow has joined the chat.").await;
+
+    // slow never reads again. Chat in rounds until the server gives up on
+    // it; the watcher must get every line in order.
+    // Rounds stay below outbox_lines_max, so a reader that keeps up is
+    // never at risk however the tasks are scheduled.
+    let round_lines = 8;
+    let text = "m".repeat(7900);
+    let removed = "* slow was removed from the chat (too slow).";
+    let rounds_max = 2000;
+    let mut sent = 0u32;
+    let mut evicted = false;
+    for _ in 0..rounds_max {
+        for _ in 0..round_lines {
+            talker.send(&format!("{sent} {text}")).await;
+            sent += 1;
+        }
+        // The watcher reads this round; the notice may come anywhere in it.
+        let mut got = 0;
+        while got < round_lines {
+            let line = watcher.line().await;
+            if line == removed {
+                assert!(!evicted, "one notice only (LEAVE-2)");
+                evicted = true;
+                continue;
+            }
+            assert_eq!(line, format!("talker: {} {text}", sent - round_lines + got));
+            got += 1;
+        }
+        if evicted {
+            break;
+        }
+    }
+    assert!(evicted, "slow was evicted within {rounds_max} rounds");
+    talker.until(removed).await;
+    // The talker and watcher go on.
+    talker.send("after").await;
+    watcher.expect("talker: after").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// LIMIT-3: a burst beyond the bucket is answered with `rate-limited`, the
+// dropped lines are not delivered, and `flood_strikes_max` strikes in a
+// row remove the member with reason `flooding`. (The refill rate is 1 per
+// second and all lines go in one write, so refill cannot matter.)
+#[tokio::test]
+async fn flood_is_rate_limited_then_evicted() {
+    let server = Server::start(Limits {
+        rate_lines_per_s: 1,
+        rate_burst_lines: 3,
+        flood_strikes_max: 4,
+        ..limits()
+    })
+    .await;
+    let mut aa = server.join("aa").await;
+    let mut fl = server.join("fl").await;
+    aa.expect("* fl has joined the chat.").await;
+    let burst: String = (0..10).map(|i| format!("line {i}\n")).collect();
+    fl.send_raw(burst.as_bytes()).await;
+    for _ in 0..3 {
+        fl.expect_prefix("! rate-limited: ").await;
+    }
+    fl.expect_prefix("! flooding: ").await;
+    fl.expect_end().await;
+    aa.expect("fl: line 0").await;
+    aa.expect("fl: line 1").await;
+    aa.expect("fl: line 2").await;
+    aa.expect("* fl was removed from the chat (flooding).")
+        .await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// LEAVE-5: shutdown sends the shutdown line after what was queued, closes
+// every connection (naming ones too) and `run` returns Ok.
+#[tokio::test]
+async fn graceful_shutdown_tells_everyone() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut bb = server.join("bb").await;
+    aa.expect("* bb has joined the chat.").await;
+    let mut naming = server.connect().await;
+    naming.expect("* Enter your name:").await;
+    aa.send("last words").await;
+    // Synchronise: the room has handled the message once bb has it.
+    bb.expect("aa: last words").await;
+    server.stop().await.expect("run returns Ok");
+    for c in [&mut aa, &mut bb, &mut naming] {
+        c.expect("* Server shutting down. Goodbye.").await;
+        c.expect_end().await;
+    }
+}
