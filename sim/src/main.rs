@@ -1,1 +1,181 @@
-fn main() {}
+//! `chat-sim`: the exploration CLI over the simulator library.
+//!
+//! No arguments: the original course scenario's transcript and verdict,
+//! then a short sweep. `sweep` runs many seeds on all cores; `replay`
+//! prints one seed's full transcript; failures print a replay command and
+//! a shrunk scenario. All logic lives in the `sim` library.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use sim::{canon, gen, shrink, sweep};
+
+#[derive(Parser)]
+#[command(
+    name = "chat-sim",
+    about = "Deterministic simulation of the chat server under faults"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs many generated seeds and prints a summary table.
+    Sweep {
+        /// How many seeds.
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Most clients per scenario.
+        #[arg(long, default_value_t = gen::CLIENTS_MAX)]
+        clients_max: usize,
+        /// Shrink the first failing seed.
+        #[arg(long, default_value_t = true)]
+        shrink: bool,
+    },
+    /// Prints one seed's full transcript (or a canonical scenario's).
+    Replay {
+        /// The seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// A canonical scenario by name instead of a seed.
+        #[arg(long)]
+        canon: Option<String>,
+        /// Shrink it if it fails.
+        #[arg(long, default_value_t = false)]
+        shrink: bool,
+    },
+    /// Runs the 100-client, 60-second benchmark and prints its speed.
+    Bench,
+}
+
+fn jobs(j: Option<usize>) -> usize {
+    j.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn run_sweep(start: u64, seeds: u64, jobs: usize, size: gen::Size, do_shrink: bool) -> bool {
+    let started = Instant::now();
+    let progress = |done: u64, failed: u64| {
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r  {done}/{seeds} seeds, {failed} failing");
+        let _ = err.flush();
+    };
+    let results = sweep::sweep(start, seeds, jobs, size, &progress);
+    eprintln!();
+    print!("{}", sweep::summary(&results, started.elapsed()));
+    let first_fail = results.iter().find(|r| !r.passed());
+    if let (Some(r), true) = (first_fail, do_shrink) {
+        shrink_and_print(&gen::generate_sized(r.seed, size), &r.violated);
+    }
+    first_fail.is_none()
+}
+
+fn shrink_and_print(scenario: &sim::scenario::Scenario, ids: &[&'static str]) {
+    println!(
+        "\nshrinking seed {} ({}) ...",
+        scenario.seed,
+        ids.join(", ")
+    );
+    let (small, runs) = shrink::shrink(scenario, ids);
+    let outcome = sim::simulate(&small);
+    println!(
+        "minimal failing scenario after {runs} runs ({} actions, {} faults):\n",
+        small.action_count(),
+        small.faults.len()
+    );
+    print!("{}", outcome.transcript(&small));
+    println!("\nregression test, ready to paste into tests/tests/regressions.rs:\n");
+    print!(
+        "{}",
+        shrink::regression_test(&small, &format!("regression_seed_{}", scenario.seed), ids)
+    );
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ok = match cli.command {
+        None => {
+            let s = canon::course();
+            let outcome = sim::simulate(&s);
+            print!("{}", outcome.transcript(&s));
+            println!("\n## a short sweep");
+            outcome.passed() & run_sweep(0, 100, jobs(None), gen::Size::default(), true)
+        }
+        Some(Command::Sweep {
+            seeds,
+            start,
+            jobs: j,
+            clients_max,
+            shrink,
+        }) => {
+            let size = gen::Size {
+                clients_max,
+                ..gen::Size::default()
+            };
+            run_sweep(start, seeds, jobs(j), size, shrink)
+        }
+        Some(Command::Replay {
+            seed,
+            canon: name,
+            shrink,
+        }) => {
+            let scenario = match (seed, name) {
+                (_, Some(name)) => match canon::all().into_iter().find(|(n, _)| *n == name) {
+                    Some((_, s)) => s,
+                    None => {
+                        eprintln!("no canonical scenario {name:?}");
+                        return ExitCode::from(2);
+                    }
+                },
+                (Some(seed), None) => gen::generate(seed),
+                (None, None) => canon::course(),
+            };
+            let outcome = sim::simulate(&scenario);
+            print!("{}", outcome.transcript(&scenario));
+            if !outcome.passed() {
+                println!(
+                    "\nFAIL seed {}: {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}",
+                    scenario.seed,
+                    outcome.verdict.violated_ids().join(", "),
+                    scenario.seed
+                );
+                if shrink {
+                    shrink_and_print(&scenario, &outcome.verdict.violated_ids());
+                }
+            }
+            outcome.passed()
+        }
+        Some(Command::Bench) => {
+            let s = sim::bench::scenario(100, 60_000);
+            let started = Instant::now();
+            let outcome = sim::simulate(&s);
+            let wall = started.elapsed();
+            let sim_s = outcome.output.sim_ms as f64 / 1000.0;
+            println!(
+                "100 clients, {sim_s:.0} simulated seconds with faults: wall {:.2}s, {:.0}x real time, {} chat lines delivered, verdict {}",
+                wall.as_secs_f64(),
+                sim_s / wall.as_secs_f64(),
+                outcome.verdict.messages_delivered,
+                if outcome.passed() { "PASS" } else { "FAIL" }
+            );
+            if !outcome.passed() {
+                print!("{}", sim::transcript::verdict_table(&outcome.verdict));
+            }
+            outcome.passed()
+        }
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

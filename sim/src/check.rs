@@ -1,0 +1,1004 @@
+//! The checker: judges a recording against SPEC §7 (INV-1..9) and the
+//! per-connection rules it can see (SRV-1, WIRE-8, SESS-1, SESS-6,
+//! LEAVE-1), from what clients observed alone (SPEC §11).
+//!
+//! Method. Each connection's received lines are parsed by the checker's
+//! own grammar ([`crate::lines`]) and walked through the session states.
+//! Every member's room lines are checked against its own view of who is
+//! present (notices, echo, lines from absent members, duplicate names).
+//! The *reference* of a server run (the witness client if the scenario
+//! has one, else the earliest member) gives the room order; every other
+//! member's received sequence must then be exactly the reference's lines
+//! between its join and its departure, minus its own messages, as a
+//! prefix (INV-3, INV-4). Senders' own lines give the ground truth of
+//! what was said (INV-1) and in which order (INV-3). When the run has
+//! quiesced, prefixes must be complete and dead peers removed (INV-7).
+//!
+//! The checker must never trust the server's word about itself and must
+//! never depend on wall time: its verdict is a pure function of the
+//! scenario and the recording.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::lines::{self, classify_member_line, key, parse_server_line, MemberLineKind, SLine};
+use crate::record::{CloseKind, Recording, What};
+use crate::scenario::{Fault, Scenario};
+
+/// Every ID the checker judges, in the order of the verdict table.
+pub const CHECKED_IDS: [&str; 14] = [
+    "INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7", "INV-8", "INV-9", "SRV-1",
+    "WIRE-8", "SESS-1", "SESS-6", "SIM",
+];
+
+/// Time after the last fault or action from which a run counts as
+/// quiesced, beyond the server's idle timeout and linger.
+pub const QUIET_MARGIN_MS: u64 = 1_500;
+
+/// One broken rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The SPEC ID.
+    pub id: &'static str,
+    /// The connections involved, as transcript labels.
+    pub clients: Vec<String>,
+    /// What is wrong, with the exact lines.
+    pub detail: String,
+}
+
+/// The checker's result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Every violation found (at most one per ID and connection).
+    pub violations: Vec<Violation>,
+    /// Chat lines received in all.
+    pub messages_delivered: usize,
+    /// Connections opened.
+    pub connections: usize,
+    /// Memberships (welcomes received).
+    pub memberships: usize,
+    /// Whether the run ended quiesced (INV-7 was checked).
+    pub quiesced: bool,
+}
+
+impl Verdict {
+    /// Whether no rule was broken.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The violated IDs, sorted, without repeats.
+    pub fn violated_ids(&self) -> Vec<&'static str> {
+        let ids: BTreeSet<&'static str> = self.violations.iter().map(|v| v.id).collect();
+        ids.into_iter().collect()
+    }
+}
+
+/// How a membership ended, as its own connection saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum OwnEnd {
+    /// Still a member when the recording ends (or the stream just ended).
+    None,
+    /// `* Goodbye, N.` after exit or /quit.
+    Goodbye,
+    /// A departure error: idle-timeout, too-slow, flooding.
+    Removed(String),
+    /// `* Server shutting down. Goodbye.`
+    Shutdown,
+}
+
+#[derive(Clone, Debug)]
+struct Membership {
+    name: String,
+    welcome_us: u64,
+    list: lines::MemberList,
+    /// Time the claim line was sent.
+    claim_us: u64,
+    /// Indices into `Conn::recv` of room lines received as a member.
+    room: Vec<usize>,
+    /// Messages sent as a member before any quit line: (time, text).
+    messages: Vec<(u64, String)>,
+    /// Whether the member sent exit or /quit.
+    quit_sent: bool,
+    end: OwnEnd,
+}
+
+#[derive(Clone, Debug)]
+struct Conn {
+    label: String,
+    client: usize,
+    epoch: usize,
+    closed: Option<(u64, CloseKind)>,
+    sent: Vec<(u64, Vec<u8>)>,
+    recv: Vec<(u64, Vec<u8>, Option<SLine>)>,
+    member: Option<Membership>,
+    /// Whether the connection was ever answered `rate-limited`.
+    rate_limited: bool,
+}
+
+struct Checker<'a> {
+    scenario: &'a Scenario,
+    conns: Vec<Conn>,
+    violations: Vec<Violation>,
+    reported: BTreeSet<(&'static str, String)>,
+    end_us: u64,
+    /// Server start times, in order.
+    ups: Vec<u64>,
+}
+
+/// Transcript labels of every connection: the client's label, with `#k`
+/// for its k-th connection when it opened more than one.
+pub fn conn_labels(scenario: &Scenario, rec: &Recording) -> Vec<String> {
+    let mut per_client: BTreeMap<usize, usize> = BTreeMap::new();
+    for &c in &rec.conn_client {
+        *per_client.entry(c).or_default() += 1;
+    }
+    let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
+    rec.conn_client
+        .iter()
+        .map(|&c| {
+            let n = seen.entry(c).or_default();
+            *n += 1;
+            let base = scenario
+                .clients
+                .get(c)
+                .map_or_else(|| format!("client{c}"), |s| s.label.clone());
+            if per_client.get(&c).copied().unwrap_or(0) > 1 {
+                format!("{base}#{n}")
+            } else {
+                base
+            }
+        })
+        .collect()
+}
+
+/// The time from which no impairment was active and no client acted, if
+/// the run ends with none active.
+pub fn quiet_since_ms(scenario: &Scenario) -> Option<u64> {
+    let mut faults = scenario.faults.clone();
+    faults.sort_by_key(|f| f.at_ms);
+    let mut active: BTreeSet<String> = BTreeSet::new();
+    let mut quiet_since = 0;
+    for f in &faults {
+        let (k, begins) = match &f.what {
+            Fault::Partition { host } | Fault::Repair { host } => (
+                format!("p{host}"),
+                matches!(f.what, Fault::Partition { .. }),
+            ),
+            Fault::Hold { host } | Fault::Release { host } => {
+                (format!("h{host}"), matches!(f.what, Fault::Hold { .. }))
+            }
+            Fault::HostCrash { host } | Fault::HostRestart { host } => (
+                format!("c{host}"),
+                matches!(f.what, Fault::HostCrash { .. }),
+            ),
+            Fault::ServerCrash | Fault::ServerRestart => {
+                ("server".to_owned(), f.what == Fault::ServerCrash)
+            }
+            Fault::Latency { .. } => {
+                quiet_since = quiet_since.max(f.at_ms);
+                continue;
+            }
+        };
+        if begins {
+            active.insert(k);
+        } else {
+            active.remove(&k);
+        }
+        quiet_since = quiet_since.max(f.at_ms);
+    }
+    if !active.is_empty() {
+        return None;
+    }
+    let actions = scenario
+        .clients
+        .iter()
+        .flat_map(|c| c.script.iter().map(|a| a.at_ms))
+        .max()
+        .unwrap_or(0);
+    Some(quiet_since.max(actions))
+}
+
+/// Checks a recording of `scenario`.
+pub fn check(scenario: &Scenario, rec: &Recording, sim_end_ms: u64) -> Verdict {
+    let mut checker = Checker {
+        scenario,
+        conns: Vec::new(),
+        violations: Vec::new(),
+        reported: BTreeSet::new(),
+        end_us: sim_end_ms * 1000,
+        ups: Vec::new(),
+    };
+    checker.load(rec);
+    checker.walk_sessions();
+    let epochs = checker.ups.len().max(1);
+    let last_epoch_quiet = checker.last_epoch_quiesced();
+    for epoch in 0..epochs {
+        checker.views(epoch);
+        checker.senders(epoch);
+        let quiet = last_epoch_quiet && epoch + 1 == epochs;
+        checker.against_reference(epoch, quiet);
+    }
+    let messages_delivered = checker
+        .conns
+        .iter()
+        .flat_map(|c| c.recv.iter())
+        .filter(|(_, _, l)| matches!(l, Some(SLine::Chat { .. })))
+        .count();
+    Verdict {
+        memberships: checker.conns.iter().filter(|c| c.member.is_some()).count(),
+        connections: checker.conns.len(),
+        violations: checker.violations,
+        messages_delivered,
+        quiesced: last_epoch_quiet,
+    }
+}
+
+/// Renders bytes for a violation report.
+fn show(bytes: &[u8]) -> String {
+    crate::transcript::quote(bytes)
+}
+
+impl Checker<'_> {
+    fn report(&mut self, id: &'static str, conns: &[usize], detail: String) {
+        let clients: Vec<String> = conns.iter().map(|&c| self.conns[c].label.clone()).collect();
+        let first = clients.first().cloned().unwrap_or_default();
+        if self.reported.insert((id, first)) {
+            self.violations.push(Violation {
+                id,
+                clients,
+                detail,
+            });
+        }
+    }
+
+    fn load(&mut self, rec: &Recording) {
+        let labels = conn_labels(self.scenario, rec);
+        let mut writes: Vec<Vec<(u64, Vec<u8>)>> = vec![Vec::new(); labels.len()];
+        let mut opened = vec![0u64; labels.len()];
+        self.conns = labels
+            .into_iter()
+            .zip(rec.conn_client.iter())
+            .map(|(label, &client)| Conn {
+                label,
+                client,
+                epoch: 0,
+                closed: None,
+                sent: Vec::new(),
+                recv: Vec::new(),
+                member: None,
+                rate_limited: false,
+            })
+            .collect();
+        for e in rec.sorted() {
+            match &e.what {
+                What::ServerUp => self.ups.push(e.at_us),
+                What::Connecting { conn, .. } => opened[*conn] = e.at_us,
+                What::Sent { conn, bytes, .. } => writes[*conn].push((e.at_us, bytes.clone())),
+                What::Received { conn, line } => {
+                    let parsed = parse_server_line(line);
+                    let line = line.clone();
+                    match parsed {
+                        Ok(l) => {
+                            if l == SLine::Error("rate-limited".into()) {
+                                self.conns[*conn].rate_limited = true;
+                            }
+                            self.conns[*conn].recv.push((e.at_us, line, Some(l)))
+                        }
+                        Err(why) => {
+                            let id = if why.starts_with("WIRE-8") {
+                                "WIRE-8"
+                            } else {
+                                "SRV-1"
+                            };
+                            self.report(id, &[*conn], format!("{why}: {}", show(&line)));
+                            self.conns[*conn].recv.push((e.at_us, line, None));
+                        }
+                    }
+                }
+                What::ReceivedOverlong { conn } => {
+                    self.report("WIRE-8", &[*conn], "a line longer than 16384 bytes".into());
+                }
+                What::Closed { conn, how } => {
+                    if self.conns[*conn].closed.is_none() {
+                        self.conns[*conn].closed = Some((e.at_us, *how));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (i, c) in self.conns.iter_mut().enumerate() {
+            c.epoch = self
+                .ups
+                .iter()
+                .filter(|&&u| u <= opened[i])
+                .count()
+                .saturating_sub(1);
+            let borrowed: Vec<(u64, &[u8])> =
+                writes[i].iter().map(|(t, b)| (*t, b.as_slice())).collect();
+            c.sent = lines::split_client_lines(&borrowed);
+        }
+    }
+
+    fn last_epoch_quiesced(&self) -> bool {
+        let Some(quiet_ms) = quiet_since_ms(self.scenario) else {
+            return false;
+        };
+        let l = &self.scenario.settings.limits;
+        let needed_ms = quiet_ms + l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS;
+        self.end_us >= needed_ms * 1000
+    }
+
+    /// Walks each connection's lines through the session states.
+    fn walk_sessions(&mut self) {
+        let line_max = self.scenario.settings.limits.line_bytes_max;
+        for ci in 0..self.conns.len() {
+            let conn = &self.conns[ci];
+            // Naming lines are the non-empty ones; each gets one response.
+            let naming: Vec<usize> = conn
+                .sent
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, l))| !l.is_empty())
+                .map(|(i, _)| i)
+                .collect();
+            let mut next_naming = 0;
+            #[derive(PartialEq)]
+            enum St {
+                Start,
+                Naming,
+                Member,
+                Gone,
+            }
+            let mut st = St::Start;
+            let mut member: Option<Membership> = None;
+            let mut claim_sent_idx = None;
+            let mut problems: Vec<(&'static str, String)> = Vec::new();
+            for (ri, (_, raw, parsed)) in conn.recv.iter().enumerate() {
+                let Some(line) = parsed else { continue };
+                match st {
+                    St::Start => {
+                        match line {
+                            SLine::Prompt => st = St::Naming,
+                            SLine::Error(code) if code == "server-full" => st = St::Gone,
+                            _ => problems.push((
+                                "SESS-1",
+                                format!("first line is not the prompt: {}", show(raw)),
+                            )),
+                        }
+                        if st == St::Start {
+                            st = St::Naming;
+                        }
+                    }
+                    St::Naming => match line {
+                        SLine::Prompt => {}
+                        SLine::Welcome { name, list } => {
+                            let claim = naming.get(next_naming).copied();
+                            next_naming += 1;
+                            claim_sent_idx = claim;
+                            let claim_us = claim.map_or(0, |i| conn.sent[i].0);
+                            if let Some(i) = claim {
+                                let text = String::from_utf8_lossy(&conn.sent[i].1);
+                                if text.trim_matches([' ', '\t']) != name {
+                                    problems.push((
+                                        "INV-9",
+                                        format!(
+                                            "welcomed as {name} after claiming {}",
+                                            show(&conn.sent[i].1)
+                                        ),
+                                    ));
+                                }
+                            }
+                            if list.names.last() != Some(name) && list.more == 0 {
+                                problems.push((
+                                    "SRV-1",
+                                    format!(
+                                        "welcome list does not end with the new member: {}",
+                                        show(raw)
+                                    ),
+                                ));
+                            }
+                            let mut keys = BTreeSet::new();
+                            for n in &list.names {
+                                if !keys.insert(key(n)) {
+                                    problems.push((
+                                        "INV-9",
+                                        format!(
+                                            "two members named {n} (any case) in {}",
+                                            show(raw)
+                                        ),
+                                    ));
+                                }
+                            }
+                            member = Some(Membership {
+                                name: name.clone(),
+                                welcome_us: conn.recv[ri].0,
+                                list: list.clone(),
+                                claim_us,
+                                room: Vec::new(),
+                                messages: Vec::new(),
+                                quit_sent: false,
+                                end: OwnEnd::None,
+                            });
+                            st = St::Member;
+                        }
+                        SLine::Error(code) => {
+                            if matches!(
+                                code.as_str(),
+                                "invalid-name"
+                                    | "name-taken"
+                                    | "line-too-long"
+                                    | "invalid-utf8"
+                                    | "control-char"
+                            ) {
+                                next_naming += 1;
+                            } else {
+                                st = St::Gone;
+                            }
+                        }
+                        SLine::Goodbye(None) => st = St::Gone,
+                        SLine::Shutdown => st = St::Gone,
+                        l if l.is_room_line() => problems.push((
+                            "INV-6",
+                            format!("room line before its welcome: {}", show(raw)),
+                        )),
+                        _ => problems.push((
+                            "SRV-1",
+                            format!("unexpected line while naming: {}", show(raw)),
+                        )),
+                    },
+                    St::Member => {
+                        let m = member.as_mut().expect("set when entering Member");
+                        match line {
+                            l if l.is_room_line() => m.room.push(ri),
+                            SLine::Goodbye(Some(n)) => {
+                                if *n != m.name {
+                                    problems.push((
+                                        "SRV-1",
+                                        format!("goodbye names someone else: {}", show(raw)),
+                                    ));
+                                }
+                                m.end = OwnEnd::Goodbye;
+                                st = St::Gone;
+                            }
+                            SLine::Error(code)
+                                if matches!(
+                                    code.as_str(),
+                                    "idle-timeout" | "too-slow" | "flooding"
+                                ) =>
+                            {
+                                m.end = OwnEnd::Removed(code.clone());
+                                st = St::Gone;
+                            }
+                            SLine::Shutdown => {
+                                m.end = OwnEnd::Shutdown;
+                                st = St::Gone;
+                            }
+                            _ => {}
+                        }
+                    }
+                    St::Gone => {
+                        let id = if line.is_room_line() {
+                            "INV-6"
+                        } else {
+                            "SESS-6"
+                        };
+                        problems.push((
+                            id,
+                            format!("line after this connection's final line: {}", show(raw)),
+                        ));
+                    }
+                }
+            }
+            if let (Some(m), Some(claim)) = (member.as_mut(), claim_sent_idx) {
+                for (at, content) in &conn.sent[claim + 1..] {
+                    match classify_member_line(content, line_max) {
+                        MemberLineKind::Quit => {
+                            m.quit_sent = true;
+                            break;
+                        }
+                        MemberLineKind::Message(text) => m.messages.push((*at, text)),
+                        _ => {}
+                    }
+                }
+            }
+            self.conns[ci].member = member;
+            for (id, detail) in problems {
+                self.report(id, &[ci], detail);
+            }
+        }
+    }
+
+    fn members_of(&self, epoch: usize) -> Vec<usize> {
+        (0..self.conns.len())
+            .filter(|&c| self.conns[c].epoch == epoch && self.conns[c].member.is_some())
+            .collect()
+    }
+
+    fn room_lines(&self, c: usize) -> Vec<(u64, &[u8], &SLine)> {
+        let conn = &self.conns[c];
+        let Some(m) = &conn.member else {
+            return Vec::new();
+        };
+        m.room
+            .iter()
+            .filter_map(|&i| {
+                let (t, raw, l) = &conn.recv[i];
+                l.as_ref().map(|l| (*t, raw.as_slice(), l))
+            })
+            .collect()
+    }
+
+    /// Each member's own view of who is present: notices exactly once
+    /// (INV-5), no echo (INV-2), nothing from absent members (INV-6), no
+    /// two members with one name (INV-9), chat lines were really said by
+    /// their member, once (INV-1).
+    fn views(&mut self, epoch: usize) {
+        let members = self.members_of(epoch);
+        // Who said what: (name, text) -> (senders, times said).
+        let mut said: BTreeMap<(String, String), Vec<(usize, u64)>> = BTreeMap::new();
+        for &c in &members {
+            let m = self.conns[c].member.as_ref().expect("members_of");
+            for (at, text) in &m.messages {
+                said.entry((m.name.clone(), text.clone()))
+                    .or_default()
+                    .push((c, *at));
+            }
+        }
+        let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        for &r in &members {
+            let m = self.conns[r].member.as_ref().expect("members_of");
+            let own = key(&m.name);
+            let mut present: BTreeMap<String, String> = BTreeMap::new();
+            let complete_list = m.list.more == 0;
+            for n in &m.list.names {
+                present.insert(key(n), n.clone());
+            }
+            let mut heard: BTreeMap<(String, String), usize> = BTreeMap::new();
+            for (at, raw, line) in self.room_lines(r) {
+                match line {
+                    SLine::Joined(n) => {
+                        let k = key(n);
+                        if k == own {
+                            problems.push((
+                                "INV-9",
+                                vec![r],
+                                format!(
+                                    "told that a member with its own name joined: {}",
+                                    show(raw)
+                                ),
+                            ));
+                        } else if let Some(p) = present.get(&k) {
+                            let id = if p == n { "INV-5" } else { "INV-9" };
+                            problems.push((
+                                id,
+                                vec![r],
+                                format!("{} while {p} is present", show(raw)),
+                            ));
+                        }
+                        present.insert(k, n.clone());
+                    }
+                    SLine::Left(n) | SLine::Removed { name: n, .. } => {
+                        let k = key(n);
+                        if k == own {
+                            problems.push((
+                                "INV-5",
+                                vec![r],
+                                format!("told of its own departure: {}", show(raw)),
+                            ));
+                        } else if complete_list && present.get(&k) != Some(n) {
+                            problems.push(("INV-5", vec![r], format!("departure of a member not present (twice, or never joined): {}", show(raw))));
+                        }
+                        present.remove(&k);
+                    }
+                    SLine::Chat { from, text } => {
+                        let senders = said.get(&(from.clone(), text.clone()));
+                        if key(from) == own {
+                            if senders.is_some_and(|s| s.iter().any(|(c, _)| *c == r)) {
+                                problems.push((
+                                    "INV-2",
+                                    vec![r],
+                                    format!("received its own message: {}", show(raw)),
+                                ));
+                            } else {
+                                problems.push((
+                                    "INV-1",
+                                    vec![r],
+                                    format!("a line in its own name it never sent: {}", show(raw)),
+                                ));
+                            }
+                            continue;
+                        }
+                        match senders {
+                            None => problems.push((
+                                "INV-1",
+                                vec![r],
+                                format!("no member {from} ever sent this text: {}", show(raw)),
+                            )),
+                            Some(s) => {
+                                let n = heard.entry((from.clone(), text.clone())).or_default();
+                                *n += 1;
+                                if s.iter().all(|(_, t)| *t > at) {
+                                    problems.push((
+                                        "INV-1",
+                                        vec![r, s[0].0],
+                                        format!("received before it was sent: {}", show(raw)),
+                                    ));
+                                } else if *n > s.len() {
+                                    problems.push((
+                                        "INV-1",
+                                        vec![r, s[0].0],
+                                        format!(
+                                            "received {} times, said {} times: {}",
+                                            *n,
+                                            s.len(),
+                                            show(raw)
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        if complete_list && present.get(&key(from)) != Some(from) {
+                            let who = said
+                                .get(&(from.clone(), text.clone()))
+                                .and_then(|s| s.first())
+                                .map(|(c, _)| *c);
+                            let mut conns = vec![r];
+                            conns.extend(who);
+                            problems.push(("INV-6", conns, format!("a line from {from}, who is not in the room (departed or not yet joined): {}", show(raw))));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (id, conns, detail) in problems {
+            self.report(id, &conns, detail);
+        }
+    }
+
+    /// Each sender's messages reach each receiver in the order sent
+    /// (INV-3), without gaps (INV-4) and without repeats (INV-1).
+    fn senders(&mut self, epoch: usize) {
+        let members = self.members_of(epoch);
+        let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        for &s in &members {
+            let sm = self.conns[s].member.as_ref().expect("members_of");
+            if sm.messages.is_empty() {
+                continue;
+            }
+            for &r in &members {
+                if r == s {
+                    continue;
+                }
+                let rm = self.conns[r].member.as_ref().expect("members_of");
+                if key(&rm.name) == key(&sm.name) {
+                    continue;
+                }
+                // The chats r received from s's name with a text s said.
+                let said: BTreeSet<&str> = sm.messages.iter().map(|(_, t)| t.as_str()).collect();
+                let got: Vec<(&[u8], &str)> = self
+                    .room_lines(r)
+                    .into_iter()
+                    .filter_map(|(_, raw, line)| match line {
+                        SLine::Chat { from, text }
+                            if *from == sm.name && said.contains(text.as_str()) =>
+                        {
+                            Some((raw, text.as_str()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let gaps_checked = !self.conns[s].rate_limited;
+                let msgs: Vec<&str> = sm.messages.iter().map(|(_, t)| t.as_str()).collect();
+                let mut p = 0;
+                for (i, (raw, text)) in got.iter().enumerate() {
+                    match msgs[p..].iter().position(|m| m == text) {
+                        Some(k) => {
+                            if k > 0 && i > 0 && gaps_checked {
+                                let missed = msgs[p];
+                                problems.push(("INV-4", vec![r, s], format!(
+                                    "missed \"{}: {}\" between two later lines of that member (next received: {})",
+                                    sm.name, missed, show(raw))));
+                                break;
+                            }
+                            p += k + 1;
+                        }
+                        None => {
+                            if msgs[..p].contains(text) {
+                                let id = if got[..i].iter().any(|(_, t)| t == text) {
+                                    "INV-1"
+                                } else {
+                                    "INV-3"
+                                };
+                                problems.push((
+                                    id,
+                                    vec![r, s],
+                                    format!(
+                                        "received {} out of the order it was said (or twice)",
+                                        show(raw)
+                                    ),
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (id, conns, detail) in problems {
+            self.report(id, &conns, detail);
+        }
+    }
+
+    fn reference(&self, epoch: usize) -> Option<usize> {
+        let members = self.members_of(epoch);
+        let key_of = |c: &usize| {
+            let conn = &self.conns[*c];
+            let witness = self
+                .scenario
+                .clients
+                .get(self.client_of(*c))
+                .is_some_and(|s| s.witness);
+            let w = conn.member.as_ref().map_or(u64::MAX, |m| m.welcome_us);
+            (!witness, w, *c)
+        };
+        members.iter().min_by_key(|c| key_of(c)).copied()
+    }
+
+    fn client_of(&self, c: usize) -> usize {
+        self.conns[c].client
+    }
+
+    /// Whether the reference stayed a connected member to the end.
+    fn lasts_to_end(&self, c: usize) -> bool {
+        let conn = &self.conns[c];
+        conn.closed.is_none() && conn.member.as_ref().is_some_and(|m| m.end == OwnEnd::None)
+    }
+
+    /// Every member's received sequence against the reference (INV-3,
+    /// INV-4, INV-7, INV-9 overlap, LEAVE-1 reasons).
+    fn against_reference(&mut self, epoch: usize, quiet: bool) {
+        let Some(refc) = self.reference(epoch) else {
+            return;
+        };
+        let members = self.members_of(epoch);
+        let ref_name = self.conns[refc]
+            .member
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        let ref_lines: Vec<(u64, Vec<u8>, SLine)> = self
+            .room_lines(refc)
+            .into_iter()
+            .map(|(t, raw, l)| (t, raw.to_vec(), l.clone()))
+            .collect();
+        let ref_complete = self.lasts_to_end(refc) && quiet;
+        let ref_welcome = self.conns[refc].member.as_ref().map_or(0, |m| m.welcome_us);
+        let idle_ms = self.scenario.settings.limits.idle_timeout_ms;
+        let linger_ms = self.scenario.settings.limits.close_linger_ms;
+        let mut used_joins: BTreeSet<usize> = BTreeSet::new();
+        let mut intervals: Vec<(usize, String, usize, usize)> = Vec::new();
+        let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        let mut order: Vec<usize> = members.clone();
+        order.sort_by_key(|&c| {
+            let m = self.conns[c].member.as_ref().expect("members_of");
+            (m.claim_us, m.welcome_us, c)
+        });
+        for &r in &order {
+            if r == refc {
+                continue;
+            }
+            let m = self.conns[r].member.as_ref().expect("members_of").clone();
+            let name = m.name.clone();
+            let joined_line = format!("* {name} has joined the chat.").into_bytes();
+            let ref_joined = format!("* {ref_name} has joined the chat.").into_bytes();
+            let mut got: Vec<(u64, Vec<u8>, SLine)> = self
+                .room_lines(r)
+                .into_iter()
+                .map(|(t, raw, l)| (t, raw.to_vec(), l.clone()))
+                .collect();
+            let pre_ref = m.welcome_us <= ref_welcome
+                && self.conns[refc]
+                    .member
+                    .as_ref()
+                    .is_some_and(|rm| rm.list.names.contains(&name));
+            let start = if pre_ref {
+                match got.iter().position(|(_, raw, _)| *raw == ref_joined) {
+                    Some(p) => {
+                        got.drain(..=p);
+                        0
+                    }
+                    None => continue,
+                }
+            } else {
+                let found = ref_lines.iter().enumerate().position(|(i, (t, raw, _))| {
+                    *raw == joined_line && *t >= m.claim_us && !used_joins.contains(&i)
+                });
+                match found {
+                    Some(j) => {
+                        used_joins.insert(j);
+                        j + 1
+                    }
+                    None => {
+                        if ref_complete && ref_welcome < m.claim_us {
+                            problems.push((
+                                "INV-5",
+                                vec![refc, r],
+                                format!("{ref_name} was never told that {name} joined"),
+                            ));
+                        }
+                        continue;
+                    }
+                }
+            };
+            // Cut r's view at the reference's own departure: nothing after
+            // it can be compared.
+            let ref_gone =
+                |l: &SLine| l.is_departure() && l.notice_subject() == Some(ref_name.as_str());
+            if let Some(p) = got.iter().position(|(_, _, l)| ref_gone(l)) {
+                got.truncate(p);
+            }
+            // The reference's own messages are checked by `senders`.
+            got.retain(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == ref_name));
+            let end = ref_lines[start..]
+                .iter()
+                .position(|(_, _, l)| l.is_departure() && l.notice_subject() == Some(name.as_str()))
+                .map(|p| start + p);
+            intervals.push((r, key(&name), start, end.unwrap_or(usize::MAX)));
+            let expected: Vec<&(u64, Vec<u8>, SLine)> = ref_lines
+                [start..end.unwrap_or(ref_lines.len())]
+                .iter()
+                .filter(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == name))
+                .collect();
+            // Departure reason as the member itself saw it (LEAVE-1).
+            if let Some(e) = end {
+                let notice = &ref_lines[e].2;
+                let want = match &m.end {
+                    OwnEnd::Goodbye => Some("left".to_owned()),
+                    OwnEnd::Removed(code) => Some(code.replace('-', " ")),
+                    _ => None,
+                };
+                let have = match notice {
+                    SLine::Left(_) => "left".to_owned(),
+                    SLine::Removed { reason, .. } => reason.clone(),
+                    _ => String::new(),
+                };
+                if let Some(want) = want {
+                    if want != have {
+                        problems.push((
+                            "INV-5",
+                            vec![r, refc],
+                            format!(
+                                "{name}'s own final line says {want}, others were told: {}",
+                                show(&ref_lines[e].1)
+                            ),
+                        ));
+                    }
+                }
+            }
+            let n = got.len().min(expected.len());
+            let mut mismatch = false;
+            for i in 0..n {
+                if got[i].1 == expected[i].1 {
+                    continue;
+                }
+                mismatch = true;
+                let g = &got[i];
+                let w = expected[i];
+                let g_later_expected = expected[i..].iter().any(|e| e.1 == g.1);
+                let w_later_got = got[i..].iter().any(|x| x.1 == w.1);
+                let (id, detail) = if matches!(&g.2, SLine::Chat { from, .. } if *from == name) {
+                    ("INV-2", format!("received its own message {}", show(&g.1)))
+                } else if g_later_expected && w_later_got {
+                    (
+                        "INV-3",
+                        format!(
+                        "received {} before {}, but {ref_name} received them the other way round",
+                        show(&g.1), show(&w.1)),
+                    )
+                } else if g_later_expected {
+                    (
+                        "INV-4",
+                        format!("missed {} (next received: {})", show(&w.1), show(&g.1)),
+                    )
+                } else if got[..i].iter().any(|x| x.1 == g.1) {
+                    ("INV-1", format!("received {} twice", show(&g.1)))
+                } else if ref_lines.iter().any(|x| x.1 == g.1) {
+                    ("INV-6", format!("received {} outside its membership (before its join or after its departure in {ref_name}'s order)", show(&g.1)))
+                } else {
+                    ("INV-1", format!("received {}, which is not in the room order {ref_name} saw; expected {}", show(&g.1), show(&w.1)))
+                };
+                problems.push((id, vec![r, refc], detail));
+                break;
+            }
+            if mismatch {
+                continue;
+            }
+            if got.len() < expected.len() {
+                let missing = &expected[got.len()].1;
+                if m.end == OwnEnd::Goodbye && end.is_some() {
+                    problems.push((
+                        "INV-4",
+                        vec![r, refc],
+                        format!(
+                            "left with exit but never received {} ({} lines missing)",
+                            show(missing),
+                            expected.len() - got.len()
+                        ),
+                    ));
+                } else if ref_complete && self.lasts_to_end(r) {
+                    problems.push(("INV-7", vec![r, refc], format!(
+                        "still connected at the quiesced end but never received {} ({} lines missing)", show(missing), expected.len() - got.len())));
+                }
+            } else if got.len() > expected.len() && ref_complete && end.is_none() {
+                let extra = &got[expected.len()];
+                problems.push((
+                    "INV-1",
+                    vec![r, refc],
+                    format!("received {}, which {ref_name} never did", show(&extra.1)),
+                ));
+            }
+            // A member whose connection is gone is removed and announced
+            // (INV-7, LEAVE-1, LEAVE-4).
+            if ref_complete && end.is_none() {
+                if let Some((closed_us, _)) = self.conns[r].closed {
+                    if closed_us + (idle_ms + linger_ms + QUIET_MARGIN_MS) * 1000 <= self.end_us {
+                        problems.push(("INV-7", vec![r, refc], format!(
+                            "{name}'s connection ended at {} but {ref_name} was never told of its departure",
+                            crate::transcript::time(closed_us))));
+                    }
+                }
+            }
+        }
+        // INV-9: two memberships with one name never overlap in room order.
+        for (i, a) in intervals.iter().enumerate() {
+            for b in &intervals[i + 1..] {
+                if a.1 == b.1 && a.2 < b.3 && b.2 < a.3 {
+                    problems.push((
+                        "INV-9",
+                        vec![a.0, b.0],
+                        format!("both were members named {} at once", a.1),
+                    ));
+                }
+            }
+        }
+        // INV-4 from the sender's side: a member that left with exit had
+        // every message it sent before exit delivered to the reference.
+        for &s in &members {
+            if s == refc {
+                continue;
+            }
+            let sm = self.conns[s].member.as_ref().expect("members_of");
+            if sm.end != OwnEnd::Goodbye || !sm.quit_sent || sm.welcome_us < ref_welcome {
+                continue;
+            }
+            let left = format!("* {} has left the chat.", sm.name).into_bytes();
+            let Some(lp) = ref_lines.iter().position(|(_, raw, _)| *raw == left) else {
+                continue;
+            };
+            let heard: Vec<&str> = ref_lines[..lp]
+                .iter()
+                .filter_map(|(_, _, l)| match l {
+                    SLine::Chat { from, text } if *from == sm.name => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            for (_, text) in &sm.messages {
+                if !heard.contains(&text.as_str()) {
+                    problems.push((
+                        "INV-4",
+                        vec![s, refc],
+                        format!(
+                            "{} said {text:?} before exit, but {ref_name} never received it",
+                            sm.name
+                        ),
+                    ));
+                    break;
+                }
+            }
+        }
+        for (id, conns, detail) in problems {
+            self.report(id, &conns, detail);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The swarm generator: one seed, one random scenario. Each seed also
+//! picks its own mix and rates of actions and faults (swarm testing), so
+//! a sweep explores quiet rooms, crowded rooms, flaky networks and
+//! crashing servers rather than one average of them.
+//!
+//! Uses ChaCha8 seeded from the seed only; it must never read the clock
+//! or any other source of entropy.
+
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::{at, Action, ClientSpec, Fault, Scenario, Settings, Timed};
+
+/// The most clients a generated scenario has (besides the witness).
+pub const CLIENTS_MAX: usize = 200;
+
+/// The most client hosts; clients share hosts beyond that.
+pub const CLIENT_HOSTS_MAX: usize = 8;
+
+/// Keep-alive interval of generated clients.
+pub const KEEPALIVE_MS: u64 = 1_000;
+
+/// The name of the witness client.
+pub const WITNESS: &str = "w0";
+
+/// Relative weights of client actions, picked per seed.
+#[derive(Clone, Debug)]
+struct Mix {
+    say: u32,
+    exit: u32,
+    ctrl_c: u32,
+    reconnect: u32,
+    stop_reading: u32,
+    bad: u32,
+    fragmented: u32,
+    command: u32,
+    burst: u32,
+}
+
+impl Mix {
+    fn pick(rng: &mut ChaCha8Rng) -> Mix {
+        let mut w = |max: u32| {
+            if rng.random_bool(0.3) {
+                0
+            } else {
+                rng.random_range(1..=max)
+            }
+        };
+        Mix {
+            say: 40,
+            exit: w(6),
+            ctrl_c: w(6),
+            reconnect: w(4),
+            stop_reading: w(3),
+            bad: w(6),
+            fragmented: w(6),
+            command: w(4),
+            burst: w(3),
+        }
+    }
+}
+
+/// Options that bound a generated scenario's size.
+#[derive(Clone, Copy, Debug)]
+pub struct Size {
+    /// Most clients.
+    pub clients_max: usize,
+    /// Longest active phase, in ms (a quiet phase follows).
+    pub active_ms_max: u64,
+}
+
+impl Default for Size {
+    fn default() -> Size {
+        Size {
+            clients_max: CLIENTS_MAX,
+            active_ms_max: 8_000,
+        }
+    }
+}
+
+/// The scenario of `seed`, with the default size bounds.
+pub fn generate(seed: u64) -> Scenario {
+    generate_sized(seed, Size::default())
+}
+
+/// The scenario of `seed`, within `size`.
+pub fn generate_sized(seed: u64, size: Size) -> Scenario {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let settings = Settings::small();
+    let limits = settings.limits.clone();
+    let clients_max = size.clients_max.clamp(2, CLIENTS_MAX);
+    let n = match rng.random_range(0..100) {
+        0..70 => rng.random_range(2..=12usize),
+        70..95 => rng.random_range(13..=50usize),
+        _ => rng.random_range(51..=200usize),
+    }
+    .min(clients_max);
+    let hosts = n.min(rng.random_range(1..=CLIENT_HOSTS_MAX));
+    let active_ms = rng.random_range(2_000..=size.active_ms_max.max(2_000));
+    let gap_ms_mean = rng.random_range(80..600u64) * (1 + n as u64 / 40);
+    let mix = Mix::pick(&mut rng);
+    let reconnecting = rng.random_bool(0.5);
+    let mut clients = Vec::with_capacity(n + 1);
+    let mut witness = ClientSpec::new(WITNESS, hosts);
+    witness.witness = true;
+    witness.keepalive_ms = Some(KEEPALIVE_MS);
+    witness.reconnect_ms = Some(20);
+    witness.script.push(at(
+        0,
+        Action::Connect {
+            name: Some(WITNESS.to_owned()),
+        },
+    ));
+    clients.push(witness);
+    for i in 0..n {
+        let name = format!("u{i}");
+        let mut c = ClientSpec::new(&name, i % hosts);
+        c.keepalive_ms = Some(KEEPALIVE_MS);
+        if reconnecting {
+            c.reconnect_ms = Some(rng.random_range(100..1_500));
+        }
+        let mut t = rng.random_range(50..1_000);
+        // An occasional claim of someone else's name, in another case.
+        let claim = if rng.random_bool(0.05) && n > 1 {
+            format!("U{}", rng.random_range(0..n))
+        } else {
+            name.clone()
+        };
+        c.script.push(at(t, Action::Connect { name: Some(claim) }));
+        let mut said = 0u32;
+        let mut steps_left = 400u32;
+        let total: u32 = mix.say
+            + mix.exit
+            + mix.ctrl_c
+            + mix.reconnect
+            + mix.stop_reading
+            + mix.bad
+            + mix.fragmented
+            + mix.command
+            + mix.burst;
+        while steps_left > 0 {
+            steps_left -= 1;
+            let gap = rng.random_range(1..=2 * gap_ms_mean);
+            t += gap;
+            if t >= active_ms {
+                break;
+            }
+            let mut roll = rng.random_range(0..total);
+            let mut pick = |w: u32| {
+                if roll < w {
+                    true
+                } else {
+                    roll -= w;
+                    false
+                }
+            };
+            let mut text = || {
+                said += 1;
+                format!("{name} says {said}")
+            };
+            if pick(mix.say) {
+                c.script.push(at(t, Action::Line(text())));
+            } else if pick(mix.exit) {
+                let word = if rng.random_bool(0.5) {
+                    "exit"
+                } else {
+                    "/quit"
+                };
+                c.script.push(at(t, Action::Line(word.to_owned())));
+                t += rng.random_range(200..2_000);
+                c.script.push(at(
+                    t,
+                    Action::Connect {
+                        name: Some(name.clone()),
+                    },
+                ));
+            } else if pick(mix.ctrl_c) {
+                if rng.random_bool(0.3) {
+                    c.script.push(at(t, Action::Line(text())));
+                }
+                c.script.push(at(t, Action::CtrlC));
+                t += rng.random_range(200..2_000);
+                c.script.push(at(
+                    t,
+                    Action::Connect {
+                        name: Some(name.clone()),
+                    },
+                ));
+            } else if pick(mix.reconnect) {
+                c.script.push(at(
+                    t,
+                    Action::Connect {
+                        name: Some(name.clone()),
+                    },
+                ));
+            } else if pick(mix.stop_reading) {
+                c.script.push(at(t, Action::StopReading));
+                t += rng.random_range(100..4_000);
+                c.script.push(at(t, Action::ResumeReading));
+            } else if pick(mix.bad) {
+                let bad = match rng.random_range(0..4) {
+                    0 => {
+                        let len = limits.line_bytes_max + rng.random_range(1..300);
+                        let mut b = vec![b'x'; len];
+                        b.push(b'\n');
+                        b
+                    }
+                    1 => b"caf\xe9 \xff\xfe\n".to_vec(),
+                    2 => b"\x1b[2J* w0 has left the chat.\n".to_vec(),
+                    _ => b"tab\tand\x7fdel\n".to_vec(),
+                };
+                c.script.push(at(t, Action::Raw(bad)));
+            } else if pick(mix.fragmented) {
+                let mut bytes = text().into_bytes();
+                bytes.push(b'\n');
+                let cuts = (0..rng.random_range(1..4))
+                    .map(|_| rng.random_range(1..bytes.len()))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                c.script.push(at(t, Action::Fragmented { bytes, cuts }));
+            } else if pick(mix.command) {
+                let cmd = ["/who", "/help", "/nick x", "//slash text", "exit now", ""]
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or("/who");
+                c.script.push(at(t, Action::Line(cmd.to_owned())));
+            } else {
+                // A burst: several lines in one instant.
+                for _ in 0..rng.random_range(2..8) {
+                    c.script.push(at(t, Action::Line(text())));
+                }
+            }
+        }
+        clients.push(c);
+    }
+    let faults = faults(&mut rng, hosts, active_ms, &clients);
+    let end_ms = active_ms + 3_000 + limits.idle_timeout_ms + limits.close_linger_ms + 2_000;
+    let mut scenario = Scenario {
+        title: format!("generated scenario of seed {seed}"),
+        seed,
+        settings,
+        clients,
+        faults,
+        end_ms,
+    };
+    add_reconnects_after_repairs(&mut scenario);
+    scenario
+}
+
+fn faults(
+    rng: &mut ChaCha8Rng,
+    hosts: usize,
+    active_ms: u64,
+    _clients: &[ClientSpec],
+) -> Vec<Timed<Fault>> {
+    let mut out = Vec::new();
+    let fault_rate = rng.random_range(0..4u32);
+    let count = rng.random_range(0..=fault_rate * 2);
+    for _ in 0..count {
+        let start = rng.random_range(200..active_ms);
+        let host = rng.random_range(0..hosts);
+        match rng.random_range(0..100) {
+            0..35 => {
+                let end = start + rng.random_range(300..5_000);
+                out.push(at(start, Fault::Partition { host }));
+                out.push(at(end.min(active_ms + 2_000), Fault::Repair { host }));
+            }
+            35..55 => {
+                let end = start + rng.random_range(20..800);
+                out.push(at(start, Fault::Hold { host }));
+                out.push(at(end, Fault::Release { host }));
+            }
+            55..80 => {
+                let end = start + rng.random_range(100..2_000);
+                out.push(at(
+                    start,
+                    Fault::Latency {
+                        host,
+                        ms: rng.random_range(20..300),
+                    },
+                ));
+                out.push(at(end, Fault::Latency { host, ms: 3 }));
+            }
+            80..90 => {
+                let end = start + rng.random_range(100..2_000);
+                out.push(at(start, Fault::HostCrash { host }));
+                out.push(at(end, Fault::HostRestart { host }));
+            }
+            _ => {
+                let end = start + rng.random_range(50..2_000);
+                out.push(at(start, Fault::ServerCrash));
+                out.push(at(end.min(active_ms + 2_000), Fault::ServerRestart));
+            }
+        }
+    }
+    out
+}
+
+/// A stalled stream never recovers after a partition (turmoil drops the
+/// segments), so every client on a repaired host reconnects shortly after.
+fn add_reconnects_after_repairs(s: &mut Scenario) {
+    let repairs: Vec<(u64, usize)> = s
+        .faults
+        .iter()
+        .filter_map(|f| match f.what {
+            Fault::Repair { host } => Some((f.at_ms, host)),
+            _ => None,
+        })
+        .collect();
+    for (when, host) in repairs {
+        for (i, c) in s.clients.iter_mut().enumerate() {
+            if c.host != host || c.witness {
+                continue;
+            }
+            let name = Some(c.label.clone());
+            c.script.push(at(
+                when + 50 + (i as u64 % 7) * 10,
+                Action::Connect { name },
+            ));
+            c.script.sort_by_key(|a| a.at_ms);
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The checker's own reading of the wire: server lines by the grammar of
+//! SPEC §5, and client lines split and classified as SPEC §1 and §4 say.
+//!
+//! Deliberately independent of the `protocol` crate, so that a bug there
+//! cannot hide the same bug in the server from the checker. It must never
+//! be used by the server or the client.
+
+/// The longest server line, in bytes before the LF (WIRE-8).
+pub const SERVER_LINE_BYTES_MAX: usize = 16384;
+
+/// A server line, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SLine {
+    /// `N: T`.
+    Chat {
+        /// The sender's name.
+        from: String,
+        /// The text.
+        text: String,
+    },
+    /// `* Enter your name:`.
+    Prompt,
+    /// `* Welcome, N! Members (c): list`.
+    Welcome {
+        /// The new member.
+        name: String,
+        /// The listed members.
+        list: MemberList,
+    },
+    /// `* Members (c): list`.
+    Who(MemberList),
+    /// `* Commands: ...`.
+    Help,
+    /// `* N has joined the chat.`
+    Joined(String),
+    /// `* N has left the chat.`
+    Left(String),
+    /// `* N was removed from the chat (reason).`
+    Removed {
+        /// Who.
+        name: String,
+        /// The reason as on the wire.
+        reason: String,
+    },
+    /// `* Goodbye[, N].`
+    Goodbye(Option<String>),
+    /// `* Server shutting down. Goodbye.`
+    Shutdown,
+    /// `! code: text`.
+    Error(String),
+}
+
+/// The list of a welcome or who-reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberList {
+    /// The full count.
+    pub count: usize,
+    /// The listed names.
+    pub names: Vec<String>,
+    /// How many more were not listed.
+    pub more: usize,
+}
+
+/// The error codes of SPEC §9.
+pub const ERROR_CODES: [&str; 13] = [
+    "invalid-name",
+    "name-taken",
+    "too-many-attempts",
+    "server-full",
+    "handshake-timeout",
+    "line-too-long",
+    "invalid-utf8",
+    "control-char",
+    "unknown-command",
+    "rate-limited",
+    "idle-timeout",
+    "too-slow",
+    "flooding",
+];
+
+/// The removal reasons of SPEC §5.
+pub const REASONS: [&str; 4] = ["connection lost", "idle timeout", "too slow", "flooding"];
+
+impl SLine {
+    /// Whether this is a room line (SPEC §7).
+    pub fn is_room_line(&self) -> bool {
+        matches!(
+            self,
+            SLine::Chat { .. } | SLine::Joined(_) | SLine::Left(_) | SLine::Removed { .. }
+        )
+    }
+
+    /// The member a notice is about, if it is a joined/left/removed line.
+    pub fn notice_subject(&self) -> Option<&str> {
+        match self {
+            SLine::Joined(n) | SLine::Left(n) | SLine::Removed { name: n, .. } => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a departure notice (left or removed).
+    pub fn is_departure(&self) -> bool {
+        matches!(self, SLine::Left(_) | SLine::Removed { .. })
+    }
+}
+
+/// Whether `c` is forbidden by WIRE-7.
+pub fn is_forbidden(c: char) -> bool {
+    (c < ' ' && c != '\t') || c == '\x7f' || ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+/// Whether `s` is a valid name (NAME-1), with the grammar's maximum.
+pub fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The case-folded key of a name (NAME-2).
+pub fn key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+fn parse_count(s: &str) -> Option<usize> {
+    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `Members (c): list` after the prefix.
+fn parse_member_list(s: &str) -> Option<MemberList> {
+    let rest = s.strip_prefix("Members (")?;
+    let (count, rest) = rest.split_once("): ")?;
+    let count = parse_count(count)?;
+    let (names_part, more) = match rest.split_once(" and ") {
+        Some((names, more)) => (names, parse_count(more.strip_suffix(" more")?)?),
+        None => (rest, 0),
+    };
+    let names: Vec<String> = names_part.split(", ").map(str::to_owned).collect();
+    if !names.iter().all(|n| is_name(n)) || names.len() + more != count {
+        return None;
+    }
+    Some(MemberList { count, names, more })
+}
+
+/// Parses one server line (without its LF) by the grammar of SPEC §5.
+/// `Err` says which rule it breaks (SRV-1, WIRE-8).
+pub fn parse_server_line(bytes: &[u8]) -> Result<SLine, String> {
+    if bytes.len() > SERVER_LINE_BYTES_MAX {
+        return Err("WIRE-8: longer than 16384 bytes".to_owned());
+    }
+    let s = std::str::from_utf8(bytes).map_err(|_| "SRV-1: not UTF-8".to_owned())?;
+    if s.chars().any(is_forbidden) {
+        return Err("WIRE-8: forbidden character".to_owned());
+    }
+    let bad = || format!("SRV-1: does not match server-line: {s:?}");
+    if let Some(rest) = s.strip_prefix("! ") {
+        let (code, text) = rest.split_once(": ").ok_or_else(bad)?;
+        if !ERROR_CODES.contains(&code) || text.is_empty() {
+            return Err(bad());
+        }
+        return Ok(SLine::Error(code.to_owned()));
+    }
+    if let Some(info) = s.strip_prefix("* ") {
+        if info == "Enter your name:" {
+            return Ok(SLine::Prompt);
+        }
+        if info == "Server shutting down. Goodbye." {
+            return Ok(SLine::Shutdown);
+        }
+        if info == "Goodbye." {
+            return Ok(SLine::Goodbye(None));
+        }
+        if let Some(name) = info
+            .strip_prefix("Goodbye, ")
+            .and_then(|r| r.strip_suffix('.'))
+        {
+            return if is_name(name) {
+                Ok(SLine::Goodbye(Some(name.to_owned())))
+            } else {
+                Err(bad())
+            };
+        }
+        if let Some(rest) = info.strip_prefix("Welcome, ") {
+            let (name, list) = rest.split_once("! ").ok_or_else(bad)?;
+            let list = parse_member_list(list).ok_or_else(bad)?;
+            return if is_name(name) {
+                Ok(SLine::Welcome {
+                    name: name.to_owned(),
+                    list,
+                })
+            } else {
+                Err(bad())
+            };
+        }
+        if info.starts_with("Members (") {
+            return parse_member_list(info).map(SLine::Who).ok_or_else(bad);
+        }
+        if info.starts_with("Commands: ") {
+            return Ok(SLine::Help);
+        }
+        if let Some(name) = info.strip_suffix(" has joined the chat.") {
+            return if is_name(name) {
+                Ok(SLine::Joined(name.to_owned()))
+            } else {
+                Err(bad())
+            };
+        }
+        if let Some(name) = info.strip_suffix(" has left the chat.") {
+            return if is_name(name) {
+                Ok(SLine::Left(name.to_owned()))
+            } else {
+                Err(bad())
+            };
+        }
+        if let Some((name, rest)) = info.split_once(" was removed from the chat (") {
+            let reason = rest.strip_suffix(").").ok_or_else(bad)?;
+            return if is_name(name) && REASONS.contains(&reason) {
+                Ok(SLine::Removed {
+                    name: name.to_owned(),
+                    reason: reason.to_owned(),
+                })
+            } else {
+                Err(bad())
+            };
+        }
+        return Err(bad());
+    }
+    let (from, text) = s.split_once(": ").ok_or_else(bad)?;
+    if !is_name(from) || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(SLine::Chat {
+        from: from.to_owned(),
+        text: text.to_owned(),
+    })
+}
+
+/// How the server must treat one member line (SPEC §4, WIRE-5..7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberLineKind {
+    /// Empty or only spaces and tabs.
+    KeepAlive,
+    /// `exit` or `/quit`.
+    Quit,
+    /// A message with this text.
+    Message(String),
+    /// `/who`.
+    Who,
+    /// `/help`.
+    Help,
+    /// Any other command word.
+    Unknown,
+    /// Rejected with this error code.
+    Bad(&'static str),
+}
+
+/// Checks WIRE-5..7 on a client line's content, in that order (WIRE-9).
+pub fn content_error(content: &[u8], line_bytes_max: usize) -> Option<&'static str> {
+    if content.len() > line_bytes_max {
+        return Some("line-too-long");
+    }
+    match std::str::from_utf8(content) {
+        Err(_) => Some("invalid-utf8"),
+        Ok(s) if s.chars().any(is_forbidden) => Some("control-char"),
+        Ok(_) => None,
+    }
+}
+
+/// Classifies a member line's content as the table of SPEC §4 does.
+pub fn classify_member_line(content: &[u8], line_bytes_max: usize) -> MemberLineKind {
+    if let Some(code) = content_error(content, line_bytes_max) {
+        return MemberLineKind::Bad(code);
+    }
+    let s = String::from_utf8_lossy(content);
+    if s.bytes().all(|b| b == b' ' || b == b'\t') {
+        return MemberLineKind::KeepAlive;
+    }
+    if s == "exit" {
+        return MemberLineKind::Quit;
+    }
+    if let Some(rest) = s.strip_prefix("//") {
+        return MemberLineKind::Message(format!("/{rest}"));
+    }
+    if let Some(rest) = s.strip_prefix('/') {
+        let word = rest.split(' ').next().unwrap_or("");
+        return match word {
+            "quit" => MemberLineKind::Quit,
+            "who" => MemberLineKind::Who,
+            "help" => MemberLineKind::Help,
+            _ => MemberLineKind::Unknown,
+        };
+    }
+    MemberLineKind::Message(s.into_owned())
+}
+
+/// Splits a client's byte stream into line contents (LF removed, one CR
+/// before it removed: WIRE-2); bytes after the last LF are dropped (WIRE-4).
+/// Each line carries the index of the write that completed it.
+pub fn split_client_lines(writes: &[(u64, &[u8])]) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    for (at, bytes) in writes {
+        for &b in *bytes {
+            if b == b'\n' {
+                if cur.last() == Some(&b'\r') {
+                    cur.pop();
+                }
+                out.push((*at, std::mem::take(&mut cur)));
+            } else {
+                cur.push(b);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> SLine {
+        parse_server_line(s.as_bytes()).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    // SRV-1: every kind of server line parses; lookalikes do not.
+    #[test]
+    fn srv_1_server_lines_parse_by_grammar() {
+        assert_eq!(ok("* Enter your name:"), SLine::Prompt);
+        assert_eq!(
+            ok("aa: * bb has left the chat."),
+            SLine::Chat {
+                from: "aa".into(),
+                text: "* bb has left the chat.".into()
+            }
+        );
+        assert_eq!(ok("* bb has joined the chat."), SLine::Joined("bb".into()));
+        assert_eq!(
+            ok("* cc was removed from the chat (connection lost)."),
+            SLine::Removed {
+                name: "cc".into(),
+                reason: "connection lost".into()
+            }
+        );
+        assert_eq!(
+            ok("* Welcome, ee! Members (2): aa, ee"),
+            SLine::Welcome {
+                name: "ee".into(),
+                list: MemberList {
+                    count: 2,
+                    names: vec!["aa".into(), "ee".into()],
+                    more: 0
+                }
+            }
+        );
+        assert_eq!(
+            ok("* Members (5): aa, ee and 3 more"),
+            SLine::Who(MemberList {
+                count: 5,
+                names: vec!["aa".into(), "ee".into()],
+                more: 3
+            })
+        );
+        assert_eq!(
+            ok("! name-taken: that name is in use"),
+            SLine::Error("name-taken".into())
+        );
+        assert_eq!(ok("* Goodbye, aa."), SLine::Goodbye(Some("aa".into())));
+        for bad in [
+            "* bogus notice",
+            "! nonsense: x",
+            "a b: c",
+            "aa:",
+            "* Members (3): aa, bb",
+            "aa: \u{1b}[2J",
+            "* x was removed from the chat (bored).",
+        ] {
+            assert!(parse_server_line(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+
+    // CMD-1, CMD-4, CMD-5, WIRE-5..7, WIRE-9: the table of SPEC §4.
+    #[test]
+    fn member_lines_classify_as_spec_table() {
+        let c = |s: &[u8]| classify_member_line(s, 8);
+        assert_eq!(c(b" \t"), MemberLineKind::KeepAlive);
+        assert_eq!(c(b"exit"), MemberLineKind::Quit);
+        assert_eq!(c(b"exit "), MemberLineKind::Message("exit ".into()));
+        assert_eq!(c(b"/quit x"), MemberLineKind::Quit);
+        assert_eq!(c(b"//x"), MemberLineKind::Message("/x".into()));
+        assert_eq!(c(b"/nick x"), MemberLineKind::Unknown);
+        assert_eq!(c(b"123456789"), MemberLineKind::Bad("line-too-long"));
+        assert_eq!(c(b"\xff"), MemberLineKind::Bad("invalid-utf8"));
+        assert_eq!(c(b"a\x1bb"), MemberLineKind::Bad("control-char"));
+        assert_eq!(
+            split_client_lines(&[(1, b"ab\r\nc"), (2, b"d\n\ne")]),
+            vec![(1, b"ab".to_vec()), (2, b"cd".to_vec()), (2, Vec::new())]
+        );
+    }
+}

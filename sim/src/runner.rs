@@ -1,0 +1,245 @@
+//! The turmoil runner: hosts the REAL server (`server::run`) on one
+//! simulated host and the scripted clients on others, steps simulated time
+//! itself and injects each fault at its scheduled time.
+//!
+//! The runner never models the server and never reads the wall clock for
+//! anything that affects the run (wall time is only measured for reports).
+//! Every loop is step-bounded.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::client::{self, Progress, Shared};
+use crate::record::{CloseKind, Recording, What};
+use crate::scenario::{ClientSpec, Fault, Scenario, SERVER_HOST, SERVER_PORT};
+
+/// Segments in flight per stream direction and pending connects per
+/// listener. Above the largest client count, so a burst of connects never
+/// overflows turmoil's accept queue (it panics if it does), and small
+/// enough that a stopped reader's stream fills and the server's outbox
+/// limit is what evicts it.
+pub const TCP_CAPACITY: usize = 1024;
+
+/// Simulated time allowed beyond `end_ms` before turmoil itself gives up.
+const SIM_DURATION_SLACK_MS: u64 = 60_000;
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// Every recorded event.
+    pub recording: Recording,
+    /// Simulated time covered, in ms.
+    pub sim_ms: u64,
+    /// Wall time taken (for reports only; never part of a transcript).
+    pub wall: Duration,
+    /// Steps taken.
+    pub steps: u64,
+    /// The simulation itself failed (a host's software returned an error
+    /// or panicked), if so.
+    pub failure: Option<String>,
+    /// Faults applied.
+    pub faults_applied: usize,
+}
+
+/// The turmoil host name of client host `h`.
+pub fn client_host(h: usize) -> String {
+    format!("c{h}")
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+/// Runs `scenario` to its end and returns the recording.
+pub fn run(scenario: &Scenario) -> RunOutput {
+    let started = Instant::now();
+    let settings = &scenario.settings;
+    let tick_ms = settings.tick_ms.max(1);
+    let shared = Rc::new(Shared::default());
+    *shared.progress.borrow_mut() = vec![Progress::default(); scenario.clients.len()];
+
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(ms(scenario.end_ms + SIM_DURATION_SLACK_MS))
+        .tick_duration(ms(tick_ms))
+        .rng_seed(scenario.seed)
+        .tcp_capacity(TCP_CAPACITY)
+        .min_message_latency(ms(settings.latency_min_ms))
+        .max_message_latency(ms(settings.latency_max_ms.max(settings.latency_min_ms)))
+        .build();
+
+    let config = server::Config {
+        limits: settings.limits.clone(),
+        ..server::Config::default()
+    };
+    {
+        let shared = shared.clone();
+        sim.host(SERVER_HOST, move || {
+            let config = config.clone();
+            let shared = shared.clone();
+            async move {
+                shared
+                    .rec
+                    .borrow_mut()
+                    .push(client::now_us(), What::ServerUp);
+                let listener =
+                    turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, SERVER_PORT))
+                        .await?;
+                server::run(listener, std::future::pending::<()>(), config).await?;
+                Ok(())
+            }
+        });
+    }
+
+    let hosts = scenario.client_hosts();
+    for h in 0..hosts {
+        let specs: Vec<(usize, Rc<ClientSpec>)> = scenario
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.host == h)
+            .map(|(i, c)| (i, Rc::new(c.clone())))
+            .collect();
+        let shared = shared.clone();
+        sim.host(client_host(h), move || {
+            let specs = specs.clone();
+            let shared = shared.clone();
+            async move {
+                for (index, spec) in specs {
+                    tokio::task::spawn_local(client::run(shared.clone(), index, spec, tick_ms));
+                }
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        });
+    }
+
+    let mut faults = scenario.faults.clone();
+    faults.sort_by_key(|f| f.at_ms);
+    let mut next_fault = 0;
+    let mut failure = None;
+    let steps_max = scenario.end_ms / tick_ms + 2;
+    let mut steps = 0;
+    while steps < steps_max {
+        let now_ms = u64::try_from(sim.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if now_ms >= scenario.end_ms {
+            break;
+        }
+        while let Some(f) = faults.get(next_fault) {
+            if f.at_ms > now_ms {
+                break;
+            }
+            apply(&mut sim, &f.what, scenario, &shared, now_ms);
+            next_fault += 1;
+        }
+        if let Err(err) = sim.step() {
+            failure = Some(err.to_string());
+            break;
+        }
+        steps += 1;
+    }
+    let sim_ms = u64::try_from(sim.elapsed().as_millis()).unwrap_or(u64::MAX);
+    // Tear down inside the simulation's world, so dropped streams find it.
+    drop(sim);
+    let recording = std::mem::take(&mut *shared.rec.borrow_mut());
+    RunOutput {
+        recording,
+        sim_ms,
+        wall: started.elapsed(),
+        steps,
+        failure,
+        faults_applied: next_fault,
+    }
+}
+
+/// A fault as one transcript phrase.
+pub fn render_fault(fault: &Fault) -> String {
+    match fault {
+        Fault::Partition { host } => format!("partition {} <-/-> server", client_host(*host)),
+        Fault::Repair { host } => format!("repair {} <-> server", client_host(*host)),
+        Fault::Hold { host } => format!("hold {} <-> server", client_host(*host)),
+        Fault::Release { host } => format!("release {} <-> server", client_host(*host)),
+        Fault::Latency { host, ms } => {
+            format!("latency {} <-> server = {ms}ms", client_host(*host))
+        }
+        Fault::ServerCrash => "server crashes".to_owned(),
+        Fault::ServerRestart => "server restarts".to_owned(),
+        Fault::HostCrash { host } => format!("host {} crashes", client_host(*host)),
+        Fault::HostRestart { host } => format!("host {} restarts", client_host(*host)),
+    }
+}
+
+fn apply(
+    sim: &mut turmoil::Sim<'_>,
+    fault: &Fault,
+    scenario: &Scenario,
+    shared: &Rc<Shared>,
+    now_ms: u64,
+) {
+    let at_us = now_ms * 1000;
+    let hosts = scenario.client_hosts();
+    let valid = |h: &usize| *h < hosts;
+    let applied = match fault {
+        Fault::Partition { host } if valid(host) => {
+            sim.partition(client_host(*host), SERVER_HOST);
+            true
+        }
+        Fault::Repair { host } if valid(host) => {
+            sim.repair(client_host(*host), SERVER_HOST);
+            true
+        }
+        Fault::Hold { host } if valid(host) => {
+            sim.hold(client_host(*host), SERVER_HOST);
+            true
+        }
+        Fault::Release { host } if valid(host) => {
+            sim.release(client_host(*host), SERVER_HOST);
+            true
+        }
+        Fault::Latency { host, ms: v } if valid(host) => {
+            sim.set_link_latency(client_host(*host), SERVER_HOST, ms(*v));
+            true
+        }
+        Fault::ServerCrash if sim.is_host_running(SERVER_HOST) => {
+            shared.rec.borrow_mut().push(at_us, What::ServerDown);
+            sim.crash(SERVER_HOST);
+            true
+        }
+        Fault::ServerRestart if !sim.is_host_running(SERVER_HOST) => {
+            sim.bounce(SERVER_HOST);
+            true
+        }
+        Fault::HostCrash { host } if valid(host) && sim.is_host_running(client_host(*host)) => {
+            shared
+                .rec
+                .borrow_mut()
+                .push(at_us, What::Fault(render_fault(fault)));
+            sim.crash(client_host(*host));
+            let mut progress = shared.progress.borrow_mut();
+            for (i, spec) in scenario.clients.iter().enumerate() {
+                if spec.host == *host {
+                    if let Some(conn) = progress[i].conn.take() {
+                        shared.rec.borrow_mut().push(
+                            at_us,
+                            What::Closed {
+                                conn,
+                                how: CloseKind::Dropped,
+                            },
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        Fault::HostRestart { host } if valid(host) && !sim.is_host_running(client_host(*host)) => {
+            sim.bounce(client_host(*host));
+            true
+        }
+        _ => false,
+    };
+    if applied && !matches!(fault, Fault::ServerCrash) {
+        shared
+            .rec
+            .borrow_mut()
+            .push(at_us, What::Fault(render_fault(fault)));
+    }
+}

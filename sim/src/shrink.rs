@@ -1,0 +1,178 @@
+//! The shrinker: delta debugging over a failing scenario's actions and
+//! faults, down to a scenario that still breaks one of the same IDs.
+//!
+//! Every candidate is run on the real server like any scenario; the
+//! number of runs is bounded. The shrinker must never change what an
+//! action means, only drop actions, faults and clients.
+
+use std::fmt::Write;
+
+use crate::check::Verdict;
+use crate::scenario::{Action, Scenario};
+
+/// The most candidate runs one shrink makes.
+pub const SHRINK_RUNS_MAX: usize = 300;
+
+/// One removable piece of a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Action { client: usize, index: usize },
+    Fault(usize),
+}
+
+fn units(s: &Scenario) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for (c, spec) in s.clients.iter().enumerate() {
+        for i in 0..spec.script.len() {
+            out.push(Unit::Action {
+                client: c,
+                index: i,
+            });
+        }
+    }
+    for i in 0..s.faults.len() {
+        out.push(Unit::Fault(i));
+    }
+    out
+}
+
+fn without(s: &Scenario, drop: &[Unit]) -> Scenario {
+    let mut out = s.clone();
+    for (c, spec) in out.clients.iter_mut().enumerate() {
+        let mut i = 0;
+        spec.script.retain(|_| {
+            let keep = !drop.contains(&Unit::Action {
+                client: c,
+                index: i,
+            });
+            i += 1;
+            keep
+        });
+    }
+    let mut i = 0;
+    out.faults.retain(|_| {
+        let keep = !drop.contains(&Unit::Fault(i));
+        i += 1;
+        keep
+    });
+    // Clients left without any action (and not the witness) are dropped.
+    out.clients.retain(|c| c.witness || !c.script.is_empty());
+    out
+}
+
+fn fails_alike(s: &Scenario, ids: &[&'static str]) -> Option<Verdict> {
+    let outcome = crate::simulate(s);
+    let v = outcome.verdict;
+    v.violated_ids()
+        .iter()
+        .any(|id| ids.contains(id))
+        .then_some(v)
+}
+
+/// Shrinks `scenario`, which fails with `ids`, as far as the run budget
+/// allows (ddmin over actions and faults). Returns the smallest failing
+/// scenario found and the number of runs made.
+pub fn shrink(scenario: &Scenario, ids: &[&'static str]) -> (Scenario, usize) {
+    let mut best = scenario.clone();
+    let mut runs = 0;
+    let mut chunk = units(&best).len().div_ceil(2).max(1);
+    while runs < SHRINK_RUNS_MAX {
+        let all = units(&best);
+        if all.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        let mut start = 0;
+        while start < all.len() && runs < SHRINK_RUNS_MAX {
+            let end = (start + chunk).min(all.len());
+            let candidate = without(&best, &all[start..end]);
+            runs += 1;
+            if fails_alike(&candidate, ids).is_some() {
+                best = candidate;
+                progressed = true;
+                break;
+            }
+            start = end;
+        }
+        if !progressed {
+            if chunk == 1 {
+                break;
+            }
+            chunk = chunk.div_ceil(2);
+        } else {
+            chunk = chunk.min(units(&best).len().div_ceil(2).max(1));
+        }
+    }
+    (best, runs)
+}
+
+fn rust_action(a: &Action) -> String {
+    match a {
+        Action::Connect { name: Some(n) } => {
+            format!("Action::Connect {{ name: Some({n:?}.into()) }}")
+        }
+        Action::Connect { name: None } => "Action::Connect { name: None }".to_owned(),
+        Action::Line(t) => format!("Action::Line({t:?}.into())"),
+        Action::Raw(b) => format!("Action::Raw(vec!{b:?})"),
+        Action::Fragmented { bytes, cuts } => {
+            format!("Action::Fragmented {{ bytes: vec!{bytes:?}, cuts: vec!{cuts:?} }}")
+        }
+        Action::CtrlC => "Action::CtrlC".to_owned(),
+        Action::StopReading => "Action::StopReading".to_owned(),
+        Action::ResumeReading => "Action::ResumeReading".to_owned(),
+    }
+}
+
+/// The scenario as a ready-to-paste regression test for `tests/`.
+pub fn regression_test(s: &Scenario, name: &str, ids: &[&'static str]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "// Regression: shrunk from a failing run ({}).",
+        ids.join(", ")
+    );
+    let _ = writeln!(out, "#[test]");
+    let _ = writeln!(out, "fn {name}() {{");
+    let _ = writeln!(out, "    use sim::scenario::*;");
+    let _ = writeln!(out, "    let mut s = Scenario {{");
+    let _ = writeln!(out, "        title: {:?}.into(),", s.title);
+    let _ = writeln!(out, "        seed: {},", s.seed);
+    let _ = writeln!(out, "        settings: Settings::small(),");
+    let _ = writeln!(out, "        clients: Vec::new(),");
+    let _ = writeln!(out, "        faults: Vec::new(),");
+    let _ = writeln!(out, "        end_ms: {},", s.end_ms);
+    let _ = writeln!(out, "    }};");
+    for c in &s.clients {
+        let _ = writeln!(
+            out,
+            "    let mut c = ClientSpec::new({:?}, {});",
+            c.label, c.host
+        );
+        let _ = writeln!(out, "    c.keepalive_ms = {:?};", c.keepalive_ms);
+        let _ = writeln!(out, "    c.reconnect_ms = {:?};", c.reconnect_ms);
+        let _ = writeln!(out, "    c.witness = {};", c.witness);
+        for step in &c.script {
+            let _ = writeln!(
+                out,
+                "    c.script.push(at({}, {}));",
+                step.at_ms,
+                rust_action(&step.what)
+            );
+        }
+        let _ = writeln!(out, "    s.clients.push(c);");
+    }
+    for f in &s.faults {
+        let _ = writeln!(
+            out,
+            "    s.faults.push(at({}, Fault::{:?}));",
+            f.at_ms, f.what
+        );
+    }
+    let _ = writeln!(out, "    let outcome = sim::simulate(&s);");
+    let _ = writeln!(
+        out,
+        "    assert!(outcome.passed(), \"{{}}\", outcome.transcript(&s));"
+    );
+    let _ = writeln!(out, "}}");
+    out
+}
