@@ -506,6 +506,11 @@ impl<O: Outbox> Room<O> {
         c.refilled_ms = now_ms;
         c.tokens_milli = u64::from(self.limits.rate_burst_lines).saturating_mul(1000);
         c.strikes = 0;
+        // The idle deadline may come before the handshake deadline the
+        // connection was scheduled under; the schedule must never be late.
+        self.deadlines.remove(&(c.scheduled_ms, conn));
+        c.scheduled_ms = Self::deadline_of(c, &self.limits);
+        self.deadlines.insert((c.scheduled_ms, conn));
         self.names.insert(name.key(), conn);
         self.members.insert(
             seq,

@@ -19,6 +19,10 @@ use tokio::task::JoinHandle;
 /// How long a test waits for one expected line before failing.
 pub const LINE_WAIT: Duration = Duration::from_secs(20);
 
+/// The same bound under tokio's paused clock, where it costs no real
+/// time: it must exceed every server timeout a test waits for.
+pub const PAUSED_LINE_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// Lines a test reads while looking for one expected line, at most.
 pub const LINES_SCANNED_MAX: usize = 100_000;
 
@@ -127,7 +131,7 @@ impl DuplexConnector {
             .send(theirs)
             .await
             .expect("server is accepting");
-        Client::new(ours)
+        Client::with_wait(ours, PAUSED_LINE_WAIT)
     }
 
     pub async fn join(&self, name: &str) -> Client<tokio::io::DuplexStream> {
@@ -146,6 +150,8 @@ pub struct Client<S> {
     writer: tokio::io::WriteHalf<S>,
     /// Every line received so far, for transcripts.
     pub received: Vec<String>,
+    /// How long one read or write may take before the test fails.
+    wait: Duration,
 }
 
 /// What a read found instead of a line.
@@ -157,11 +163,16 @@ pub enum End {
 
 impl<S: AsyncRead + AsyncWrite> Client<S> {
     pub fn new(stream: S) -> Client<S> {
+        Client::with_wait(stream, LINE_WAIT)
+    }
+
+    pub fn with_wait(stream: S, wait: Duration) -> Client<S> {
         let (r, w) = tokio::io::split(stream);
         Client {
             reader: BufReader::new(r),
             writer: w,
             received: Vec::new(),
+            wait,
         }
     }
 
@@ -173,7 +184,7 @@ impl<S: AsyncRead + AsyncWrite> Client<S> {
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
-        tokio::time::timeout(LINE_WAIT, self.writer.write_all(bytes))
+        tokio::time::timeout(self.wait, self.writer.write_all(bytes))
             .await
             .expect("write in time")
             .expect("write");
@@ -182,7 +193,7 @@ impl<S: AsyncRead + AsyncWrite> Client<S> {
     /// The next line (without LF), or how the stream ended.
     pub async fn next(&mut self) -> Result<String, End> {
         let mut buf = Vec::new();
-        let read = tokio::time::timeout(LINE_WAIT, self.reader.read_until(b'\n', &mut buf))
+        let read = tokio::time::timeout(self.wait, self.reader.read_until(b'\n', &mut buf))
             .await
             .expect("a line or end of stream in time");
         match read {

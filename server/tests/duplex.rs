@@ -1,0 +1,232 @@
+//! The whole server (accept loop, room task, reader and writer tasks) over
+//! in-memory `tokio::io::duplex` streams under tokio's paused clock.
+//!
+//! Goal: the time-driven rules (handshake and idle timeouts, the token
+//! bucket, linger and shutdown grace) without real waiting. Method: a
+//! test `Listener` hands the server duplex ends; the paused clock advances
+//! only when every task is idle, so each timeout fires at its exact
+//! simulated time. Assertions on `Instant` compare simulated times, which
+//! are deterministic; nothing waits on the wall clock.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{duplex_listener, DuplexConnector};
+use protocol::Limits;
+use server::Config;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, Instant};
+
+struct Running {
+    connector: DuplexConnector,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+fn start(limits: Limits) -> Running {
+    let (listener, connector) = duplex_listener();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server::run(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        Config {
+            limits,
+            ..Config::default()
+        },
+    ));
+    Running {
+        connector,
+        stop,
+        task,
+    }
+}
+
+// SESS-3: a connection that never names itself gets `handshake-timeout`
+// exactly when handshake_timeout_ms has passed, and is closed.
+#[tokio::test(start_paused = true)]
+async fn sess_3_handshake_timeout() {
+    let limits = Limits::default();
+    let server = start(limits.clone());
+    let t0 = Instant::now();
+    let mut c = server.connector.connect().await;
+    c.expect("* Enter your name:").await;
+    // A name dripped without its LF does not count.
+    c.send_raw(b"slo").await;
+    c.expect_prefix("! handshake-timeout: ").await;
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(limits.handshake_timeout_ms)
+    );
+    c.expect_end().await;
+}
+
+// LEAVE-4, SPEC §6 idle row: a silent member is removed with reason
+// `idle timeout` at idle_timeout_ms after its last line; a keep-alive
+// (empty line) restarts the timer and is not relayed.
+#[tokio::test(start_paused = true)]
+async fn leave_4_idle_timeout_and_keepalive() {
+    let limits = Limits {
+        idle_timeout_ms: 10_000,
+        ..Limits::default()
+    };
+    let server = start(limits);
+    let t0 = Instant::now();
+    let mut aa = server.connector.join("aa").await;
+    let mut cc = server.connector.join("cc").await;
+    aa.expect("* cc has joined the chat.").await;
+    sleep(Duration::from_secs(6)).await;
+    cc.send("").await;
+    cc.send(" \t ").await;
+    let mut bb = server.connector.join("bb").await;
+    aa.expect("* bb has joined the chat.").await;
+    cc.expect("* bb has joined the chat.").await;
+
+    // aa (a vanished peer: it never writes again) goes at t0 + 10 s.
+    aa.expect_prefix("! idle-timeout: ").await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(10));
+    aa.expect_end().await;
+    bb.expect("* aa was removed from the chat (idle timeout).")
+        .await;
+    cc.expect("* aa was removed from the chat (idle timeout).")
+        .await;
+    bb.send("/who").await;
+    bb.expect("* Members (2): cc, bb").await;
+    // cc's keep-alive at 6 s moved its deadline to 16 s.
+    cc.expect_prefix("! idle-timeout: ").await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(16));
+    bb.expect("* cc was removed from the chat (idle timeout).")
+        .await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
+
+// LIMIT-3: the bucket starts full, refills at rate_lines_per_s, a line
+// that finds no token is dropped with `rate-limited`, a line that finds
+// one resets the strikes, and flood_strikes_max strikes in a row remove
+// the member with reason `flooding`.
+#[tokio::test(start_paused = true)]
+async fn limit_3_token_bucket_and_flood() {
+    let limits = Limits {
+        rate_lines_per_s: 2,
+        rate_burst_lines: 2,
+        flood_strikes_max: 3,
+        ..Limits::default()
+    };
+    let server = start(limits);
+    let mut aa = server.connector.join("aa").await;
+    let mut fl = server.connector.join("fl").await;
+    aa.expect("* fl has joined the chat.").await;
+
+    fl.send("one").await;
+    fl.send("two").await;
+    fl.send("dropped").await;
+    fl.expect_prefix("! rate-limited: ").await;
+    fl.send("dropped too").await;
+    fl.expect_prefix("! rate-limited: ").await;
+    // Half a second refills one token at 2 per second; the strikes reset.
+    sleep(Duration::from_millis(500)).await;
+    fl.send("three").await;
+    fl.send("x").await;
+    fl.expect_prefix("! rate-limited: ").await;
+    fl.send("x").await;
+    fl.expect_prefix("! rate-limited: ").await;
+    fl.send("x").await;
+    fl.expect_prefix("! flooding: ").await;
+    fl.expect_end().await;
+
+    aa.expect("fl: one").await;
+    aa.expect("fl: two").await;
+    aa.expect("fl: three").await;
+    aa.expect("* fl was removed from the chat (flooding).")
+        .await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
+
+// LEAVE-5: shutdown tells every connection, and `run` returns within
+// shutdown_grace_ms even when one client never reads (its writer gives up
+// at the grace deadline).
+#[tokio::test(start_paused = true)]
+async fn leave_5_shutdown_bounded_by_grace_with_a_stuck_reader() {
+    let limits = Limits {
+        rate_lines_per_s: 0,
+        line_bytes_max: 8000,
+        ..Limits::default()
+    };
+    let grace = Duration::from_millis(limits.shutdown_grace_ms);
+    let server = start(limits);
+    let mut aa = server.connector.join("aa").await;
+    let stuck = server.connector.join("stuck").await;
+    aa.expect("* stuck has joined the chat.").await;
+    // Fill stuck's duplex pipe (64 KiB) so its writer blocks.
+    let text = "s".repeat(7000);
+    let mut talker = server.connector.join("talker").await;
+    aa.expect("* talker has joined the chat.").await;
+    for i in 0..20 {
+        talker.send(&format!("{i} {text}")).await;
+        aa.expect(&format!("talker: {i} {text}")).await;
+    }
+    let t0 = Instant::now();
+    server.stop.send(()).expect("server running");
+    server.task.await.expect("no panic").expect("run is Ok");
+    assert!(
+        t0.elapsed() <= grace,
+        "run returned within the grace period"
+    );
+    aa.until("* Server shutting down. Goodbye.").await;
+    aa.expect_end().await;
+    talker.until("* Server shutting down. Goodbye.").await;
+    drop(stuck);
+}
+
+// SESS-6: a connection removed as too slow is closed within
+// close_linger_ms even though its peer never reads; the others go on.
+#[tokio::test(start_paused = true)]
+async fn sess_6_linger_bounds_a_stuck_close() {
+    let limits = Limits {
+        rate_lines_per_s: 0,
+        line_bytes_max: 8000,
+        outbox_lines_max: 4,
+        ..Limits::default()
+    };
+    let close_linger_ms = limits.close_linger_ms;
+    let server = start(limits);
+    let mut aa = server.connector.join("aa").await;
+    let mut stuck = server.connector.join("stuck").await;
+    aa.expect("* stuck has joined the chat.").await;
+    let text = "s".repeat(7000);
+    let removed = "* stuck was removed from the chat (too slow).";
+    let mut evicted = false;
+    for i in 0..100 {
+        aa.send(&format!("{i} {text}")).await;
+        aa.send("/who").await;
+        let line = aa.line().await;
+        if line == removed {
+            evicted = true;
+            break;
+        }
+        assert!(line.starts_with("* Members ("), "{line:?}");
+    }
+    assert!(evicted, "stuck was evicted");
+    // stuck still does not read. Once the linger has passed, the server
+    // must have given up on it: reading now finds what fitted in the pipe
+    // and then the end, without the final line it had no room for.
+    sleep(Duration::from_millis(close_linger_ms + 1)).await;
+    let before = stuck.received.len();
+    for _ in 0..1000 {
+        if stuck.next().await.is_err() {
+            break;
+        }
+    }
+    assert!(stuck.received.len() > before, "queued lines were delivered");
+    assert!(
+        !stuck.received.iter().any(|l| l.starts_with("! too-slow")),
+        "the writer gave up at the linger deadline"
+    );
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
