@@ -113,6 +113,8 @@ struct Conn {
     member: Option<Membership>,
     /// Whether the connection was ever answered `rate-limited`.
     rate_limited: bool,
+    /// Whether the client had stopped reading when the recording ended.
+    stopped_reading: bool,
 }
 
 struct Checker<'a> {
@@ -267,6 +269,7 @@ impl Checker<'_> {
                 recv: Vec::new(),
                 member: None,
                 rate_limited: false,
+                stopped_reading: false,
             })
             .collect();
         for e in rec.sorted() {
@@ -295,6 +298,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                What::Reading { conn, on } => self.conns[*conn].stopped_reading = !on,
                 What::ReceivedOverlong { conn } => {
                     self.report("WIRE-8", &[*conn], "a line longer than 16384 bytes".into());
                 }
@@ -675,7 +679,16 @@ impl Checker<'_> {
                     continue;
                 }
                 // The chats r received from s's name with a text s said.
-                let said: BTreeSet<&str> = sm.messages.iter().map(|(_, t)| t.as_str()).collect();
+                // Texts said more than once cannot be placed; skip them.
+                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+                for (_, t) in &sm.messages {
+                    *counts.entry(t.as_str()).or_default() += 1;
+                }
+                let said: BTreeSet<&str> = counts
+                    .iter()
+                    .filter(|(_, &n)| n == 1)
+                    .map(|(t, _)| *t)
+                    .collect();
                 let got: Vec<(&[u8], &str)> = self
                     .room_lines(r)
                     .into_iter()
@@ -689,7 +702,12 @@ impl Checker<'_> {
                     })
                     .collect();
                 let gaps_checked = !self.conns[s].rate_limited;
-                let msgs: Vec<&str> = sm.messages.iter().map(|(_, t)| t.as_str()).collect();
+                let msgs: Vec<&str> = sm
+                    .messages
+                    .iter()
+                    .map(|(_, t)| t.as_str())
+                    .filter(|t| said.contains(t))
+                    .collect();
                 let mut p = 0;
                 for (i, (raw, text)) in got.iter().enumerate() {
                     match msgs[p..].iter().position(|m| m == text) {
@@ -752,7 +770,9 @@ impl Checker<'_> {
     /// Whether the reference stayed a connected member to the end.
     fn lasts_to_end(&self, c: usize) -> bool {
         let conn = &self.conns[c];
-        conn.closed.is_none() && conn.member.as_ref().is_some_and(|m| m.end == OwnEnd::None)
+        conn.closed.is_none()
+            && !conn.stopped_reading
+            && conn.member.as_ref().is_some_and(|m| m.end == OwnEnd::None)
     }
 
     /// Every member's received sequence against the reference (INV-3,
@@ -972,11 +992,13 @@ impl Checker<'_> {
             if sm.end != OwnEnd::Goodbye || !sm.quit_sent || sm.welcome_us < ref_welcome {
                 continue;
             }
-            let left = format!("* {} has left the chat.", sm.name).into_bytes();
-            let Some(lp) = ref_lines.iter().position(|(_, raw, _)| *raw == left) else {
+            let Some(&(_, _, start, end)) = intervals.iter().find(|iv| iv.0 == s) else {
                 continue;
             };
-            let heard: Vec<&str> = ref_lines[..lp]
+            if end == usize::MAX || !matches!(ref_lines[end].2, SLine::Left(_)) {
+                continue;
+            }
+            let heard: Vec<&str> = ref_lines[start..end]
                 .iter()
                 .filter_map(|(_, _, l)| match l {
                     SLine::Chat { from, text } if *from == sm.name => Some(text.as_str()),

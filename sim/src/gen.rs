@@ -221,11 +221,15 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
                     .collect();
                 c.script.push(at(t, Action::Fragmented { bytes, cuts }));
             } else if pick(mix.command) {
-                let cmd = ["/who", "/help", "/nick x", "//slash text", "exit now", ""]
+                let cmd = ["/who", "/help", "/nick x", "//slash", "exit now", ""]
                     .choose(&mut rng)
                     .copied()
                     .unwrap_or("/who");
-                c.script.push(at(t, Action::Line(cmd.to_owned())));
+                let line = match cmd {
+                    "//slash" | "exit now" => format!("{cmd} {}", text()),
+                    _ => cmd.to_owned(),
+                };
+                c.script.push(at(t, Action::Line(line)));
             } else {
                 // A burst: several lines in one instant.
                 for _ in 0..rng.random_range(2..8) {

@@ -38,9 +38,9 @@ enum Command {
         /// Most clients per scenario.
         #[arg(long, default_value_t = gen::CLIENTS_MAX)]
         clients_max: usize,
-        /// Shrink the first failing seed.
-        #[arg(long, default_value_t = true)]
-        shrink: bool,
+        /// Do not shrink the first failing seed.
+        #[arg(long)]
+        no_shrink: bool,
     },
     /// Prints one seed's full transcript (or a canonical scenario's).
     Replay {
@@ -51,7 +51,7 @@ enum Command {
         #[arg(long)]
         canon: Option<String>,
         /// Shrink it if it fails.
-        #[arg(long, default_value_t = false)]
+        #[arg(long)]
         shrink: bool,
     },
     /// Runs the 100-client, 60-second benchmark and prints its speed.
@@ -115,13 +115,13 @@ fn main() -> ExitCode {
             start,
             jobs: j,
             clients_max,
-            shrink,
+            no_shrink,
         }) => {
             let size = gen::Size {
                 clients_max,
                 ..gen::Size::default()
             };
-            run_sweep(start, seeds, jobs(j), size, shrink)
+            run_sweep(start, seeds, jobs(j), size, !no_shrink)
         }
         Some(Command::Replay {
             seed,

@@ -18,7 +18,7 @@ use crate::scenario::{ClientSpec, Fault, Scenario, SERVER_HOST, SERVER_PORT};
 /// overflows turmoil's accept queue (it panics if it does), and small
 /// enough that a stopped reader's stream fills and the server's outbox
 /// limit is what evicts it.
-pub const TCP_CAPACITY: usize = 1024;
+pub const TCP_CAPACITY: usize = 256;
 
 /// Simulated time allowed beyond `end_ms` before turmoil itself gives up.
 const SIM_DURATION_SLACK_MS: u64 = 60_000;
