@@ -61,8 +61,8 @@ pub enum Input {
 pub trait Ui {
     /// Shows one output.
     fn show(&mut self, output: &Output);
-    /// The last [`Input::Line`] was handled and the session goes on: the
-    /// user may type the next one.
+    /// The user may type the next line: called once at the first
+    /// connection, then after each [`Input::Line`] when the session goes on.
     fn resume(&mut self);
 }
 
@@ -127,6 +127,7 @@ pub async fn run(
     let mut keepalive_at = Instant::now() + keepalive;
     let mut leave_deadline: Option<Instant> = None;
     let mut input_open = true;
+    let mut input_started = false;
     loop {
         while let Some(action) = actions.pop_front() {
             match action {
@@ -182,6 +183,13 @@ pub async fn run(
                     Ok(stream) => {
                         conn = Some(Connection::new(stream));
                         keepalive_at = Instant::now() + keepalive;
+                        if !input_started {
+                            // The user may type from the first connection
+                            // on; a start that fails never touches the
+                            // terminal.
+                            input_started = true;
+                            ui.resume();
+                        }
                         session.handle_connected()
                     }
                     Err(error) => session.handle_connect_failed(&error.to_string()),

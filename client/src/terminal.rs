@@ -64,7 +64,8 @@ pub fn start(style: Style) -> Result<(Terminal, mpsc::Receiver<Input>), Readline
     Ok((terminal, input_rx))
 }
 
-/// The editor thread: one line per [`Ui::resume`]. Ends at Ctrl-C, Ctrl-D,
+/// The editor thread: one line per [`Ui::resume`], the first after the
+/// first one. Ends at Ctrl-C, Ctrl-D,
 /// an editor failure, or when the shell is gone; the number of iterations
 /// is the number of lines the person types.
 fn read_lines(
@@ -73,6 +74,11 @@ fn read_lines(
     resume: std_mpsc::Receiver<()>,
     submitted_rows: Arc<AtomicUsize>,
 ) {
+    // The first line is read only once the shell says so (at the first
+    // connection), so a failed start exits with the terminal untouched.
+    if resume.recv().is_err() {
+        return;
+    }
     loop {
         let event = match editor.readline(PROMPT) {
             Ok(line) => {
