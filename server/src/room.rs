@@ -644,3 +644,339 @@ impl<O: Outbox> Room<O> {
             .is_some_and(|c| matches!(c.session.state(), State::Member { .. }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests of the room core with recording outboxes; each names the
+    //! SPEC IDs it checks. The random-sequence model test is in
+    //! `tests/room_model.rs`.
+
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// What one connection was sent, and how it was closed.
+    #[derive(Debug, Default)]
+    struct Record {
+        lines: Vec<Bytes>,
+        closed: Option<(Option<String>, u64)>,
+        /// Lines it still accepts; `None` is unlimited.
+        room_lines: Option<usize>,
+    }
+
+    type Records = Rc<RefCell<BTreeMap<ConnId, Record>>>;
+
+    struct Rec {
+        conn: ConnId,
+        records: Records,
+    }
+
+    impl Outbox for Rec {
+        fn push(&mut self, line: &Bytes) -> Result<(), Full> {
+            let mut records = self.records.borrow_mut();
+            let r = records.entry(self.conn).or_default();
+            assert!(r.closed.is_none(), "LEAVE-3: no push after close");
+            match &mut r.room_lines {
+                Some(0) => return Err(Full),
+                Some(n) => *n -= 1,
+                None => {}
+            }
+            r.lines.push(line.clone());
+            Ok(())
+        }
+
+        fn close(&mut self, last: Option<Bytes>, linger_ms: u64) {
+            let mut records = self.records.borrow_mut();
+            let r = records.entry(self.conn).or_default();
+            assert!(r.closed.is_none(), "LEAVE-2: closed once");
+            let last = last.map(|b| String::from_utf8(b.to_vec()).expect("utf-8"));
+            r.closed = Some((last, linger_ms));
+        }
+    }
+
+    struct T {
+        room: Room<Rec>,
+        records: Records,
+        next: ConnId,
+        now_ms: u64,
+    }
+
+    impl T {
+        fn new(limits: Limits) -> T {
+            T {
+                room: Room::new(limits),
+                records: Rc::default(),
+                next: 0,
+                now_ms: 0,
+            }
+        }
+
+        fn connect(&mut self) -> ConnId {
+            let conn = self.next;
+            self.next += 1;
+            let rec = Rec {
+                conn,
+                records: self.records.clone(),
+            };
+            self.room.accepted(conn, rec, self.now_ms);
+            conn
+        }
+
+        fn send(&mut self, conn: ConnId, line: &str) {
+            self.room.line(conn, Ok(line), self.now_ms);
+        }
+
+        fn join(&mut self, name: &str) -> ConnId {
+            let conn = self.connect();
+            self.send(conn, name);
+            assert!(self.room.is_member(conn), "{name} joined");
+            conn
+        }
+
+        /// Lines sent to `conn` since the last call, as text without LF.
+        fn take(&mut self, conn: ConnId) -> Vec<String> {
+            let mut records = self.records.borrow_mut();
+            let r = records.entry(conn).or_default();
+            r.lines
+                .drain(..)
+                .map(|b| {
+                    let s = String::from_utf8(b.to_vec()).expect("utf-8");
+                    s.strip_suffix('\n').expect("LF").to_owned()
+                })
+                .collect()
+        }
+
+        fn closed(&self, conn: ConnId) -> Option<(Option<String>, u64)> {
+            self.records.borrow().get(&conn)?.closed.clone()
+        }
+
+        fn limit_outbox(&mut self, conn: ConnId, lines: usize) {
+            self.records
+                .borrow_mut()
+                .entry(conn)
+                .or_default()
+                .room_lines = Some(lines);
+        }
+    }
+
+    // SESS-1, SESS-4, MSG-1, MSG-2: prompt, welcome, join notice, chat to
+    // everyone but the sender, one shared buffer per broadcast.
+    #[test]
+    fn join_welcome_and_chat() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        assert_eq!(
+            t.take(aa),
+            ["* Enter your name:", "* Welcome, aa! Members (1): aa"]
+        );
+        let bb = t.join("bb");
+        assert_eq!(t.take(aa), ["* bb has joined the chat."]);
+        assert_eq!(
+            t.take(bb),
+            ["* Enter your name:", "* Welcome, bb! Members (2): aa, bb"]
+        );
+        let cc = t.join("cc");
+        t.take(aa);
+        t.take(bb);
+        t.take(cc);
+        t.send(aa, "hello everyone");
+        assert_eq!(t.take(aa), Vec::<String>::new(), "MSG-2");
+        let records = t.records.borrow();
+        let to_bb = &records[&bb].lines[0];
+        let to_cc = &records[&cc].lines[0];
+        assert_eq!(&to_bb[..], b"aa: hello everyone\n");
+        assert_eq!(to_bb.as_ptr(), to_cc.as_ptr(), "formatted once, shared");
+    }
+
+    // LIMIT-4, CMD-2: lists are capped at who_names_max with "and k more";
+    // the count is always the full number.
+    #[test]
+    fn who_list_is_capped() {
+        let mut t = T::new(Limits {
+            who_names_max: 2,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        t.join("bb");
+        let cc = t.join("cc");
+        assert_eq!(
+            t.take(cc).last().map(String::as_str),
+            Some("* Welcome, cc! Members (3): aa, bb and 1 more")
+        );
+        t.take(aa);
+        t.send(aa, "/who");
+        assert_eq!(t.take(aa), ["* Members (3): aa, bb and 1 more"]);
+    }
+
+    // LEAVE-6: joins beyond presence_members_max and departures from a
+    // room that big are not announced; everything else is unchanged.
+    #[test]
+    fn quiet_room_above_presence_limit() {
+        let mut t = T::new(Limits {
+            presence_members_max: 2,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        assert_eq!(
+            t.take(aa).last().map(String::as_str),
+            Some("* bb has joined the chat.")
+        );
+        let cc = t.join("cc");
+        assert_eq!(t.take(aa), Vec::<String>::new(), "3 > 2: not announced");
+        t.send(cc, "hi");
+        assert_eq!(t.take(aa), ["cc: hi"]);
+        t.send(cc, "exit");
+        assert_eq!(t.take(aa), Vec::<String>::new(), "3 before: not announced");
+        assert_eq!(
+            t.closed(cc).map(|c| c.0),
+            Some(Some("* Goodbye, cc.\n".into()))
+        );
+        t.take(bb);
+        t.send(bb, "/quit");
+        assert_eq!(
+            t.take(aa),
+            ["* bb has left the chat."],
+            "2 before: announced"
+        );
+    }
+
+    // LEAVE-2, CMD-1: `exit` racing a reset: the first cause wins, one
+    // notice, one close.
+    #[test]
+    fn departure_decided_once() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        t.take(aa);
+        t.send(bb, "exit");
+        t.room.closed(bb);
+        t.room.outbox_full(bb);
+        t.send(bb, "late line");
+        t.now_ms += 1_000_000;
+        t.room.tick(t.now_ms);
+        let seen = t.take(aa);
+        assert_eq!(seen[0], "* bb has left the chat.");
+        assert!(!seen
+            .iter()
+            .any(|l| l.contains("bb") && l != "* bb has left the chat."));
+        assert_eq!(
+            t.closed(bb).map(|c| c.0),
+            Some(Some("* Goodbye, bb.\n".into()))
+        );
+    }
+
+    // LIMIT-2, INV-8: a member whose outbox refuses a room line is removed
+    // as too slow right after that event; the others lose nothing and the
+    // slow one receives nothing ordered after.
+    #[test]
+    fn full_outbox_evicts_at_that_point() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        let slow = t.join("slow");
+        let cc = t.join("cc");
+        t.take(aa);
+        t.take(slow);
+        t.take(cc);
+        t.limit_outbox(slow, 1);
+        t.send(aa, "one");
+        t.send(aa, "two");
+        t.send(aa, "three");
+        assert_eq!(
+            t.take(cc),
+            [
+                "aa: one",
+                "aa: two",
+                "* slow was removed from the chat (too slow).",
+                "aa: three"
+            ]
+        );
+        assert_eq!(t.take(slow), ["aa: one"]);
+        let (last, linger) = t.closed(slow).expect("closed");
+        assert_eq!(
+            last.as_deref(),
+            Some("! too-slow: you read too slowly to keep up, goodbye\n")
+        );
+        assert_eq!(linger, Limits::default().close_linger_ms);
+        assert!(!t.room.is_open(slow));
+    }
+
+    // SESS-4: the room filled up while the connection was naming.
+    #[test]
+    fn server_full_at_claim() {
+        let mut t = T::new(Limits {
+            members_max: 1,
+            ..Limits::default()
+        });
+        let early = t.connect();
+        t.join("aa");
+        t.send(early, "bb");
+        assert!(!t.room.is_open(early));
+        assert_eq!(
+            t.closed(early).and_then(|c| c.0).as_deref(),
+            Some("! server-full: the server is full, try again later\n")
+        );
+    }
+
+    // SESS-3, LEAVE-4: deadlines come from now_ms; next_deadline is exact
+    // after a join moves it earlier, and a keep-alive pushes it back.
+    #[test]
+    fn deadlines_follow_now() {
+        let mut t = T::new(Limits {
+            handshake_timeout_ms: 1000,
+            idle_timeout_ms: 500,
+            ..Limits::default()
+        });
+        let naming = t.connect();
+        assert_eq!(t.room.next_deadline(), Some(1000));
+        t.now_ms = 100;
+        let aa = t.join("aa");
+        assert_eq!(t.room.next_deadline(), Some(600), "idle of aa");
+        t.now_ms = 400;
+        t.send(aa, "");
+        t.now_ms = 600;
+        t.room.tick(600);
+        assert!(t.room.is_member(aa), "the keep-alive moved aa to 900");
+        t.now_ms = 900;
+        t.room.tick(900);
+        assert!(!t.room.is_member(aa));
+        assert_eq!(
+            t.closed(aa).and_then(|c| c.0).as_deref(),
+            Some("! idle-timeout: nothing received for too long, goodbye\n")
+        );
+        assert!(t.room.is_open(naming));
+        t.room.tick(1000);
+        assert_eq!(
+            t.closed(naming).and_then(|c| c.0).as_deref(),
+            Some("! handshake-timeout: no name was given in time, goodbye\n")
+        );
+        assert_eq!(t.room.next_deadline(), None);
+    }
+
+    // LEAVE-5: shutdown gives everyone the shutdown line and the grace,
+    // tells nobody about anybody, and refuses later accepts.
+    #[test]
+    fn shutdown_closes_all_with_grace() {
+        let limits = Limits::default();
+        let mut t = T::new(limits.clone());
+        let aa = t.join("aa");
+        let naming = t.connect();
+        t.take(aa);
+        t.room.shutdown();
+        for conn in [aa, naming] {
+            assert_eq!(
+                t.closed(conn),
+                Some((
+                    Some("* Server shutting down. Goodbye.\n".into()),
+                    limits.shutdown_grace_ms
+                ))
+            );
+        }
+        assert_eq!(t.take(aa), Vec::<String>::new());
+        let late = t.connect();
+        assert!(t.closed(late).is_some());
+        assert_eq!(t.room.conn_count(), 0);
+    }
+}
