@@ -75,7 +75,10 @@ pub fn main() -> i32 {
             let colour = render::colour_wanted(true, std::env::var_os("NO_COLOR").as_deref());
             match terminal::start(Style { colour }) {
                 Ok((mut screen, mut input)) => {
-                    return shell::run(&config, Mode::Interactive, &mut input, &mut screen).await;
+                    let exit =
+                        shell::run(&config, Mode::Interactive, &mut input, &mut screen).await;
+                    screen.close();
+                    return exit;
                 }
                 Err(error) => {
                     eprintln!("chat-client: no line editor ({error}); reading plain lines")

@@ -128,6 +128,7 @@ pub async fn run(
     let mut leave_deadline: Option<Instant> = None;
     let mut input_open = true;
     let mut input_started = false;
+    let mut resume_after = false;
     loop {
         while let Some(action) = actions.pop_front() {
             match action {
@@ -150,6 +151,11 @@ pub async fn run(
                 Action::Exit(exit) => return exit,
             }
         }
+        if std::mem::take(&mut resume_after) && session.exit().is_none() && !session.is_leaving() {
+            // After the line's outputs are shown, so `You: ` replaces the
+            // submitted line before the prompt comes back.
+            ui.resume();
+        }
         if session.is_leaving() {
             leave_deadline
                 .get_or_insert_with(|| Instant::now() + Duration::from_millis(LEAVE_WAIT_MS));
@@ -160,6 +166,23 @@ pub async fn run(
         let wants_input = input_open && session.wants_input();
         let next = tokio::select! {
             biased;
+            // The user first: Ctrl-C acts at once, and a submitted line is
+            // answered (and the editor resumed) before more server lines.
+            event = input.recv(), if wants_input => match event {
+                Some(Input::Line(line)) => {
+                    resume_after = true;
+                    session.handle_user_line(&line)
+                }
+                Some(Input::Skipped(why)) => {
+                    resume_after = true;
+                    vec![Action::Print(Output::Problem(why))]
+                }
+                Some(Input::Interrupt) => session.handle_interrupt(),
+                Some(Input::End) | None => {
+                    input_open = false;
+                    session.handle_input_end()
+                }
+            },
             item = async {
                 match conn.as_mut() {
                     Some(open) => open.reader.next().await,
@@ -193,24 +216,6 @@ pub async fn run(
                         session.handle_connected()
                     }
                     Err(error) => session.handle_connect_failed(&error.to_string()),
-                }
-            },
-            event = input.recv(), if wants_input => match event {
-                Some(Input::Line(line)) => {
-                    let next = session.handle_user_line(&line);
-                    if session.exit().is_none() && !session.is_leaving() {
-                        ui.resume();
-                    }
-                    next
-                }
-                Some(Input::Skipped(why)) => {
-                    ui.resume();
-                    vec![Action::Print(Output::Problem(why))]
-                }
-                Some(Input::Interrupt) => session.handle_interrupt(),
-                Some(Input::End) | None => {
-                    input_open = false;
-                    session.handle_input_end()
                 }
             },
             () = sleep_until(keepalive_at), if session.is_member() => {

@@ -8,6 +8,7 @@
 //! program may end. This module must never see the network or decide
 //! anything about the protocol; it renders only through `render`.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::thread;
@@ -28,9 +29,21 @@ pub const HISTORY_LINES_MAX: usize = 1000;
 /// The input prompt.
 pub const PROMPT: &str = "> ";
 
+/// Lines waiting for the screen thread. The shell handles a submitted line
+/// before more server lines, so far fewer than this can pile up while the
+/// editor is between two lines.
+pub const SCREEN_LINES_MAX: usize = 1024;
+
+/// How long [`Terminal::close`] waits for the last lines to be printed.
+pub const CLOSE_WAIT_MS: u64 = 1000;
+
 /// The interactive screen: prints above the input line.
 pub struct Terminal {
-    printer: Box<dyn ExternalPrinter + Send>,
+    /// To the screen thread, which owns rustyline's external printer. Its
+    /// `print` may wait for the editor thread; the shell never does.
+    screen: Option<std_mpsc::SyncSender<String>>,
+    /// Told when the screen thread has printed everything and ended.
+    screen_done: std_mpsc::Receiver<()>,
     resume: std_mpsc::SyncSender<()>,
     style: Style,
     /// Rows the line just submitted occupies on screen (0: unknown, or
@@ -55,8 +68,26 @@ pub fn start(style: Style) -> Result<(Terminal, mpsc::Receiver<Input>), Readline
         .name("line-editor".to_owned())
         .spawn(move || read_lines(editor, input_tx, resume_rx, rows))
         .map_err(ReadlineError::Io)?;
+    let (screen_tx, screen_rx) = std_mpsc::sync_channel::<String>(SCREEN_LINES_MAX);
+    let (done_tx, screen_done) = std_mpsc::sync_channel(1);
+    thread::Builder::new()
+        .name("screen".to_owned())
+        .spawn(move || {
+            let mut printer = printer;
+            // Bounded by the shell: one iteration per line shown.
+            for text in screen_rx {
+                if printer.print(text.clone()).is_err() {
+                    // The terminal refused it; try plain stdout.
+                    print!("{text}");
+                    let _ = std::io::stdout().flush();
+                }
+            }
+            let _ = done_tx.send(());
+        })
+        .map_err(ReadlineError::Io)?;
     let terminal = Terminal {
-        printer: Box::new(printer),
+        screen: Some(screen_tx),
+        screen_done,
         resume: resume_tx,
         style,
         submitted_rows,
@@ -64,8 +95,19 @@ pub fn start(style: Style) -> Result<(Terminal, mpsc::Receiver<Input>), Readline
     Ok((terminal, input_rx))
 }
 
-/// The editor thread: one line per [`Ui::resume`], the first after the
-/// first one. Ends at Ctrl-C, Ctrl-D,
+impl Terminal {
+    /// Prints what is still queued (waiting at most [`CLOSE_WAIT_MS`]);
+    /// call before the process exits.
+    pub fn close(&mut self) {
+        if self.screen.take().is_some() {
+            let _ = self
+                .screen_done
+                .recv_timeout(std::time::Duration::from_millis(CLOSE_WAIT_MS));
+        }
+    }
+}
+
+/// The editor thread: one line per [`Ui::resume`]. Ends at Ctrl-C, Ctrl-D,
 /// an editor failure, or when the shell is gone; the number of iterations
 /// is the number of lines the person types.
 fn read_lines(
@@ -127,10 +169,8 @@ impl Ui for Terminal {
         }
         text.push_str(&for_terminal(output, self.style));
         text.push('\n');
-        if let Err(error) = self.printer.print(text.clone()) {
-            // The editor thread is gone (end of input); print plainly.
-            let _ = error;
-            print!("{text}");
+        if let Some(screen) = &self.screen {
+            let _ = screen.send(text);
         }
     }
 
