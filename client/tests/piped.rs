@@ -36,7 +36,7 @@ impl Client {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("the chat-client binary starts");
@@ -233,4 +233,31 @@ async fn piped_client_and_raw_tcp_share_a_room() {
     aa.expect("* Goodbye, aa.").await;
     assert_eq!(aa.finish().await, 0);
     nc.expect("* aa has left the chat.").await;
+}
+
+// Connect attempts are bounded: with nothing listening, the client gives
+// up after its attempts (about 1.5 s of backoff) with status 3.
+#[tokio::test]
+async fn nothing_listening_exits_3_after_bounded_attempts() {
+    let server = TestServer::start();
+    let addr = server.addr;
+    server.stop();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+    let status = timeout(
+        STEP_TIMEOUT,
+        command
+            .arg("--addr")
+            .arg(addr.to_string())
+            .arg("--name")
+            .arg("aa")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .status(),
+    )
+    .await
+    .expect("the client gives up within the step bound")
+    .expect("the client runs");
+    assert_eq!(status.code(), Some(3));
 }
