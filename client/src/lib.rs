@@ -31,12 +31,20 @@ use crate::shell::Config;
 #[command(
     name = "chat-client",
     version,
-    about = "Chat with a chat-server (SPEC.md). Interactive at a terminal; \
-             with piped stdin it sends each line and prints each server line as is.",
-    after_help = "Exit status: 0 normal end; 2 bad flags; 3 could not connect; \
-                  4 connection lost (removed, server shut down or gone); \
-                  5 name rejected (piped mode with --name, or too many attempts); \
-                  6 server full; 130 Ctrl-C."
+    about = "Chat with a chat-server (SPEC.md).",
+    long_about = "Chat with a chat-server (SPEC.md).\n\n\
+        With stdin and stdout on a terminal it is interactive: a line editor \
+        with history, incoming lines above the input line, colours (unless \
+        NO_COLOR is set). Otherwise it is piped: each stdin line is sent, each \
+        server line is printed exactly as received, and end of input leaves \
+        with /quit.",
+    after_help = "In the room: /who lists members, /help the commands, exit or /quit \
+        leaves, //text says a line that starts with '/'. Ctrl-C quits at once.\n\
+        After a drop, the next line you type reconnects and is then sent.\n\n\
+        Exit status: 0 normal end; 2 bad flags; 3 could not connect; \
+        4 connection lost (removed, server shut down or gone); \
+        5 name rejected (piped mode with --name, or too many attempts); \
+        6 server full; 130 Ctrl-C."
 )]
 pub struct Args {
     /// The server address, HOST:PORT.
