@@ -23,7 +23,7 @@ use clap::Parser;
 use protocol::limits::DEFAULT_PORT;
 
 use crate::render::Style;
-use crate::session::{Exit, Mode};
+use crate::session::Mode;
 use crate::shell::Config;
 
 /// Command-line flags.
@@ -98,9 +98,5 @@ pub fn main() -> i32 {
     });
     // The stdin reader may be blocked in a read; do not wait for it.
     runtime.shutdown_background();
-    exit_code(exit)
-}
-
-fn exit_code(exit: Exit) -> i32 {
     exit.code()
 }

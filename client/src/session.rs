@@ -258,7 +258,7 @@ impl Session {
         out.push(Action::Exit(exit));
     }
 
-    fn note(&self, text: impl Into<String>, out: &mut Vec<Action>) {
+    fn note(text: impl Into<String>, out: &mut Vec<Action>) {
         out.push(Action::Print(Output::Note(text.into())));
     }
 
@@ -274,7 +274,7 @@ impl Session {
             self.close_cause = None;
             self.last_unknown = None;
             if self.ever_connected && self.interactive() {
-                self.note("Reconnected.", &mut out);
+                Self::note("Reconnected.", &mut out);
             }
             self.ever_connected = true;
         }
@@ -304,7 +304,7 @@ impl Session {
         );
         if self.ever_connected && self.interactive() {
             self.state = State::Dropped;
-            self.note(
+            Self::note(
                 "Type a line to try again (it is sent once you are back), or exit.",
                 &mut out,
             );
@@ -461,13 +461,13 @@ impl Session {
                     self.auto_name = None;
                 }
                 if self.interactive() {
-                    self.note("Type another name.", out);
+                    Self::note("Type another name.", out);
                 }
             }
             ErrorCode::UnknownCommand => {
                 if let Some(line) = self.last_unknown.take() {
                     if self.interactive() {
-                        self.note(
+                        Self::note(
                             format!("To say \"{line}\" as a message, type \"/{line}\"."),
                             out,
                         );
@@ -497,7 +497,7 @@ impl Session {
     /// Sends `exit` or `/quit` and waits for the goodbye.
     fn leave(&mut self, line: &str, out: &mut Vec<Action>) {
         if self.interactive() {
-            self.note("Exiting", out);
+            Self::note("Exiting", out);
         }
         out.push(Action::Send(line.to_owned()));
         self.state = State::Leaving;
@@ -514,7 +514,7 @@ impl Session {
             State::Naming { claim: None } => self.claim_typed(line.to_owned(), &mut out),
             State::Connecting { .. } if is_leave_line(line) => {
                 if self.interactive() {
-                    self.note("Exiting", &mut out);
+                    Self::note("Exiting", &mut out);
                 }
                 self.finish(Exit::Normal, &mut out);
             }
@@ -527,13 +527,13 @@ impl Session {
             State::Dropped => {
                 if is_leave_line(line) {
                     if self.interactive() {
-                        self.note("Exiting", &mut out);
+                        Self::note("Exiting", &mut out);
                     }
                     self.finish(Exit::Normal, &mut out);
                     return out;
                 }
                 self.push_pending(line, &mut out);
-                self.note("Reconnecting...", &mut out);
+                Self::note("Reconnecting...", &mut out);
                 self.state = State::Connecting { attempt: 1 };
                 out.push(Action::Connect {
                     attempt: 1,
@@ -587,7 +587,7 @@ impl Session {
             }
             State::Dropped => {
                 if self.interactive() {
-                    self.note("Exiting", &mut out);
+                    Self::note("Exiting", &mut out);
                 }
                 self.finish(Exit::Normal, &mut out);
             }
@@ -630,7 +630,7 @@ impl Session {
         }
         self.state = State::Dropped;
         Self::problem(format!("Disconnected: {why}."), &mut out);
-        self.note(
+        Self::note(
             "Type a line to reconnect (it is sent once you are back), or exit.",
             &mut out,
         );

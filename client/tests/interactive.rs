@@ -123,7 +123,7 @@ fn message_arriving_mid_line_leaves_typed_text_intact() {
 }
 
 // Ctrl-C ends the client at once; the server then announces a lost
-// connection, as in the original course client (SPEC §6).
+// connection, as in the original course client (SPEC §6, LEAVE-1).
 #[test]
 fn ctrl_c_ends_at_once_and_the_room_hears_connection_lost() {
     let server = TestServer::start();
@@ -138,8 +138,9 @@ fn ctrl_c_ends_at_once_and_the_room_hears_connection_lost() {
     assert_eq!(exit_status(&mut alice), 130);
 }
 
-// Reconnect: the server restarts; the client says so, and the next line
-// typed reconnects, rejoins under the same name and is delivered.
+// Reconnect: the server restarts (LEAVE-5); the client says so, and the
+// next line typed opens a new connection (SESS-7), rejoins under the same
+// name and is delivered.
 #[test]
 fn next_line_after_a_server_restart_rejoins_and_is_delivered() {
     let server = TestServer::start();
