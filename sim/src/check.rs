@@ -115,6 +115,10 @@ struct Conn {
     rate_limited: bool,
     /// Whether the client had stopped reading when the recording ended.
     stopped_reading: bool,
+    /// For a connection that never saw its welcome (it died first): each
+    /// valid name it claimed, with the messages it sent after that claim.
+    /// The server may have accepted any of them (a ghost member).
+    ghost_claims: Vec<(String, Vec<(u64, String)>)>,
 }
 
 struct Checker<'a> {
@@ -270,6 +274,7 @@ impl Checker<'_> {
                 member: None,
                 rate_limited: false,
                 stopped_reading: false,
+                ghost_claims: Vec::new(),
             })
             .collect();
         for e in rec.sorted() {
@@ -505,6 +510,26 @@ impl Checker<'_> {
                     }
                 }
             }
+            if member.is_none() {
+                let sent = &self.conns[ci].sent;
+                let mut ghosts = Vec::new();
+                for (i, (_, content)) in sent.iter().enumerate() {
+                    let text = String::from_utf8_lossy(content);
+                    let name = text.trim_matches([' ', '\t']);
+                    if !lines::is_name(name) {
+                        continue;
+                    }
+                    let said = sent[i + 1..]
+                        .iter()
+                        .filter_map(|(at, c)| match classify_member_line(c, line_max) {
+                            MemberLineKind::Message(t) => Some((*at, t)),
+                            _ => None,
+                        })
+                        .collect();
+                    ghosts.push((name.to_owned(), said));
+                }
+                self.conns[ci].ghost_claims = ghosts;
+            }
             self.conns[ci].member = member;
             for (id, detail) in problems {
                 self.report(id, &[ci], detail);
@@ -546,6 +571,18 @@ impl Checker<'_> {
                 said.entry((m.name.clone(), text.clone()))
                     .or_default()
                     .push((c, *at));
+            }
+        }
+        for c in 0..self.conns.len() {
+            if self.conns[c].epoch != epoch {
+                continue;
+            }
+            for (name, texts) in &self.conns[c].ghost_claims {
+                for (at, text) in texts {
+                    said.entry((name.clone(), text.clone()))
+                        .or_default()
+                        .push((c, *at));
+                }
             }
         }
         let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();

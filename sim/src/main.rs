@@ -53,6 +53,12 @@ enum Command {
         /// Shrink it if it fails.
         #[arg(long)]
         shrink: bool,
+        /// Most clients (must match the sweep that found the seed).
+        #[arg(long, default_value_t = gen::CLIENTS_MAX)]
+        clients_max: usize,
+        /// Longest active phase in ms (must match the sweep).
+        #[arg(long, default_value_t = gen::Size::default().active_ms_max)]
+        active_ms_max: u64,
     },
     /// Runs the 100-client, 60-second benchmark and prints its speed.
     Bench,
@@ -71,7 +77,7 @@ fn run_sweep(start: u64, seeds: u64, jobs: usize, size: gen::Size, do_shrink: bo
     };
     let results = sweep::sweep(start, seeds, jobs, size, &progress);
     eprintln!();
-    print!("{}", sweep::summary(&results, started.elapsed()));
+    print!("{}", sweep::summary(&results, started.elapsed(), size));
     let first_fail = results.iter().find(|r| !r.passed());
     if let (Some(r), true) = (first_fail, do_shrink) {
         shrink_and_print(&gen::generate_sized(r.seed, size), &r.violated);
@@ -127,7 +133,13 @@ fn main() -> ExitCode {
             seed,
             canon: name,
             shrink,
+            clients_max,
+            active_ms_max,
         }) => {
+            let size = gen::Size {
+                clients_max,
+                active_ms_max,
+            };
             let scenario = match (seed, name) {
                 (_, Some(name)) => match canon::all().into_iter().find(|(n, _)| *n == name) {
                     Some((_, s)) => s,
@@ -136,17 +148,18 @@ fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 },
-                (Some(seed), None) => gen::generate(seed),
+                (Some(seed), None) => gen::generate_sized(seed, size),
                 (None, None) => canon::course(),
             };
             let outcome = sim::simulate(&scenario);
             print!("{}", outcome.transcript(&scenario));
             if !outcome.passed() {
                 println!(
-                    "\nFAIL seed {}: {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}",
+                    "\nFAIL seed {}: {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}{}",
                     scenario.seed,
                     outcome.verdict.violated_ids().join(", "),
-                    scenario.seed
+                    scenario.seed,
+                    sweep::size_args(size)
                 );
                 if shrink {
                     shrink_and_print(&scenario, &outcome.verdict.violated_ids());

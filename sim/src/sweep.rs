@@ -122,8 +122,21 @@ pub fn sweep(
     v
 }
 
-/// The summary table of a sweep.
-pub fn summary(results: &[SeedResult], wall: Duration) -> String {
+/// The replay flags that reproduce `size` (empty for the default).
+pub fn size_args(size: gen::Size) -> String {
+    let d = gen::Size::default();
+    let mut out = String::new();
+    if size.clients_max != d.clients_max {
+        let _ = write!(out, " --clients-max {}", size.clients_max);
+    }
+    if size.active_ms_max != d.active_ms_max {
+        let _ = write!(out, " --active-ms-max {}", size.active_ms_max);
+    }
+    out
+}
+
+/// The summary table of a sweep whose scenarios were generated in `size`.
+pub fn summary(results: &[SeedResult], wall: Duration, size: gen::Size) -> String {
     let mut out = String::new();
     let seeds = results.len();
     let clients: usize = results.iter().map(|r| r.clients).sum();
@@ -147,11 +160,12 @@ pub fn summary(results: &[SeedResult], wall: Duration) -> String {
     for r in failed {
         let _ = writeln!(
             out,
-            "\nFAIL seed {}: {}\n  {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}",
+            "\nFAIL seed {}: {}\n  {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}{}",
             r.seed,
             r.violated.join(", "),
             r.first_violation.as_deref().unwrap_or(""),
-            r.seed
+            r.seed,
+            size_args(size)
         );
     }
     out
