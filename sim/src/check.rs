@@ -307,10 +307,8 @@ impl Checker<'_> {
                 What::ReceivedOverlong { conn } => {
                     self.report("WIRE-8", &[*conn], "a line longer than 16384 bytes".into());
                 }
-                What::Closed { conn, how } => {
-                    if self.conns[*conn].closed.is_none() {
-                        self.conns[*conn].closed = Some((e.at_us, *how));
-                    }
+                What::Closed { conn, how } if self.conns[*conn].closed.is_none() => {
+                    self.conns[*conn].closed = Some((e.at_us, *how));
                 }
                 _ => {}
             }
@@ -1059,5 +1057,305 @@ impl Checker<'_> {
         for (id, conns, detail) in problems {
             self.report(id, &conns, detail);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checker on hand-made recordings: a clean run passes, and each
+    //! kind of violation is caught under its own ID.
+
+    use super::*;
+    use crate::scenario::{ClientSpec, Settings};
+
+    /// One hand-written event: time in ms, connection (= client index),
+    /// and what happened.
+    #[derive(Clone, Debug, PartialEq)]
+    enum Ev {
+        Send(&'static str),
+        Recv(&'static str),
+        Close(CloseKind),
+    }
+    type Line = (u64, usize, Ev);
+
+    const NAMES: [&str; 5] = ["aa", "bb", "cc", "dd", "ee"];
+
+    fn scenario() -> Scenario {
+        Scenario {
+            title: "hand-made".into(),
+            seed: 0,
+            settings: Settings::small(),
+            clients: NAMES
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ClientSpec::new(n, i))
+                .collect(),
+            faults: Vec::new(),
+            end_ms: 10_000,
+        }
+    }
+
+    /// Room order: J(aa) J(bb) J(cc) J(dd) aa:hi bb:yo cc:hey L(cc).
+    /// aa is the reference (earliest member).
+    fn base() -> Vec<Line> {
+        use Ev::*;
+        let mut v = Vec::new();
+        let joins: [(usize, &str); 4] = [
+            (0, "* Welcome, aa! Members (1): aa"),
+            (1, "* Welcome, bb! Members (2): aa, bb"),
+            (2, "* Welcome, cc! Members (3): aa, bb, cc"),
+            (3, "* Welcome, dd! Members (4): aa, bb, cc, dd"),
+        ];
+        let name_lines = ["aa", "bb", "cc", "dd"];
+        for (i, (c, welcome)) in joins.iter().enumerate() {
+            let t = 100 * (i as u64 + 1);
+            v.push((t, *c, Recv("* Enter your name:")));
+            v.push((t, *c, Send(name_lines[i])));
+            v.push((t + 2, *c, Recv(welcome)));
+        }
+        v.push((202, 0, Recv("* bb has joined the chat.")));
+        v.push((302, 0, Recv("* cc has joined the chat.")));
+        v.push((302, 1, Recv("* cc has joined the chat.")));
+        v.push((402, 0, Recv("* dd has joined the chat.")));
+        v.push((402, 1, Recv("* dd has joined the chat.")));
+        v.push((402, 2, Recv("* dd has joined the chat.")));
+        v.push((1000, 0, Send("hi")));
+        for c in [1, 2, 3] {
+            v.push((1002, c, Recv("aa: hi")));
+        }
+        v.push((1100, 1, Send("yo")));
+        for c in [0, 2, 3] {
+            v.push((1102, c, Recv("bb: yo")));
+        }
+        v.push((1200, 2, Send("hey")));
+        for c in [0, 1, 3] {
+            v.push((1202, c, Recv("cc: hey")));
+        }
+        v.push((1300, 2, Send("exit")));
+        for c in [0, 1, 3] {
+            v.push((1302, c, Recv("* cc has left the chat.")));
+        }
+        v.push((1302, 2, Recv("* Goodbye, cc.")));
+        v.push((1303, 2, Close(CloseKind::Eof)));
+        v
+    }
+
+    fn recording(lines: &[Line]) -> Recording {
+        let mut rec = Recording::default();
+        rec.push(0, What::ServerUp);
+        for c in 0..NAMES.len() {
+            let conn = rec.open(50, c);
+            rec.push(50, What::Connected { conn });
+        }
+        let mut sorted = lines.to_vec();
+        sorted.sort_by_key(|l| l.0);
+        for (t, conn, ev) in sorted {
+            let at_us = t * 1000;
+            match ev {
+                Ev::Send(s) => rec.push(
+                    at_us,
+                    What::Sent {
+                        conn,
+                        bytes: format!("{s}\n").into_bytes(),
+                        keepalive: false,
+                    },
+                ),
+                Ev::Recv(s) => rec.push(
+                    at_us,
+                    What::Received {
+                        conn,
+                        line: s.as_bytes().to_vec(),
+                    },
+                ),
+                Ev::Close(how) => rec.push(at_us, What::Closed { conn, how }),
+            }
+        }
+        rec
+    }
+
+    fn verdict(lines: &[Line]) -> Verdict {
+        check(&scenario(), &recording(lines), 10_000)
+    }
+
+    /// Asserts the verdict names `id` (and prints it when it does not).
+    fn assert_caught(lines: &[Line], id: &str) {
+        let v = verdict(lines);
+        assert!(
+            v.violations.iter().any(|x| x.id == id),
+            "expected {id}, got {:#?}",
+            v.violations
+        );
+    }
+
+    fn remove(lines: &mut Vec<Line>, conn: usize, ev: Ev) {
+        let before = lines.len();
+        lines.retain(|l| !(l.1 == conn && l.2 == ev));
+        assert!(lines.len() < before, "nothing to remove");
+    }
+
+    #[test]
+    fn clean_recording_passes() {
+        let v = verdict(&base());
+        assert!(v.passed(), "{:#?}", v.violations);
+        assert!(v.quiesced);
+        assert_eq!(v.messages_delivered, 9);
+    }
+
+    // INV-1: a chat line nobody sent.
+    #[test]
+    fn inv_1_forged_line() {
+        let mut l = base();
+        l.push((1150, 3, Ev::Recv("aa: never said this")));
+        assert_caught(&l, "INV-1");
+    }
+
+    // INV-1: a real text under the wrong name.
+    #[test]
+    fn inv_1_misattributed_line() {
+        let mut l = base();
+        remove(&mut l, 3, Ev::Recv("bb: yo"));
+        l.push((1102, 3, Ev::Recv("aa: yo")));
+        assert_caught(&l, "INV-1");
+    }
+
+    // INV-1: the same room line twice.
+    #[test]
+    fn inv_1_duplicate_line() {
+        let mut l = base();
+        l.push((1103, 3, Ev::Recv("bb: yo")));
+        assert_caught(&l, "INV-1");
+    }
+
+    // INV-2: a member receives its own message.
+    #[test]
+    fn inv_2_echo() {
+        let mut l = base();
+        l.push((1102, 1, Ev::Recv("bb: yo")));
+        assert_caught(&l, "INV-2");
+    }
+
+    // INV-3: two members see two room lines in different orders.
+    #[test]
+    fn inv_3_reorder_between_members() {
+        let mut l = base();
+        remove(&mut l, 3, Ev::Recv("bb: yo"));
+        l.push((1203, 3, Ev::Recv("bb: yo")));
+        assert_caught(&l, "INV-3");
+    }
+
+    // INV-4: a gap: dd misses bb's line but gets later ones.
+    #[test]
+    fn inv_4_gap() {
+        let mut l = base();
+        remove(&mut l, 3, Ev::Recv("bb: yo"));
+        assert_caught(&l, "INV-4");
+    }
+
+    // INV-4: a member that left with exit misses a line before it.
+    #[test]
+    fn inv_4_exit_with_missing_lines() {
+        let mut l = base();
+        remove(&mut l, 2, Ev::Recv("bb: yo"));
+        assert_caught(&l, "INV-4");
+    }
+
+    // INV-5: a departure announced twice.
+    #[test]
+    fn inv_5_duplicate_notice() {
+        let mut l = base();
+        l.push((1303, 1, Ev::Recv("* cc has left the chat.")));
+        assert_caught(&l, "INV-5");
+    }
+
+    // INV-5: the departing member is told of its own departure.
+    #[test]
+    fn inv_5_own_departure_notice() {
+        let mut l = base();
+        l.push((1302, 2, Ev::Recv("* cc has left the chat.")));
+        assert!(!verdict(&l).passed());
+    }
+
+    // INV-5: the notice does not match the member's own final line.
+    #[test]
+    fn inv_5_wrong_departure_reason() {
+        let mut l = base();
+        for line in l.iter_mut() {
+            if line.2 == Ev::Recv("* cc has left the chat.") {
+                line.2 = Ev::Recv("* cc was removed from the chat (idle timeout).");
+            }
+        }
+        assert_caught(&l, "INV-5");
+    }
+
+    // INV-6: a line from a member after its departure notice.
+    #[test]
+    fn inv_6_line_after_departure() {
+        let mut l = base();
+        l.push((1250, 2, Ev::Send("one more")));
+        l.push((1305, 1, Ev::Recv("cc: one more")));
+        assert_caught(&l, "INV-6");
+    }
+
+    // INV-6: a room line to a connection after its own goodbye.
+    #[test]
+    fn inv_6_room_line_after_goodbye() {
+        let mut l = base();
+        l.push((1302, 2, Ev::Recv("bb: yo")));
+        assert_caught(&l, "INV-6");
+    }
+
+    // INV-7: at a quiesced end a connected member lacks a line.
+    #[test]
+    fn inv_7_missing_suffix_at_quiesced_end() {
+        let mut l = base();
+        remove(&mut l, 3, Ev::Recv("* cc has left the chat."));
+        assert_caught(&l, "INV-7");
+    }
+
+    // INV-7: a member whose connection died is never removed.
+    #[test]
+    fn inv_7_dead_peer_never_removed() {
+        let mut l = base();
+        l.push((1400, 3, Ev::Close(CloseKind::Dropped)));
+        assert_caught(&l, "INV-7");
+    }
+
+    // INV-9: two members with one name (in different case).
+    #[test]
+    fn inv_9_duplicate_names() {
+        let mut l = base();
+        l.push((1500, 4, Ev::Recv("* Enter your name:")));
+        l.push((1500, 4, Ev::Send("AA")));
+        l.push((
+            1502,
+            4,
+            Ev::Recv("* Welcome, AA! Members (4): aa, bb, dd, AA"),
+        ));
+        l.push((1502, 0, Ev::Recv("* AA has joined the chat.")));
+        assert_caught(&l, "INV-9");
+    }
+
+    // SRV-1: a line that matches no server-line rule.
+    #[test]
+    fn srv_1_malformed_line() {
+        let mut l = base();
+        l.push((1500, 0, Ev::Recv("* something odd happened")));
+        assert_caught(&l, "SRV-1");
+    }
+
+    // WIRE-8: a forbidden character from the server.
+    #[test]
+    fn wire_8_forbidden_character() {
+        let mut l = base();
+        l.push((1500, 0, Ev::Recv("bb: \u{1b}[2J")));
+        assert_caught(&l, "WIRE-8");
+    }
+
+    // SESS-1: the first line is not the prompt.
+    #[test]
+    fn sess_1_no_prompt_first() {
+        let mut l = base();
+        l.push((60, 4, Ev::Recv("* Goodbye.")));
+        assert_caught(&l, "SESS-1");
     }
 }
