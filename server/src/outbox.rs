@@ -96,11 +96,13 @@ impl Shared {
         self.ready.notified().await;
     }
 
-    fn push(&self, line: &Bytes) -> Result<(), Full> {
+    /// Queues `line`; returns whether the writer needs a wake-up (the
+    /// queue was empty), which the caller gives with [`Shared::wake`].
+    fn push(&self, line: &Bytes) -> Result<bool, Full> {
         let wake = {
             let mut state = self.lock();
             if state.dead || state.closing.is_some() {
-                return Ok(());
+                return Ok(false);
             }
             if state.full || state.unwritten >= self.lines_max {
                 state.full = true;
@@ -110,10 +112,12 @@ impl Shared {
             state.unwritten += 1;
             state.queue.len() == 1
         };
-        if wake {
-            self.ready.notify_one();
-        }
-        Ok(())
+        Ok(wake)
+    }
+
+    /// Wakes the writer.
+    pub(crate) fn wake(&self) {
+        self.ready.notify_one();
     }
 
     fn close(&self, last: Option<Bytes>, linger_ms: u64) {
@@ -133,17 +137,48 @@ impl Shared {
     }
 }
 
+/// Writers to wake once the room task has handled its current batch of
+/// events. Waking them only then lets each writer take everything the
+/// batch queued for it in one write, instead of racing the room task and
+/// writing line by line (PERF-NOTES: batch writes).
+#[derive(Debug, Default)]
+pub(crate) struct Wakes(Mutex<Vec<Arc<Shared>>>);
+
+impl Wakes {
+    /// Wakes every writer noted since the last call.
+    pub(crate) fn wake_all(&self, scratch: &mut Vec<Arc<Shared>>) {
+        {
+            let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::swap(&mut *pending, scratch);
+        }
+        for shared in scratch.drain(..) {
+            shared.wake();
+        }
+    }
+
+    fn note(&self, shared: &Arc<Shared>) {
+        let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pending.push(shared.clone());
+    }
+}
+
 /// The room's handle on one connection's outbox.
 #[derive(Clone, Debug)]
-pub(crate) struct Handle(pub(crate) Arc<Shared>);
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) wakes: Arc<Wakes>,
+}
 
 impl room::Outbox for Handle {
     fn push(&mut self, line: &Bytes) -> Result<(), Full> {
-        self.0.push(line)
+        if self.shared.push(line)? {
+            self.wakes.note(&self.shared);
+        }
+        Ok(())
     }
 
     fn close(&mut self, last: Option<Bytes>, linger_ms: u64) {
-        self.0.close(last, linger_ms);
+        self.shared.close(last, linger_ms);
     }
 }
 
@@ -161,7 +196,10 @@ mod tests {
     #[tokio::test]
     async fn limit_2_full_is_sticky_and_counts_unwritten() {
         let shared = Shared::new(2);
-        let mut h = Handle(shared.clone());
+        let mut h = Handle {
+            shared: shared.clone(),
+            wakes: Arc::default(),
+        };
         assert_eq!(h.push(&line("a\n")), Ok(()));
         assert_eq!(h.push(&line("b\n")), Ok(()));
         let mut batch = Vec::new();
@@ -178,7 +216,10 @@ mod tests {
     #[tokio::test]
     async fn sess_6_close_appends_last_line_and_stops_pushes() {
         let shared = Shared::new(1);
-        let mut h = Handle(shared.clone());
+        let mut h = Handle {
+            shared: shared.clone(),
+            wakes: Arc::default(),
+        };
         assert_eq!(h.push(&line("a\n")), Ok(()));
         h.close(Some(line("! too-slow: x\n")), 10);
         assert_eq!(h.push(&line("b\n")), Ok(()), "discarded, not refused");

@@ -8,13 +8,14 @@
 
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, sleep_until, Duration, Instant};
 use tracing::{info, warn};
 
 use crate::conn::{self, Event};
-use crate::outbox::{Handle, Shared};
+use crate::outbox::{Handle, Shared, Wakes};
 use crate::room::{ConnId, Room};
 use crate::{Config, Listener};
 
@@ -124,6 +125,8 @@ async fn room_loop(
     epoch: Instant,
 ) {
     let mut batch = Vec::with_capacity(ROOM_BATCH_EVENTS);
+    let wakes = Arc::new(Wakes::default());
+    let mut waking = Vec::new();
     loop {
         let deadline = room
             .next_deadline()
@@ -139,7 +142,10 @@ async fn room_loop(
                 let now = now_ms(epoch);
                 for event in batch.drain(..) {
                     match event {
-                        Event::Accepted { conn, outbox } => room.accepted(conn, Handle(outbox), now),
+                        Event::Accepted { conn, outbox } => {
+                            let handle = Handle { shared: outbox, wakes: wakes.clone() };
+                            room.accepted(conn, handle, now);
+                        }
                         Event::Line { conn, line } => room.line(conn, line.as_deref().map_err(|e| *e), now),
                         Event::Closed { conn } => room.closed(conn),
                     }
@@ -154,9 +160,11 @@ async fn room_loop(
                 room.tick(now_ms(epoch));
             }
         }
+        wakes.wake_all(&mut waking);
         if batch.capacity() > ROOM_BATCH_EVENTS {
             batch = Vec::with_capacity(ROOM_BATCH_EVENTS);
         }
     }
     room.shutdown();
+    wakes.wake_all(&mut waking);
 }
