@@ -9,13 +9,35 @@ use rand_chacha::ChaCha8Rng;
 use crate::gen::{KEEPALIVE_MS, WITNESS};
 use crate::scenario::{at, Action, ClientSpec, Fault, Scenario, Settings};
 
-/// `clients` members chatting for `active_ms` (each says a line every two
-/// seconds on average), with partitions, holds and latency spikes on
-/// some hosts, then a quiet phase so the checker can judge liveness.
+/// Simulated time per step of the benchmark, in ms.
+pub const TICK_MS: u64 = 2;
+
+/// Client hosts of the benchmark (each is ticked every step, so fewer
+/// hosts run faster; clients share them).
+pub const HOSTS: usize = 4;
+
+/// Mean time between two lines of one benchmark client, in ms: a lively
+/// human room (100 members say about ten lines a second between them).
+pub const SAY_EVERY_MS: u64 = 10_000;
+
+/// `clients` members chatting for `active_ms` (each says a line every
+/// `say_every_ms` on average), with partitions, holds and latency spikes
+/// on some hosts, then a quiet phase so the checker can judge liveness.
 pub fn scenario(clients: usize, active_ms: u64) -> Scenario {
+    scenario_with_rate(clients, active_ms, SAY_EVERY_MS, HOSTS)
+}
+
+/// [`scenario`] with a chosen chat rate.
+pub fn scenario_with_rate(
+    clients: usize,
+    active_ms: u64,
+    say_every_ms: u64,
+    hosts: usize,
+) -> Scenario {
+    let hosts = hosts.max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let hosts = 8;
-    let settings = Settings::small();
+    let mut settings = Settings::small();
+    settings.tick_ms = TICK_MS;
     let mut specs = Vec::new();
     let mut w = ClientSpec::new(WITNESS, hosts);
     w.witness = true;
@@ -42,7 +64,7 @@ pub fn scenario(clients: usize, active_ms: u64) -> Scenario {
         ));
         let mut n = 0;
         while t < active_ms {
-            t += rng.random_range(100..4_000);
+            t += rng.random_range(100..2 * say_every_ms.max(100));
             n += 1;
             c.script
                 .push(at(t, Action::Line(format!("{name} says {n}"))));
@@ -68,10 +90,10 @@ pub fn scenario(clients: usize, active_ms: u64) -> Scenario {
             },
         ));
     }
-    faults.push(at(active_ms / 2, Fault::Partition { host: 3 }));
-    faults.push(at(active_ms / 2 + 5_000, Fault::Repair { host: 3 }));
+    faults.push(at(active_ms / 2, Fault::Partition { host: 3 % hosts }));
+    faults.push(at(active_ms / 2 + 5_000, Fault::Repair { host: 3 % hosts }));
     for (i, c) in specs.iter_mut().enumerate() {
-        if c.host == 3 && !c.witness {
+        if c.host == 3 % hosts && !c.witness {
             let name = Some(c.label.clone());
             c.script.push(at(
                 active_ms / 2 + 5_100 + i as u64,

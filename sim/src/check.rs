@@ -562,11 +562,11 @@ impl Checker<'_> {
     fn views(&mut self, epoch: usize) {
         let members = self.members_of(epoch);
         // Who said what: (name, text) -> (senders, times said).
-        let mut said: BTreeMap<(String, String), Vec<(usize, u64)>> = BTreeMap::new();
+        let mut said: BTreeMap<(&str, &str), Vec<(usize, u64)>> = BTreeMap::new();
         for &c in &members {
             let m = self.conns[c].member.as_ref().expect("members_of");
             for (at, text) in &m.messages {
-                said.entry((m.name.clone(), text.clone()))
+                said.entry((m.name.as_str(), text.as_str()))
                     .or_default()
                     .push((c, *at));
             }
@@ -577,7 +577,7 @@ impl Checker<'_> {
             }
             for (name, texts) in &self.conns[c].ghost_claims {
                 for (at, text) in texts {
-                    said.entry((name.clone(), text.clone()))
+                    said.entry((name.as_str(), text.as_str()))
                         .or_default()
                         .push((c, *at));
                 }
@@ -592,7 +592,7 @@ impl Checker<'_> {
             for n in &m.list.names {
                 present.insert(key(n), n.clone());
             }
-            let mut heard: BTreeMap<(String, String), usize> = BTreeMap::new();
+            let mut heard: BTreeMap<(&str, &str), usize> = BTreeMap::new();
             for (at, raw, line) in self.room_lines(r) {
                 match line {
                     SLine::Joined(n) => {
@@ -630,7 +630,7 @@ impl Checker<'_> {
                         present.remove(&k);
                     }
                     SLine::Chat { from, text } => {
-                        let senders = said.get(&(from.clone(), text.clone()));
+                        let senders = said.get(&(from.as_str(), text.as_str()));
                         if key(from) == own {
                             if senders.is_some_and(|s| s.iter().any(|(c, _)| *c == r)) {
                                 problems.push((
@@ -654,7 +654,7 @@ impl Checker<'_> {
                                 format!("no member {from} ever sent this text: {}", show(raw)),
                             )),
                             Some(s) => {
-                                let n = heard.entry((from.clone(), text.clone())).or_default();
+                                let n = heard.entry((from.as_str(), text.as_str())).or_default();
                                 *n += 1;
                                 if s.iter().all(|(_, t)| *t > at) {
                                     problems.push((
@@ -678,7 +678,7 @@ impl Checker<'_> {
                         }
                         if complete_list && present.get(&key(from)) != Some(from) {
                             let who = said
-                                .get(&(from.clone(), text.clone()))
+                                .get(&(from.as_str(), text.as_str()))
                                 .and_then(|s| s.first())
                                 .map(|(c, _)| *c);
                             let mut conns = vec![r];
@@ -700,11 +700,38 @@ impl Checker<'_> {
     fn senders(&mut self, epoch: usize) {
         let members = self.members_of(epoch);
         let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        // Per receiver: the chat lines it received, grouped by sender name.
+        let mut heard: BTreeMap<usize, BTreeMap<&str, Vec<(&[u8], &str)>>> = BTreeMap::new();
+        for &r in &members {
+            let by_name = heard.entry(r).or_default();
+            for (_, raw, line) in self.room_lines(r) {
+                if let SLine::Chat { from, text } = line {
+                    by_name
+                        .entry(from.as_str())
+                        .or_default()
+                        .push((raw, text.as_str()));
+                }
+            }
+        }
         for &s in &members {
             let sm = self.conns[s].member.as_ref().expect("members_of");
             if sm.messages.is_empty() {
                 continue;
             }
+            // Texts said more than once cannot be placed; skip them.
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for (_, t) in &sm.messages {
+                *counts.entry(t.as_str()).or_default() += 1;
+            }
+            let msgs: Vec<&str> = sm
+                .messages
+                .iter()
+                .map(|(_, t)| t.as_str())
+                .filter(|t| counts.get(t) == Some(&1))
+                .collect();
+            let index: BTreeMap<&str, usize> =
+                msgs.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+            let gaps_checked = !self.conns[s].rate_limited;
             for &r in &members {
                 if r == s {
                     continue;
@@ -713,67 +740,39 @@ impl Checker<'_> {
                 if key(&rm.name) == key(&sm.name) {
                     continue;
                 }
-                // The chats r received from s's name with a text s said.
-                // Texts said more than once cannot be placed; skip them.
-                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-                for (_, t) in &sm.messages {
-                    *counts.entry(t.as_str()).or_default() += 1;
-                }
-                let said: BTreeSet<&str> = counts
-                    .iter()
-                    .filter(|(_, &n)| n == 1)
-                    .map(|(t, _)| *t)
-                    .collect();
-                let got: Vec<(&[u8], &str)> = self
-                    .room_lines(r)
-                    .into_iter()
-                    .filter_map(|(_, raw, line)| match line {
-                        SLine::Chat { from, text }
-                            if *from == sm.name && said.contains(text.as_str()) =>
-                        {
-                            Some((raw, text.as_str()))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                let gaps_checked = !self.conns[s].rate_limited;
-                let msgs: Vec<&str> = sm
-                    .messages
-                    .iter()
-                    .map(|(_, t)| t.as_str())
-                    .filter(|t| said.contains(t))
-                    .collect();
+                let Some(lines) = heard.get(&r).and_then(|h| h.get(sm.name.as_str())) else {
+                    continue;
+                };
                 let mut p = 0;
-                for (i, (raw, text)) in got.iter().enumerate() {
-                    match msgs[p..].iter().position(|m| m == text) {
-                        Some(k) => {
-                            if k > 0 && i > 0 && gaps_checked {
-                                let missed = msgs[p];
-                                problems.push(("INV-4", vec![r, s], format!(
-                                    "missed \"{}: {}\" between two later lines of that member (next received: {})",
-                                    sm.name, missed, show(raw))));
-                                break;
-                            }
-                            p += k + 1;
+                let mut seen: BTreeSet<usize> = BTreeSet::new();
+                for (raw, text) in lines {
+                    let Some(&idx) = index.get(text) else {
+                        continue;
+                    };
+                    if idx >= p {
+                        if idx > p && !seen.is_empty() && gaps_checked {
+                            problems.push(("INV-4", vec![r, s], format!(
+                                "missed \"{}: {}\" between two later lines of that member (next received: {})",
+                                sm.name, msgs[p], show(raw))));
+                            break;
                         }
-                        None => {
-                            if msgs[..p].contains(text) {
-                                let id = if got[..i].iter().any(|(_, t)| t == text) {
-                                    "INV-1"
-                                } else {
-                                    "INV-3"
-                                };
-                                problems.push((
-                                    id,
-                                    vec![r, s],
-                                    format!(
-                                        "received {} out of the order it was said (or twice)",
-                                        show(raw)
-                                    ),
-                                ));
-                                break;
-                            }
-                        }
+                        p = idx + 1;
+                        seen.insert(idx);
+                    } else {
+                        let id = if seen.contains(&idx) {
+                            "INV-1"
+                        } else {
+                            "INV-3"
+                        };
+                        problems.push((
+                            id,
+                            vec![r, s],
+                            format!(
+                                "received {} out of the order it was said (or twice)",
+                                show(raw)
+                            ),
+                        ));
+                        break;
                     }
                 }
             }
@@ -822,11 +821,7 @@ impl Checker<'_> {
             .as_ref()
             .map(|m| m.name.clone())
             .unwrap_or_default();
-        let ref_lines: Vec<(u64, Vec<u8>, SLine)> = self
-            .room_lines(refc)
-            .into_iter()
-            .map(|(t, raw, l)| (t, raw.to_vec(), l.clone()))
-            .collect();
+        let ref_lines = self.room_lines(refc);
         let ref_complete = self.lasts_to_end(refc) && quiet;
         let ref_welcome = self.conns[refc].member.as_ref().map_or(0, |m| m.welcome_us);
         let idle_ms = self.scenario.settings.limits.idle_timeout_ms;
@@ -847,18 +842,17 @@ impl Checker<'_> {
             let name = m.name.clone();
             let joined_line = format!("* {name} has joined the chat.").into_bytes();
             let ref_joined = format!("* {ref_name} has joined the chat.").into_bytes();
-            let mut got: Vec<(u64, Vec<u8>, SLine)> = self
-                .room_lines(r)
-                .into_iter()
-                .map(|(t, raw, l)| (t, raw.to_vec(), l.clone()))
-                .collect();
+            let mut got = self.room_lines(r);
             let pre_ref = m.welcome_us <= ref_welcome
                 && self.conns[refc]
                     .member
                     .as_ref()
                     .is_some_and(|rm| rm.list.names.contains(&name));
             let start = if pre_ref {
-                match got.iter().position(|(_, raw, _)| *raw == ref_joined) {
+                match got
+                    .iter()
+                    .position(|(_, raw, _)| *raw == ref_joined.as_slice())
+                {
                     Some(p) => {
                         got.drain(..=p);
                         0
@@ -900,7 +894,7 @@ impl Checker<'_> {
                 .position(|(_, _, l)| l.is_departure() && l.notice_subject() == Some(name.as_str()))
                 .map(|p| start + p);
             intervals.push((r, key(&name), start, end.unwrap_or(usize::MAX)));
-            let expected: Vec<&(u64, Vec<u8>, SLine)> = ref_lines
+            let expected: Vec<&(u64, &[u8], &SLine)> = ref_lines
                 [start..end.unwrap_or(ref_lines.len())]
                 .iter()
                 .filter(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == name))

@@ -16,7 +16,7 @@ use crate::scenario::{at, Action, ClientSpec, Fault, Scenario, Settings, Timed};
 pub const CLIENTS_MAX: usize = 200;
 
 /// The most client hosts; clients share hosts beyond that.
-pub const CLIENT_HOSTS_MAX: usize = 8;
+pub const CLIENT_HOSTS_MAX: usize = 4;
 
 /// Keep-alive interval of generated clients.
 pub const KEEPALIVE_MS: u64 = 1_000;

@@ -61,7 +61,17 @@ enum Command {
         active_ms_max: u64,
     },
     /// Runs the 100-client, 60-second benchmark and prints its speed.
-    Bench,
+    Bench {
+        /// Simulated time per step, in ms.
+        #[arg(long, default_value_t = sim::bench::TICK_MS)]
+        tick_ms: u64,
+        /// Mean time between two lines of one client, in ms.
+        #[arg(long, default_value_t = sim::bench::SAY_EVERY_MS)]
+        say_every_ms: u64,
+        /// Client hosts.
+        #[arg(long, default_value_t = sim::bench::HOSTS)]
+        hosts: usize,
+    },
 }
 
 fn jobs(j: Option<usize>) -> usize {
@@ -167,11 +177,26 @@ fn main() -> ExitCode {
             }
             outcome.passed()
         }
-        Some(Command::Bench) => {
-            let s = sim::bench::scenario(100, 60_000);
+        Some(Command::Bench {
+            tick_ms,
+            say_every_ms,
+            hosts,
+        }) => {
+            let mut s = sim::bench::scenario_with_rate(100, 60_000, say_every_ms, hosts);
+            s.settings.tick_ms = tick_ms;
             let started = Instant::now();
-            let outcome = sim::simulate(&s);
+            let output = sim::runner::run(&s);
+            let run_wall = started.elapsed();
+            let verdict = sim::check::check(&s, &output.recording, output.sim_ms);
             let wall = started.elapsed();
+            println!(
+                "run {:.2}s ({} steps, {} events), check {:.2}s",
+                run_wall.as_secs_f64(),
+                output.steps,
+                output.recording.events.len(),
+                (wall - run_wall).as_secs_f64()
+            );
+            let outcome = sim::Outcome { output, verdict };
             let sim_s = outcome.output.sim_ms as f64 / 1000.0;
             println!(
                 "100 clients, {sim_s:.0} simulated seconds with faults: wall {:.2}s, {:.0}x real time, {} chat lines delivered, verdict {}",
