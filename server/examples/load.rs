@@ -14,6 +14,18 @@ use tokio::net::TcpStream;
 
 const RUN_SECS_MAX: u64 = 120;
 
+/// Resident set size of process `pid` in KiB, from /proc (0 if unknown).
+fn rss_kib(pid: &str) -> i64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// CPU seconds (user + system) of process `pid` so far, from /proc.
 fn cpu_secs(pid: &str) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -49,6 +61,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let messages = arg(4, 2000);
     let size = arg(5, 64);
 
+    let server_pid = std::env::var("SERVER_PID").unwrap_or_default();
+    let rss_before = rss_kib(&server_pid);
     let connect_start = Instant::now();
     let mut readers = Vec::new();
     let mut writers = Vec::new();
@@ -67,6 +81,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         writers.push(w);
     }
     let connect_time = connect_start.elapsed();
+    let rss_joined = rss_kib(&server_pid);
+    if rss_before > 0 {
+        println!(
+            "server RSS: {rss_before} KiB before, {rss_joined} KiB with {members} members: {:.2} KiB per member",
+            (rss_joined - rss_before) as f64 / members as f64
+        );
+    }
 
     let mut counters = Vec::new();
     for (i, mut r) in readers.into_iter().enumerate() {
@@ -92,7 +113,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let body = "x".repeat(size.saturating_sub(8));
-    let server_pid = std::env::var("SERVER_PID").unwrap_or_default();
     let server_cpu_start = cpu_secs(&server_pid);
     let self_cpu_start = cpu_secs("self");
     let start = Instant::now();

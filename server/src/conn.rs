@@ -87,20 +87,33 @@ pub(crate) async fn read_loop<R>(
                 // WIRE-4: a fragment without LF is dropped.
                 decoder.finish();
                 if outbox.closing().is_none() {
-                    let _ = events.send(Event::Closed { conn }).await;
+                    send_event(&events, Event::Closed { conn }).await;
                 }
                 return;
             }
             Ok(_) => {}
         }
         for line in lines.drain(..) {
-            if events.send(Event::Line { conn, line }).await.is_err() {
+            if !send_event(&events, Event::Line { conn, line }).await {
                 return;
             }
         }
-        if lines.capacity() > 64 {
-            lines = Vec::new();
-        }
+        // Idle connections hold no line buffer.
+        lines = Vec::new();
+    }
+}
+
+/// Sends `event` to the room task; `false` if the room task is gone.
+///
+/// The queue almost always has room, so try that first: the waiting
+/// `send` future is large, and boxing it only when needed keeps every
+/// connection task small (PERF-NOTES: an idle connection should cost a
+/// few hundred bytes).
+async fn send_event(events: &mpsc::Sender<Event>, event: Event) -> bool {
+    match events.try_send(event) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+        Err(mpsc::error::TrySendError::Full(event)) => Box::pin(events.send(event)).await.is_ok(),
     }
 }
 
@@ -175,7 +188,7 @@ pub(crate) async fn write_loop<W>(
             if let Some(deadline) = deadline {
                 break Ok(deadline);
             }
-            if let Err(err) = writer.flush().await {
+            if let Err(err) = Box::pin(writer.flush()).await {
                 break Err(WriteEnd::Io(err));
             }
             // Idle: hold no buffers (an idle member should cost little).
@@ -186,13 +199,15 @@ pub(crate) async fn write_loop<W>(
         }
         let lines = batch.len();
         let result = if lines == 1 {
-            write_until(&mut writer, &batch[0], &outbox, &mut deadline).await
+            // Boxed: the write state exists only while writing, so idle
+            // writers stay small.
+            Box::pin(write_until(&mut writer, &batch[0], &outbox, &mut deadline)).await
         } else {
             buf.clear();
             for line in &batch {
                 buf.extend_from_slice(line);
             }
-            write_until(&mut writer, &buf, &outbox, &mut deadline).await
+            Box::pin(write_until(&mut writer, &buf, &outbox, &mut deadline)).await
         };
         batch.clear();
         if buf.capacity() > WRITE_BUF_KEEP_BYTES {
@@ -203,6 +218,29 @@ pub(crate) async fn write_loop<W>(
             break Err(end);
         }
     };
+    Box::pin(close(
+        writer,
+        conn,
+        outbox,
+        events,
+        reader,
+        drain_guard,
+        end,
+    ))
+    .await;
+}
+
+/// The end of a connection: after a requested close, FIN and a bounded
+/// drain of the peer's input; after a failure, report it as lost.
+async fn close<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    conn: ConnId,
+    outbox: Arc<Shared>,
+    events: mpsc::Sender<Event>,
+    reader: JoinHandle<()>,
+    drain_guard: mpsc::Sender<()>,
+    end: Result<Instant, WriteEnd>,
+) {
     match end {
         Ok(deadline) => {
             // Everything including the final line is written: FIN, then
@@ -228,8 +266,32 @@ pub(crate) async fn write_loop<W>(
             reader.abort();
             drop(drain_guard);
             if outbox.closing().is_none() {
-                let _ = events.send(Event::Closed { conn }).await;
+                send_event(&events, Event::Closed { conn }).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes a connection task's future may take: idle connections must
+    /// stay small (PERF-NOTES, issue 7 target D: 2 KB per idle member in
+    /// all). The large states (writing, closing, a waiting send) are boxed.
+    const TASK_FUTURE_BYTES_MAX: usize = 512;
+
+    #[tokio::test]
+    async fn connection_tasks_are_small() {
+        let (events, _rx) = mpsc::channel(1);
+        let (drain, _drx) = mpsc::channel(1);
+        let shared = Shared::new(4);
+        let (stream, _peer) = tokio::io::duplex(64);
+        let (r, w) = tokio::io::split(stream);
+        let read = read_loop(r, 0, shared.clone(), events.clone(), 1024);
+        assert!(std::mem::size_of_val(&read) <= TASK_FUTURE_BYTES_MAX);
+        let reader = tokio::spawn(async {});
+        let write = write_loop(w, 0, shared, events, reader, drain);
+        assert!(std::mem::size_of_val(&write) <= TASK_FUTURE_BYTES_MAX);
     }
 }

@@ -7,7 +7,6 @@
 //! reports [`Full`], and once full it stays full. This module must never
 //! await, touch a socket or decide anything about the protocol.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -17,12 +16,13 @@ use tokio::time::{Duration, Instant};
 use crate::room::{self, Full};
 
 /// Lines of queue capacity kept across batches; a larger queue left over
-/// from a burst is released once it drains, so idle connections stay small.
+/// from a burst is released, so idle connections stay small.
 const QUEUE_KEEP_LINES: usize = 64;
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<Bytes>,
+    /// Swapped whole with the writer's empty batch on each take.
+    queue: Vec<Bytes>,
     /// Lines queued or being written, not counting the final line.
     unwritten: usize,
     /// A push was refused; every later push is refused too.
@@ -60,13 +60,20 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Moves every queued line into `batch` and returns the close deadline,
-    /// if a close was requested.
+    /// Moves every queued line into `batch` (which must be empty; its
+    /// capacity becomes the queue's) and returns the close deadline, if a
+    /// close was requested.
     pub(crate) fn take(&self, batch: &mut Vec<Bytes>) -> Option<Instant> {
+        debug_assert!(batch.is_empty());
         let mut state = self.lock();
-        batch.extend(state.queue.drain(..));
+        if state.queue.is_empty() {
+            // Idle: hold no queue memory.
+            state.queue = Vec::new();
+            return state.closing;
+        }
+        std::mem::swap(&mut state.queue, batch);
         if state.queue.capacity() > QUEUE_KEEP_LINES {
-            state.queue = VecDeque::new();
+            state.queue = Vec::new();
         }
         state.closing
     }
@@ -87,7 +94,7 @@ impl Shared {
     pub(crate) fn mark_dead(&self) {
         let mut state = self.lock();
         state.dead = true;
-        state.queue = VecDeque::new();
+        state.queue = Vec::new();
     }
 
     /// Waits until lines arrive or a close is requested (or a wake-up
@@ -108,7 +115,7 @@ impl Shared {
                 state.full = true;
                 return Err(Full);
             }
-            state.queue.push_back(line.clone());
+            state.queue.push(line.clone());
             state.unwritten += 1;
             state.queue.len() == 1
         };
@@ -128,7 +135,7 @@ impl Shared {
             }
             if let Some(last) = last {
                 if !state.dead {
-                    state.queue.push_back(last);
+                    state.queue.push(last);
                 }
             }
             state.closing = Some(Instant::now() + Duration::from_millis(linger_ms));

@@ -209,11 +209,15 @@ impl<O: Outbox> Room<O> {
     }
 
     /// A new connection (SESS-1): refused with `server-full` if the room
-    /// or the naming queue is full, otherwise sent the prompt.
+    /// or the naming queue is full, otherwise sent the prompt. After
+    /// [`Room::shutdown`] it gets the shutdown line and is closed.
     pub fn accepted(&mut self, conn: ConnId, mut outbox: O, now_ms: u64) {
         self.stats.accepted += 1;
         if self.shut_down {
-            outbox.close(Some(format_line(&ServerLine::Shutdown)), 0);
+            outbox.close(
+                Some(format_line(&ServerLine::Shutdown)),
+                self.limits.shutdown_grace_ms,
+            );
             return;
         }
         assert!(

@@ -166,5 +166,18 @@ async fn room_loop(
         }
     }
     room.shutdown();
+    // Connections accepted but not yet seen by the room get the shutdown
+    // line too; everything else still queued no longer matters.
+    events.close();
+    // Bounded: the queue is closed, so only what is in it now remains.
+    while let Ok(event) = events.try_recv() {
+        if let Event::Accepted { conn, outbox } = event {
+            let handle = Handle {
+                shared: outbox,
+                wakes: wakes.clone(),
+            };
+            room.accepted(conn, handle, now_ms(epoch));
+        }
+    }
     wakes.wake_all(&mut waking);
 }
