@@ -121,6 +121,9 @@ struct Conn {
     ghost_claims: Vec<(String, Vec<(u64, String)>)>,
 }
 
+/// A receiver's chat lines (raw, text) grouped by sender name.
+type ChatsByName<'a> = BTreeMap<&'a str, Vec<(&'a [u8], &'a str)>>;
+
 struct Checker<'a> {
     scenario: &'a Scenario,
     conns: Vec<Conn>,
@@ -701,7 +704,7 @@ impl Checker<'_> {
         let members = self.members_of(epoch);
         let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
         // Per receiver: the chat lines it received, grouped by sender name.
-        let mut heard: BTreeMap<usize, BTreeMap<&str, Vec<(&[u8], &str)>>> = BTreeMap::new();
+        let mut heard: BTreeMap<usize, ChatsByName> = BTreeMap::new();
         for &r in &members {
             let by_name = heard.entry(r).or_default();
             for (_, raw, line) in self.room_lines(r) {
@@ -919,7 +922,7 @@ impl Checker<'_> {
                             vec![r, refc],
                             format!(
                                 "{name}'s own final line says {want}, others were told: {}",
-                                show(&ref_lines[e].1)
+                                show(ref_lines[e].1)
                             ),
                         ));
                     }
@@ -937,25 +940,25 @@ impl Checker<'_> {
                 let g_later_expected = expected[i..].iter().any(|e| e.1 == g.1);
                 let w_later_got = got[i..].iter().any(|x| x.1 == w.1);
                 let (id, detail) = if matches!(&g.2, SLine::Chat { from, .. } if *from == name) {
-                    ("INV-2", format!("received its own message {}", show(&g.1)))
+                    ("INV-2", format!("received its own message {}", show(g.1)))
                 } else if g_later_expected && w_later_got {
                     (
                         "INV-3",
                         format!(
                         "received {} before {}, but {ref_name} received them the other way round",
-                        show(&g.1), show(&w.1)),
+                        show(g.1), show(w.1)),
                     )
                 } else if g_later_expected {
                     (
                         "INV-4",
-                        format!("missed {} (next received: {})", show(&w.1), show(&g.1)),
+                        format!("missed {} (next received: {})", show(w.1), show(g.1)),
                     )
                 } else if got[..i].iter().any(|x| x.1 == g.1) {
-                    ("INV-1", format!("received {} twice", show(&g.1)))
+                    ("INV-1", format!("received {} twice", show(g.1)))
                 } else if ref_lines.iter().any(|x| x.1 == g.1) {
-                    ("INV-6", format!("received {} outside its membership (before its join or after its departure in {ref_name}'s order)", show(&g.1)))
+                    ("INV-6", format!("received {} outside its membership (before its join or after its departure in {ref_name}'s order)", show(g.1)))
                 } else {
-                    ("INV-1", format!("received {}, which is not in the room order {ref_name} saw; expected {}", show(&g.1), show(&w.1)))
+                    ("INV-1", format!("received {}, which is not in the room order {ref_name} saw; expected {}", show(g.1), show(w.1)))
                 };
                 problems.push((id, vec![r, refc], detail));
                 break;
@@ -984,7 +987,7 @@ impl Checker<'_> {
                 problems.push((
                     "INV-1",
                     vec![r, refc],
-                    format!("received {}, which {ref_name} never did", show(&extra.1)),
+                    format!("received {}, which {ref_name} never did", show(extra.1)),
                 ));
             }
             // A member whose connection is gone is removed and announced
