@@ -294,4 +294,66 @@ mod tests {
         let write = write_loop(w, 0, shared, events, reader, drain);
         assert!(std::mem::size_of_val(&write) <= TASK_FUTURE_BYTES_MAX);
     }
+
+    fn line_of(event: Event) -> Result<String, LineError> {
+        match event {
+            Event::Line { conn: 7, line } => line,
+            other => panic!("expected a line of conn 7, got {other:?}"),
+        }
+    }
+
+    // WIRE-2, WIRE-4, WIRE-5, WIRE-6: the reader turns arbitrary chunks
+    // into lines (CR before LF removed), reports bad lines as errors and
+    // goes on, drops a fragment at end of stream, then reports the close.
+    #[tokio::test]
+    async fn reader_decodes_chunks_and_reports_close() {
+        let input = tokio_test::io::Builder::new()
+            .read(b"aa\r")
+            .read(b"\nhel")
+            .read(b"lo\n\xff\n")
+            .read(&[b'x'; 20])
+            .read(b"\nok\nfragment")
+            .build();
+        let (events, mut rx) = mpsc::channel(64);
+        let shared = Shared::new(4);
+        read_loop(input, 7, shared, events, 8).await;
+        assert_eq!(
+            line_of(rx.recv().await.expect("event")),
+            Ok("aa".to_owned())
+        );
+        assert_eq!(
+            line_of(rx.recv().await.expect("event")),
+            Ok("hello".to_owned())
+        );
+        assert_eq!(
+            line_of(rx.recv().await.expect("event")),
+            Err(LineError::InvalidUtf8)
+        );
+        assert_eq!(
+            line_of(rx.recv().await.expect("event")),
+            Err(LineError::TooLong)
+        );
+        assert_eq!(
+            line_of(rx.recv().await.expect("event")),
+            Ok("ok".to_owned())
+        );
+        assert!(matches!(rx.recv().await, Some(Event::Closed { conn: 7 })));
+        assert!(rx.recv().await.is_none(), "nothing after the close");
+    }
+
+    // SESS-6: after the room closed the connection the reader reads on
+    // but hands nothing more to the room.
+    #[tokio::test]
+    async fn reader_discards_after_close() {
+        let input = tokio_test::io::Builder::new().read(b"one\ntwo\n").build();
+        let (events, mut rx) = mpsc::channel(64);
+        let shared = Shared::new(4);
+        let mut handle = crate::outbox::Handle {
+            shared: shared.clone(),
+            wakes: Arc::default(),
+        };
+        crate::room::Outbox::close(&mut handle, None, 0);
+        read_loop(input, 7, shared, events, 8).await;
+        assert!(rx.recv().await.is_none());
+    }
 }
