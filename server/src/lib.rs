@@ -6,10 +6,20 @@
 //!   [`room::Outbox`] trait. No tokio, no clock, no sockets.
 //! - [`listener`]: the transport seam ([`Listener`]), with impls for
 //!   tokio's and turmoil's `TcpListener`.
-//! - `shell`: the tokio shell: one accept loop, one room task that owns
-//!   the [`room::Room`], and per connection a reader and a writer task.
+//! - `shell`: the tokio shell: one accept loop and one room task that
+//!   owns the [`room::Room`] and applies events to it one at a time (the
+//!   room order of SPEC §7).
+//! - `conn`: per connection a reader task (bytes → decoded lines → room
+//!   events) and a writer task (outbox → one write per batch → close with
+//!   linger); the only code that touches a socket.
 //! - `outbox`: the bounded per-connection queue between the room task and
-//!   a connection's writer.
+//!   a connection's writer (LIMIT-2); writers are woken once per batch of
+//!   room events, so each takes all that batch queued for it.
+//!
+//! **Invariants:** the room never does I/O or reads a clock; nothing awaits
+//! a socket while holding room state; every queue is bounded by a named
+//! limit; iteration that anyone can observe is in a defined order
+//! (`BTreeMap`), so a turmoil run is reproducible.
 //!
 //! The one entry point is [`run`]; the `chat-server` binary only parses
 //! flags, binds and passes a shutdown signal.

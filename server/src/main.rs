@@ -2,6 +2,7 @@
 //! open-file limit, binds, and runs [`server::run`] until SIGINT or
 //! SIGTERM. It must never hold protocol logic; that is the library's.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -152,6 +153,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let limits = args.limits();
     if let Err(err) = limits.validate() {
