@@ -423,3 +423,53 @@ async fn graceful_shutdown_tells_everyone() {
         c.expect_end().await;
     }
 }
+
+// NAME-1, WIRE-4: a name dripped one byte per write still names.
+#[tokio::test]
+async fn name_dripped_byte_by_byte() {
+    let server = Server::start(limits()).await;
+    let mut c = server.connect().await;
+    c.expect("* Enter your name:").await;
+    for b in b"  drip\r\n" {
+        c.send_raw(&[*b]).await;
+    }
+    c.expect("* Welcome, drip! Members (1): drip").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// INV-8, SESS-2, LEAVE-1: hundreds of connects and disconnects (silent,
+// mid-name, after joining) cost a steady member nothing: it hears exactly
+// one join and one loss per member that came and went, and the room ends
+// with it alone.
+#[tokio::test]
+async fn connect_churn_leaves_the_room_intact() {
+    let server = Server::start(limits()).await;
+    let mut watcher = server.join("watcher").await;
+    let rounds = 300;
+    for i in 0..rounds {
+        let mut c = server.connect().await;
+        match i % 3 {
+            0 => {}
+            1 => c.send_raw(b"half-a-na").await,
+            _ => {
+                c.expect("* Enter your name:").await;
+                c.send(&format!("u{i}")).await;
+                c.expect_prefix(&format!("* Welcome, u{i}!")).await;
+                watcher
+                    .expect(&format!("* u{i} has joined the chat."))
+                    .await;
+            }
+        }
+        drop(c);
+        if i % 3 == 2 {
+            watcher
+                .expect(&format!(
+                    "* u{i} was removed from the chat (connection lost)."
+                ))
+                .await;
+        }
+    }
+    watcher.send("/who").await;
+    watcher.expect("* Members (1): watcher").await;
+    server.stop().await.expect("clean shutdown");
+}
