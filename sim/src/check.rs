@@ -242,6 +242,20 @@ pub fn check(scenario: &Scenario, rec: &Recording, sim_end_ms: u64) -> Verdict {
     }
 }
 
+/// Whether the departure notice the reference got (if any) fits how the
+/// member's own connection ended.
+fn departure_agrees(own: &OwnEnd, notice: Option<&SLine>) -> bool {
+    match (own, notice) {
+        (OwnEnd::Goodbye, Some(SLine::Left(_))) => true,
+        (OwnEnd::Removed(code), Some(SLine::Removed { reason, .. })) => {
+            *reason == code.replace('-', " ")
+        }
+        (OwnEnd::None | OwnEnd::Shutdown, None) => true,
+        (OwnEnd::None, Some(SLine::Removed { .. })) => true,
+        _ => false,
+    }
+}
+
 /// Renders bytes for a violation report.
 fn show(bytes: &[u8]) -> String {
     crate::transcript::quote(bytes)
@@ -851,23 +865,71 @@ impl Checker<'_> {
                     .member
                     .as_ref()
                     .is_some_and(|rm| rm.list.names.contains(&name));
-            let start = if pre_ref {
+            if pre_ref {
                 match got
                     .iter()
                     .position(|(_, raw, _)| *raw == ref_joined.as_slice())
                 {
                     Some(p) => {
                         got.drain(..=p);
-                        0
                     }
                     None => continue,
                 }
+            }
+            // Cut r's view at the reference's own departure: nothing after
+            // it can be compared.
+            let ref_gone =
+                |l: &SLine| l.is_departure() && l.notice_subject() == Some(ref_name.as_str());
+            if let Some(p) = got.iter().position(|(_, _, l)| ref_gone(l)) {
+                got.truncate(p);
+            }
+            // The reference's own messages are checked by `senders`.
+            got.retain(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == ref_name));
+            let end_after = |start: usize| {
+                ref_lines[start..]
+                    .iter()
+                    .position(|(_, _, l)| {
+                        l.is_departure() && l.notice_subject() == Some(name.as_str())
+                    })
+                    .map(|p| start + p)
+            };
+            let expected_from = |start: usize, end: Option<usize>| -> Vec<&(u64, &[u8], &SLine)> {
+                ref_lines[start..end.unwrap_or(ref_lines.len())]
+                    .iter()
+                    .filter(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == name))
+                    .collect()
+            };
+            let start = if pre_ref {
+                0
             } else {
-                let found = ref_lines.iter().enumerate().position(|(i, (t, raw, _))| {
-                    *raw == joined_line && *t >= m.claim_us && !used_joins.contains(&i)
-                });
-                match found {
-                    Some(j) => {
+                // The join of this membership: among the unused joined
+                // notices for its name after its claim (a ghost that died
+                // before its welcome may have joined just before), the one
+                // after which the reference's lines match what this member
+                // received and whose departure matches its own final line.
+                let mut best: Option<((bool, bool, usize), usize)> = None;
+                for (i, (t, raw, _)) in ref_lines.iter().enumerate() {
+                    if *raw != joined_line.as_slice() || *t < m.claim_us || used_joins.contains(&i)
+                    {
+                        continue;
+                    }
+                    let end = end_after(i + 1);
+                    let exp = expected_from(i + 1, end);
+                    let cap = got.len().min(exp.len()).min(64);
+                    let prefix = got
+                        .iter()
+                        .zip(exp.iter())
+                        .take(cap)
+                        .take_while(|(g, e)| g.1 == e.1)
+                        .count();
+                    let consistent = departure_agrees(&m.end, end.map(|e| ref_lines[e].2));
+                    let score = (prefix == cap, consistent, prefix);
+                    if best.is_none_or(|(b, _)| score > b) {
+                        best = Some((score, i));
+                    }
+                }
+                match best {
+                    Some((_, j)) => {
                         used_joins.insert(j);
                         j + 1
                     }
@@ -883,25 +945,9 @@ impl Checker<'_> {
                     }
                 }
             };
-            // Cut r's view at the reference's own departure: nothing after
-            // it can be compared.
-            let ref_gone =
-                |l: &SLine| l.is_departure() && l.notice_subject() == Some(ref_name.as_str());
-            if let Some(p) = got.iter().position(|(_, _, l)| ref_gone(l)) {
-                got.truncate(p);
-            }
-            // The reference's own messages are checked by `senders`.
-            got.retain(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == ref_name));
-            let end = ref_lines[start..]
-                .iter()
-                .position(|(_, _, l)| l.is_departure() && l.notice_subject() == Some(name.as_str()))
-                .map(|p| start + p);
+            let end = end_after(start);
             intervals.push((r, key(&name), start, end.unwrap_or(usize::MAX)));
-            let expected: Vec<&(u64, &[u8], &SLine)> = ref_lines
-                [start..end.unwrap_or(ref_lines.len())]
-                .iter()
-                .filter(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == name))
-                .collect();
+            let expected = expected_from(start, end);
             // Departure reason as the member itself saw it (LEAVE-1).
             if let Some(e) = end {
                 let notice = &ref_lines[e].2;
