@@ -250,8 +250,9 @@ fn departure_agrees(own: &OwnEnd, notice: Option<&SLine>) -> bool {
         (OwnEnd::Removed(code), Some(SLine::Removed { reason, .. })) => {
             *reason == code.replace('-', " ")
         }
-        (OwnEnd::None | OwnEnd::Shutdown, None) => true,
-        (OwnEnd::None, Some(SLine::Removed { .. })) => true,
+        (OwnEnd::Shutdown, None) => true,
+        // It saw no final line: any departure (or none yet) fits.
+        (OwnEnd::None, _) => true,
         _ => false,
     }
 }
@@ -297,7 +298,8 @@ impl Checker<'_> {
         for e in rec.sorted() {
             match &e.what {
                 What::ServerUp => self.ups.push(e.at_us),
-                What::Connecting { conn, .. } => opened[*conn] = e.at_us,
+                // A connection belongs to the server run that accepted it.
+                What::Connected { conn } => opened[*conn] = e.at_us,
                 What::Sent { conn, bytes, .. } => writes[*conn].push((e.at_us, bytes.clone())),
                 What::Received { conn, line } => {
                     let parsed = parse_server_line(line);
