@@ -1,0 +1,88 @@
+//! Goal: CI checks the fuzz targets' properties without nightly or
+//! libFuzzer (decoder: WIRE-2, WIRE-4..7, WIRE-9; server lines: SRV-1,
+//! SRV-2, WIRE-8; session: SESS-2, SESS-7, NAME-3, NAME-4, NAME-6; room:
+//! NAME-2/INV-9, SESS-1, SESS-3, SESS-6, MSG-2/INV-2, INV-1, INV-6,
+//! LIMIT-2, LEAVE-3, LEAVE-4, LEAVE-5).
+//!
+//! Method: the property modules of `fuzz/src/` are included by path (the
+//! very code the fuzz targets run) and every committed seed in
+//! `fuzz/seeds/<target>/` is replayed through them. Seeds include the
+//! minimised inputs of past findings, so each finding stays a regression
+//! test. The room check needs `chat-server`, a dev-dependency here.
+
+#[path = "../../fuzz/src/decoder.rs"]
+mod decoder;
+#[path = "../../fuzz/src/room.rs"]
+mod room;
+#[path = "../../fuzz/src/server_line.rs"]
+mod server_line;
+#[path = "../../fuzz/src/session.rs"]
+mod session;
+
+use std::path::PathBuf;
+
+/// Seed files a target must have, so an emptied folder fails loudly.
+const SEEDS_MIN: usize = 10;
+
+/// Replays every seed of `target` through `check`, in name order.
+fn replay(target: &str, check: fn(&[u8])) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds")
+        .join(target);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()));
+    paths.sort();
+    assert!(
+        paths.len() >= SEEDS_MIN,
+        "{}: {} seeds, expected at least {SEEDS_MIN}",
+        dir.display(),
+        paths.len()
+    );
+    for path in &paths {
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Printed only when the test fails: names the seed that broke.
+        eprintln!("replaying {}", path.display());
+        check(&data);
+    }
+}
+
+#[test]
+fn wire_2_4_5_6_7_9_decoder_seeds() {
+    replay("decoder", decoder::check);
+}
+
+#[test]
+fn srv_1_srv_2_wire_8_server_line_seeds() {
+    replay("server_line", server_line::check);
+}
+
+#[test]
+fn sess_7_name_6_session_seeds() {
+    replay("session", session::check);
+}
+
+#[test]
+fn inv_9_limit_2_sess_6_room_seeds() {
+    replay("room", room::check);
+}
+
+/// The properties themselves can fail: a decoder model that disagrees is
+/// caught (guards against a check that passes vacuously).
+#[test]
+fn decoder_model_is_not_vacuous() {
+    assert_eq!(
+        decoder::model(4, b"abcd\r\nabcde\n\xff\n\x1b\nhalf"),
+        [
+            Ok("abcd".to_owned()),
+            Err(protocol::LineError::TooLong),
+            Err(protocol::LineError::InvalidUtf8),
+            Err(protocol::LineError::ControlChar),
+        ]
+    );
+    let (items, pending) = decoder::decode_chunks(4, &[b"ab", b"cd\r", b"\nx"]);
+    assert_eq!(items, [Ok("abcd".to_owned())]);
+    assert!(pending, "the fragment `x` is pending at the end");
+}
