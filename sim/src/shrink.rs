@@ -73,6 +73,15 @@ fn fails_alike(s: &Scenario, ids: &[&'static str]) -> Option<Verdict> {
 /// allows (ddmin over actions and faults). Returns the smallest failing
 /// scenario found and the number of runs made.
 pub fn shrink(scenario: &Scenario, ids: &[&'static str]) -> (Scenario, usize) {
+    shrink_by(scenario, |s| fails_alike(s, ids).is_some())
+}
+
+/// Shrinks `scenario` while `fails` holds, running it at most
+/// [`SHRINK_RUNS_MAX`] times.
+pub fn shrink_by(
+    scenario: &Scenario,
+    mut fails: impl FnMut(&Scenario) -> bool,
+) -> (Scenario, usize) {
     let mut best = scenario.clone();
     let mut runs = 0;
     let mut chunk = units(&best).len().div_ceil(2).max(1);
@@ -87,7 +96,7 @@ pub fn shrink(scenario: &Scenario, ids: &[&'static str]) -> (Scenario, usize) {
             let end = (start + chunk).min(all.len());
             let candidate = without(&best, &all[start..end]);
             runs += 1;
-            if fails_alike(&candidate, ids).is_some() {
+            if fails(&candidate) {
                 best = candidate;
                 progressed = true;
                 break;
@@ -175,4 +184,56 @@ pub fn regression_test(s: &Scenario, name: &str, ids: &[&'static str]) -> String
     );
     let _ = writeln!(out, "}}");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{at, ClientSpec, Fault};
+
+    fn noisy() -> Scenario {
+        let mut s = crate::canon::course();
+        for i in 0..30 {
+            s.clients[i % 4]
+                .script
+                .push(at(5_000 + i as u64, Action::Line(format!("noise {i}"))));
+        }
+        s.clients[2]
+            .script
+            .push(at(6_000, Action::Line("the bad line".into())));
+        s.clients
+            .push(ClientSpec::new("extra", 4).then(100, Action::CtrlC));
+        s.faults.push(at(7_000, Fault::ServerCrash));
+        s.faults.push(at(7_100, Fault::Partition { host: 1 }));
+        s
+    }
+
+    // The ddmin loop keeps exactly what the failure needs.
+    #[test]
+    fn shrinks_to_the_units_the_failure_needs() {
+        let needs = |s: &Scenario| {
+            let bad = s.clients.iter().any(|c| {
+                c.script
+                    .iter()
+                    .any(|a| a.what == Action::Line("the bad line".into()))
+            });
+            bad && s.faults.iter().any(|f| f.what == Fault::ServerCrash)
+        };
+        let (small, runs) = shrink_by(&noisy(), needs);
+        assert!(needs(&small));
+        assert_eq!(small.action_count(), 1, "{small:#?}");
+        assert_eq!(small.faults.len(), 1);
+        assert_eq!(
+            small.clients.len(),
+            1,
+            "clients without actions are dropped"
+        );
+        assert!(runs < SHRINK_RUNS_MAX);
+        let test = regression_test(&small, "regression_x", &["INV-1"]);
+        assert!(
+            test.contains("Action::Line(\"the bad line\".into())"),
+            "{test}"
+        );
+        assert!(test.contains("Fault::ServerCrash"), "{test}");
+    }
 }
