@@ -25,10 +25,6 @@ use crate::room::ConnId;
 /// of one poll only, so an idle connection holds no read buffer.
 pub(crate) const READ_CHUNK_BYTES: usize = 4096;
 
-/// Write buffer capacity kept while a connection is busy; released when
-/// its outbox drains.
-const WRITE_BUF_KEEP_BYTES: usize = 64 * 1024;
-
 /// What connection tasks tell the room task.
 #[derive(Debug)]
 pub(crate) enum Event {
@@ -55,8 +51,9 @@ pub(crate) async fn read_loop<R>(
 ) where
     R: AsyncRead + Unpin,
 {
-    let mut decoder = LineDecoder::new(line_bytes_max);
-    let mut lines: Vec<Result<String, LineError>> = Vec::new();
+    // Boxed: the decoder is needed between reads, but keeping it off the
+    // task's own allocation keeps that in a smaller size class.
+    let mut decoder = Box::new(LineDecoder::new(line_bytes_max));
     // Bounded by the peer: each iteration consumes at least one byte or
     // ends the loop.
     loop {
@@ -67,6 +64,7 @@ pub(crate) async fn read_loop<R>(
             ready!(Pin::new(&mut reader).poll_read(cx, &mut buf))?;
             let mut input = buf.filled();
             let n = input.len();
+            let mut lines: Vec<Result<String, LineError>> = Vec::new();
             if !closing {
                 // Bounded: every decode call consumes at least one byte
                 // or returns no item.
@@ -79,28 +77,58 @@ pub(crate) async fn read_loop<R>(
                     }
                 }
             }
-            Poll::Ready(Ok::<usize, io::Error>(n))
+            Poll::Ready(Ok::<_, io::Error>((n, lines)))
         })
         .await;
-        match read {
-            Ok(0) | Err(_) => {
+        let lines = match read {
+            Ok((0, _)) | Err(_) => {
                 // WIRE-4: a fragment without LF is dropped.
                 decoder.finish();
                 if outbox.closing().is_none() {
-                    send_event(&events, Event::Closed { conn }).await;
+                    Box::pin(send_event(&events, Event::Closed { conn })).await;
                 }
                 return;
             }
-            Ok(_) => {}
+            Ok((_, lines)) => lines,
+        };
+        // Boxed: one small allocation per read keeps the idle reader small.
+        if !Box::pin(send_lines(&events, conn, lines)).await {
+            return;
         }
-        for line in lines.drain(..) {
-            if !send_event(&events, Event::Line { conn, line }).await {
-                return;
+    }
+}
+
+/// Sends the lines of one read to the room task in order; `false` if the
+/// room task is gone. Without waiting when the queue has room (the usual
+/// case); the waiting path is boxed so it does not enlarge every reader.
+async fn send_lines(
+    events: &mpsc::Sender<Event>,
+    conn: ConnId,
+    lines: Vec<Result<String, LineError>>,
+) -> bool {
+    let mut lines = lines.into_iter();
+    // Bounded: one iteration per line of this read.
+    while let Some(line) = lines.next() {
+        match events.try_send(Event::Line { conn, line }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                return Box::pin(async move {
+                    if events.send(event).await.is_err() {
+                        return false;
+                    }
+                    for line in lines {
+                        if events.send(Event::Line { conn, line }).await.is_err() {
+                            return false;
+                        }
+                    }
+                    true
+                })
+                .await;
             }
         }
-        // Idle connections hold no line buffer.
-        lines = Vec::new();
     }
+    true
 }
 
 /// Sends `event` to the room task; `false` if the room task is gone.
@@ -147,6 +175,24 @@ async fn write_until<W: AsyncWrite + Unpin>(
     }
 }
 
+/// Writes a batch of lines with one write call (one buffer for several
+/// lines), giving up at the close deadline as [`write_until`] does.
+async fn write_batch<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    batch: &[Bytes],
+    outbox: &Shared,
+    deadline: &mut Option<Instant>,
+) -> Result<(), WriteEnd> {
+    if let [line] = batch {
+        return write_until(writer, line, outbox, deadline).await;
+    }
+    let mut buf = Vec::with_capacity(batch.iter().map(Bytes::len).sum());
+    for line in batch {
+        buf.extend_from_slice(line);
+    }
+    write_until(writer, &buf, outbox, deadline).await
+}
+
 /// Flushes and sends FIN, giving up at the deadline.
 async fn finish_until<W: AsyncWrite + Unpin>(writer: &mut W, deadline: Instant) {
     let _ = tokio::time::timeout_at(deadline, async {
@@ -164,18 +210,11 @@ fn far_future() -> Instant {
 /// written with one write call. Ends after a close once the final line is
 /// written (or the linger deadline passed), or on a write error, which it
 /// reports to the room as a lost connection.
-pub(crate) async fn write_loop<W>(
-    mut writer: W,
-    conn: ConnId,
-    outbox: Arc<Shared>,
-    events: mpsc::Sender<Event>,
-    reader: JoinHandle<()>,
-    drain_guard: mpsc::Sender<()>,
-) where
+pub(crate) async fn write_loop<W>(mut writer: W, outbox: Arc<Shared>, ending: Box<Ending>)
+where
     W: AsyncWrite + Unpin,
 {
     let mut batch: Vec<Bytes> = Vec::new();
-    let mut buf: Vec<u8> = Vec::new();
     let mut deadline: Option<Instant> = None;
     // Bounded by the room: each iteration writes at least one line, waits
     // for one, or ends.
@@ -191,56 +230,50 @@ pub(crate) async fn write_loop<W>(
             if let Err(err) = Box::pin(writer.flush()).await {
                 break Err(WriteEnd::Io(err));
             }
-            // Idle: hold no buffers (an idle member should cost little).
-            buf = Vec::new();
+            // Idle: hold no buffers (an idle member should cost little),
+            // and keep the waiting state off the task (boxed).
             batch = Vec::new();
-            outbox.ready().await;
+            Box::pin(outbox.ready()).await;
             continue;
         }
         let lines = batch.len();
-        let result = if lines == 1 {
-            // Boxed: the write state exists only while writing, so idle
-            // writers stay small.
-            Box::pin(write_until(&mut writer, &batch[0], &outbox, &mut deadline)).await
-        } else {
-            buf.clear();
-            for line in &batch {
-                buf.extend_from_slice(line);
-            }
-            Box::pin(write_until(&mut writer, &buf, &outbox, &mut deadline)).await
-        };
+        // Boxed: the write state exists only while writing, so idle
+        // writers stay small.
+        let result = Box::pin(write_batch(&mut writer, &batch, &outbox, &mut deadline)).await;
         batch.clear();
-        if buf.capacity() > WRITE_BUF_KEEP_BYTES {
-            buf = Vec::new();
-        }
         outbox.written(lines);
         if let Err(end) = result {
             break Err(end);
         }
     };
-    Box::pin(close(
-        writer,
-        conn,
-        outbox,
-        events,
-        reader,
-        drain_guard,
-        end,
-    ))
-    .await;
+    Box::pin(close(writer, outbox, *ending, end)).await;
+}
+
+/// What a writer needs only at the end of its connection; boxed, so that
+/// it does not enlarge every writer task.
+pub(crate) struct Ending {
+    pub(crate) conn: ConnId,
+    pub(crate) events: mpsc::Sender<Event>,
+    /// The connection's reader, stopped at the end.
+    pub(crate) reader: JoinHandle<()>,
+    /// Held until this connection's lines are out (for `run`'s shutdown).
+    pub(crate) drain_guard: mpsc::Sender<()>,
 }
 
 /// The end of a connection: after a requested close, FIN and a bounded
 /// drain of the peer's input; after a failure, report it as lost.
 async fn close<W: AsyncWrite + Unpin>(
     mut writer: W,
-    conn: ConnId,
     outbox: Arc<Shared>,
-    events: mpsc::Sender<Event>,
-    reader: JoinHandle<()>,
-    drain_guard: mpsc::Sender<()>,
+    ending: Ending,
     end: Result<Instant, WriteEnd>,
 ) {
+    let Ending {
+        conn,
+        events,
+        reader,
+        drain_guard,
+    } = ending;
     match end {
         Ok(deadline) => {
             // Everything including the final line is written: FIN, then
@@ -278,8 +311,11 @@ mod tests {
 
     /// Bytes a connection task's future may take: idle connections must
     /// stay small (PERF-NOTES, issue 7 target D: 2 KB per idle member in
-    /// all). The large states (writing, closing, a waiting send) are boxed.
-    const TASK_FUTURE_BYTES_MAX: usize = 512;
+    /// all). A tokio task is about 104 bytes of header and trailer plus its
+    /// future, in 128-byte aligned blocks, so at most 152 bytes keeps each
+    /// task in 256 bytes. The large states (writing, closing, a waiting
+    /// send, the decoder) are boxed and exist only while in use.
+    const TASK_FUTURE_BYTES_MAX: usize = 152;
 
     #[tokio::test]
     async fn connection_tasks_are_small() {
@@ -291,7 +327,13 @@ mod tests {
         let read = read_loop(r, 0, shared.clone(), events.clone(), 1024);
         assert!(std::mem::size_of_val(&read) <= TASK_FUTURE_BYTES_MAX);
         let reader = tokio::spawn(async {});
-        let write = write_loop(w, 0, shared, events, reader, drain);
+        let ending = Box::new(Ending {
+            conn: 0,
+            events,
+            reader,
+            drain_guard: drain,
+        });
+        let write = write_loop(w, shared, ending);
         assert!(std::mem::size_of_val(&write) <= TASK_FUTURE_BYTES_MAX);
     }
 

@@ -79,14 +79,13 @@ pub(crate) async fn run<L: Listener>(
                         events_tx.clone(),
                         limits.line_bytes_max,
                     ));
-                    tokio::spawn(conn::write_loop(
-                        write_half,
+                    let ending = Box::new(conn::Ending {
                         conn,
-                        outbox,
-                        events_tx.clone(),
+                        events: events_tx.clone(),
                         reader,
-                        drain_tx.clone(),
-                    ));
+                        drain_guard: drain_tx.clone(),
+                    });
+                    tokio::spawn(conn::write_loop(write_half, outbox, ending));
                 }
                 Err(err) => {
                     warn!(%err, "accept failed");
