@@ -21,6 +21,9 @@ struct Args {
     /// Address to listen on (WIRE-1).
     #[arg(long, default_value = "127.0.0.1:6789")]
     bind: SocketAddr,
+    /// Runtime worker threads; 0 = one per core, 1 = a single thread.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Content bytes of one client line (WIRE-5).
     #[arg(long, default_value_t = Limits::default().line_bytes_max)]
     line_bytes_max: usize,
@@ -145,9 +148,27 @@ async fn shutdown_signal() {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
+    let mut builder = if args.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if args.threads > 1 {
+            b.worker_threads(args.threads);
+        }
+        b
+    };
+    match builder.enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve(args)),
+        Err(err) => {
+            eprintln!("chat-server: cannot start the runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
