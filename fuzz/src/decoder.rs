@@ -2,13 +2,17 @@
 //! arbitrary chunks: WIRE-2, WIRE-4..7, WIRE-9.
 //!
 //! One entry, [`check`], takes raw fuzzer bytes and panics on any broken
-//! property. It must stay free of anything but `protocol` and `arbitrary`:
+//! property. It must stay free of anything but `protocol`, its own
+//! dependencies (`bytes`, `tokio-util`) and `arbitrary`:
 //! `protocol/tests/fuzz_corpus.rs` includes this file by path to replay
 //! the committed seeds on stable Rust.
 
 use arbitrary::Unstructured;
+use bytes::BytesMut;
+use protocol::codec::LineCodec;
 use protocol::decoder::is_forbidden_char;
 use protocol::{LineDecoder, LineError};
+use tokio_util::codec::Decoder;
 
 /// One decoded item: a line's content or the error that discarded it.
 pub type Item = Result<String, LineError>;
@@ -53,6 +57,10 @@ pub fn check_stream(line_bytes_max: usize, stream: &[u8], cuts: &[u8]) {
         chunked_pending, whole_pending,
         "fragment at end of stream differs"
     );
+
+    // The tokio codec shell gives the same items (WIRE-4 at end of stream).
+    let codec = codec_chunks(line_bytes_max, &chunks);
+    assert_eq!(codec, whole, "LineCodec differs from the decoder");
 
     // One byte at a time is the hardest chunking; keep it for short input.
     if stream.len() <= 256 {
@@ -170,4 +178,35 @@ fn check_line(line: &str, line_bytes_max: usize) {
         !line.chars().any(is_forbidden_char),
         "WIRE-7: forbidden char in {line:?}"
     );
+}
+
+/// Feeds `chunks` through [`LineCodec`] as `FramedRead` would: append each
+/// read to the buffer, decode until `None`, and at the end `decode_eof`
+/// until `None`.
+pub fn codec_chunks(line_bytes_max: usize, chunks: &[&[u8]]) -> Vec<Item> {
+    let mut codec = LineCodec::new(line_bytes_max);
+    let mut buf = BytesMut::new();
+    let mut items = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        // Every item consumes at least one byte.
+        for _ in 0..=buf.len() {
+            match codec.decode(&mut buf) {
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => break,
+                Err(e) => panic!("a bad line is never a stream error: {e}"),
+            }
+        }
+        assert!(buf.is_empty(), "the codec leaves nothing undecoded");
+        assert!(codec.buffered_len() <= line_bytes_max + 1, "WIRE-5");
+    }
+    for _ in 0..=buf.len() {
+        match codec.decode_eof(&mut buf) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => break,
+            Err(e) => panic!("end of stream is never an error: {e}"),
+        }
+    }
+    assert!(buf.is_empty() && codec.buffered_len() == 0, "WIRE-4");
+    items
 }

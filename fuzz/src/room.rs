@@ -1,8 +1,9 @@
 //! Properties of the server's room core (`server::room::Room`) under
 //! arbitrary event sequences: accepts, lines, line errors, closes, outbox
 //! overflows and ticks with a clock that only moves forward, then a
-//! shutdown. Checks NAME-2/INV-9, SESS-1, SESS-6, SRV-1, MSG-2/INV-2,
-//! INV-1, INV-6, LIMIT-2, LEAVE-3 and LEAVE-5 after every event.
+//! shutdown. Checks NAME-2/INV-9, SESS-1, SESS-3, SESS-4, SESS-6, SRV-1,
+//! MSG-2/INV-2, INV-1, INV-3, INV-6, LIMIT-2, LIMIT-4, LEAVE-2, LEAVE-3,
+//! LEAVE-4 and LEAVE-5 after every event.
 //!
 //! Lines leave the room through a recording [`Outbox`] that can be told to
 //! refuse lines after a few. One entry, [`check`], takes raw fuzzer bytes
@@ -309,7 +310,11 @@ fn check_after_event(
     );
 
     let mut logs = logs.borrow_mut();
+    // Room lines each connection received in this event, for LEAVE-2 and
+    // INV-3.
+    let mut room_lines: Vec<Vec<Bytes>> = Vec::new();
     for (i, log) in logs.iter_mut().enumerate() {
+        let mut mine = Vec::new();
         let conn = i as ConnId;
         // LIMIT-2: an outbox that refused a line is evicted within the
         // same input; the room then knows the connection no more.
@@ -344,6 +349,13 @@ fn check_after_event(
                     log.welcomed,
                     "INV-6: conn {conn} heard a room line before its welcome"
                 );
+                // One event makes at most one room line per cause, and no
+                // cause is announced twice (LEAVE-2, INV-1, INV-5).
+                assert!(
+                    !mine.contains(line),
+                    "LEAVE-2/INV-5: conn {conn} got {line:?} twice in one event"
+                );
+                mine.push(line.clone());
             }
             if let ServerLine::Chat { from, .. } = &parsed {
                 // INV-1: a chat line carries its sender's name.
@@ -359,9 +371,27 @@ fn check_after_event(
             }
         }
         log.checked = log.pushed.len();
+        room_lines.push(mine);
         if let Some(Some(last)) = &log.closed {
             let parsed = parse_pushed(last);
             assert!(!parsed.is_room_line(), "a final line is not a room line");
+        }
+    }
+    check_one_order(&room_lines);
+}
+
+/// INV-3: any two connections receive the room lines they both received
+/// in this event in the same relative order. (Across events the order is
+/// the event order, so one event at a time suffices.)
+fn check_one_order(room_lines: &[Vec<Bytes>]) {
+    for (a, lines_a) in room_lines.iter().enumerate() {
+        for (b, lines_b) in room_lines.iter().enumerate().skip(a + 1) {
+            let common_a: Vec<&Bytes> = lines_a.iter().filter(|l| lines_b.contains(l)).collect();
+            let common_b: Vec<&Bytes> = lines_b.iter().filter(|l| lines_a.contains(l)).collect();
+            assert_eq!(
+                common_a, common_b,
+                "INV-3: conns {a} and {b} disagree on order"
+            );
         }
     }
 }
