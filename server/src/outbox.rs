@@ -152,15 +152,17 @@ impl Shared {
 pub(crate) struct Wakes(Mutex<Vec<Arc<Shared>>>);
 
 impl Wakes {
-    /// Wakes every writer noted since the last call.
-    pub(crate) fn wake_all(&self, scratch: &mut Vec<Arc<Shared>>) {
+    /// Wakes every writer noted since the last call; returns how many.
+    pub(crate) fn wake_all(&self, scratch: &mut Vec<Arc<Shared>>) -> usize {
         {
             let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
             std::mem::swap(&mut *pending, scratch);
         }
+        let woken = scratch.len();
         for shared in scratch.drain(..) {
             shared.wake();
         }
+        woken
     }
 
     fn note(&self, shared: &Arc<Shared>) {
