@@ -90,23 +90,24 @@ pub fn exit_race() -> Scenario {
     )
 }
 
-/// LIMIT-2, INV-8: cc stops reading; the room chats on; cc is removed as
-/// too slow and nobody else loses a line.
+/// LIMIT-2, INV-8: cc, the first to join, stops reading; the room chats
+/// on; cc is removed as too slow at that point of the room order and
+/// nobody else loses a line (a broadcast must go on past a full outbox).
 pub fn slow_reader() -> Scenario {
-    let mut aa = person("aa", 0).then(100, join("aa"));
-    let mut bb = person("bb", 1).then(200, join("bb"));
-    for i in 0..200u64 {
+    let mut aa = person("aa", 0).then(200, join("aa"));
+    let mut bb = person("bb", 1).then(300, join("bb"));
+    for i in 0..100u64 {
         aa = aa.then(1_000 + i * 20, say(&format!("aa says {i}")));
         bb = bb.then(1_010 + i * 20, say(&format!("bb says {i}")));
     }
     scenario(
         "slow reader: cc stops reading and is evicted while the room chats",
         vec![
+            person("cc", 2)
+                .then(100, join("cc"))
+                .then(900, Action::StopReading),
             aa,
             bb,
-            person("cc", 2)
-                .then(300, join("cc"))
-                .then(900, Action::StopReading),
         ],
         10_000,
     )

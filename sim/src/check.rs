@@ -227,6 +227,7 @@ pub fn check(scenario: &Scenario, rec: &Recording, sim_end_ms: u64) -> Verdict {
         let quiet = last_epoch_quiet && epoch + 1 == epochs;
         checker.against_reference(epoch, quiet);
     }
+    checker.isolation();
     let messages_delivered = checker
         .conns
         .iter()
@@ -572,6 +573,55 @@ impl Checker<'_> {
                 l.as_ref().map(|l| (*t, raw.as_slice(), l))
             })
             .collect()
+    }
+
+    /// INV-8: a loss (INV-4, INV-7) suffered by a well-behaved member
+    /// while another connection of the same server run misbehaved (bad
+    /// input, a stopped reader, a dropped connection) is also an isolation
+    /// failure.
+    fn isolation(&mut self) {
+        let line_max = self.scenario.settings.limits.line_bytes_max;
+        let misbehaved = |c: &Conn| {
+            c.stopped_reading
+                || c.rate_limited
+                || matches!(c.closed, Some((_, CloseKind::Dropped | CloseKind::Stalled)))
+                || c.sent
+                    .iter()
+                    .any(|(_, l)| lines::content_error(l, line_max).is_some())
+        };
+        let mut found = Vec::new();
+        for v in &self.violations {
+            if v.id != "INV-4" && v.id != "INV-7" {
+                continue;
+            }
+            let Some(victim) = self
+                .conns
+                .iter()
+                .position(|c| Some(&c.label) == v.clients.first())
+            else {
+                continue;
+            };
+            let epoch = self.conns[victim].epoch;
+            if misbehaved(&self.conns[victim]) {
+                continue;
+            }
+            let culprit = self.conns.iter().position(|c| {
+                c.epoch == epoch && !std::ptr::eq(c, &self.conns[victim]) && misbehaved(c)
+            });
+            if let Some(culprit) = culprit {
+                found.push((victim, culprit, v.detail.clone()));
+            }
+        }
+        for (victim, culprit, detail) in found {
+            let culprit_label = self.conns[culprit].label.clone();
+            self.report(
+                "INV-8",
+                &[victim, culprit],
+                format!(
+                    "a well-behaved member lost lines while {culprit_label} misbehaved: {detail}"
+                ),
+            );
+        }
     }
 
     /// Each member's own view of who is present: notices exactly once
@@ -1363,6 +1413,17 @@ mod tests {
         let mut l = base();
         l.push((1400, 3, Ev::Close(CloseKind::Dropped)));
         assert_caught(&l, "INV-7");
+    }
+
+    // INV-8: a well-behaved member loses a line while another sends junk.
+    #[test]
+    fn inv_8_loss_while_another_misbehaves() {
+        let mut l = base();
+        l.push((1050, 1, Ev::Send("\u{1b}[2J")));
+        l.push((1052, 1, Ev::Recv("! control-char: no")));
+        remove(&mut l, 3, Ev::Recv("bb: yo"));
+        assert_caught(&l, "INV-8");
+        assert_caught(&l, "INV-4");
     }
 
     // INV-9: two members with one name (in different case).

@@ -14,11 +14,17 @@ use crate::record::{CloseKind, Recording, What};
 use crate::scenario::{ClientSpec, Fault, Scenario, SERVER_HOST, SERVER_PORT};
 
 /// Segments in flight per stream direction and pending connects per
-/// listener. Above the largest client count, so a burst of connects never
-/// overflows turmoil's accept queue (it panics if it does), and small
-/// enough that a stopped reader's stream fills and the server's outbox
-/// limit is what evicts it.
-pub const TCP_CAPACITY: usize = 256;
+/// listener, at least. The runner uses [`tcp_capacity`].
+pub const TCP_CAPACITY_MIN: usize = 64;
+
+/// turmoil's per-stream window and accept queue for `scenario`: above the
+/// client count, so a burst of connects never overflows the accept queue
+/// (turmoil panics if it does), and otherwise as small as possible, so a
+/// stopped reader's stream fills soon and the server's outbox limit is
+/// what evicts it (LIMIT-2).
+pub fn tcp_capacity(scenario: &Scenario) -> usize {
+    (scenario.clients.len() + 16).max(TCP_CAPACITY_MIN)
+}
 
 /// Simulated time allowed beyond `end_ms` before turmoil itself gives up.
 const SIM_DURATION_SLACK_MS: u64 = 60_000;
@@ -62,7 +68,7 @@ pub fn run(scenario: &Scenario) -> RunOutput {
         .simulation_duration(ms(scenario.end_ms + SIM_DURATION_SLACK_MS))
         .tick_duration(ms(tick_ms))
         .rng_seed(scenario.seed)
-        .tcp_capacity(TCP_CAPACITY)
+        .tcp_capacity(tcp_capacity(scenario))
         .min_message_latency(ms(settings.latency_min_ms))
         .max_message_latency(ms(settings.latency_max_ms.max(settings.latency_min_ms)))
         .build();

@@ -14,8 +14,8 @@ const SEEDS: u64 = 300;
 #[test]
 fn sweep_of_generated_seeds_passes() {
     let size = sim::gen::Size {
-        clients_max: 16,
-        active_ms_max: 4_000,
+        clients_max: 12,
+        active_ms_max: 3_000,
     };
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let started = Instant::now();
@@ -30,5 +30,5 @@ fn sweep_of_generated_seeds_passes() {
     // The sweep must actually exercise the server.
     let delivered: usize = results.iter().map(|r| r.messages).sum();
     let faults: usize = results.iter().map(|r| r.faults).sum();
-    assert!(delivered > 10_000 && faults > 100, "{summary}");
+    assert!(delivered > 5_000 && faults > 100, "{summary}");
 }

@@ -1,0 +1,854 @@
+//! `chat-sim load`: a real-TCP load generator for the chat server (or, with
+//! `--dialect irc`, an IRC daemon, for side-by-side figures).
+//!
+//! A run: optionally start the server (`--spawn 'CMD {port}'`) on a free
+//! loopback port and wait until it accepts; connect and join `--members`
+//! members (a bounded number of handshakes at once; beyond
+//! [`MEMBERS_PER_SOURCE_ADDR`] members, from several loopback source
+//! addresses 127.0.0.2, 127.0.0.3, ...); wait until every join notice has
+//! arrived; then the clock starts and `--senders` of the members each send
+//! `--messages` messages of `--size` bytes, at `--rate` per second each (0
+//! = as fast as possible). Every message carries its sender, sequence
+//! number and send time, so every member measures latency and notices a
+//! gap. The report gives deliveries per second, expected against received
+//! chat lines, latency p50/p99/max, connect time, and for a spawned server
+//! its CPU time and RSS before, with all members joined, and after, beside
+//! the generator's own CPU time.
+//!
+//! The chat server's default limits throttle a benchmark. Start it with
+//! `--rate-lines-per-s 0` (no token bucket), `--members-max` and
+//! `--naming-max` at least the member count, and, to have every join
+//! announced, `--presence-members-max` at least the member count (pass the
+//! same value to the generator's `--presence-members-max`, which it uses
+//! only to know how many join notices to wait for). For example:
+//!
+//! ```text
+//! chat-sim load --members 100 --senders 10 --messages 2000 \
+//!   --spawn 'target/release/chat-server --bind 127.0.0.1:{port} --rate-lines-per-s 0'
+//! ```
+//!
+//! Not the bottleneck by design: one current-thread runtime; each reader
+//! task serves [`MEMBERS_PER_TASK`] sockets through one 256 KB buffer;
+//! senders batch up to [`SEND_BATCH_BYTES`] per write.
+//!
+//! Bounds: every count has a maximum ([`MEMBERS_MAX`], ...) and the whole
+//! run is bounded by `--timeout-s`; a run that stalls for
+//! [`STALL_MS`] after the last send ends early and reports what is missing.
+//! This module never touches the server's code: it only speaks TCP.
+
+pub mod dialect;
+pub mod member;
+pub mod stats;
+
+use std::fmt::Write as _;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpSocket, TcpStream};
+
+pub use dialect::Dialect;
+use member::{Member, Progress, Tally};
+use stats::{proc_sample, Histogram, ProcSample};
+
+/// Most members of one run.
+pub const MEMBERS_MAX: usize = 100_000;
+/// Most senders of one run.
+pub const SENDERS_MAX: usize = 1_000;
+/// Most messages per sender.
+pub const MESSAGES_MAX: usize = 10_000_000;
+/// Largest message text, bytes.
+pub const SIZE_BYTES_MAX: usize = 16_000;
+/// Longest run, seconds.
+pub const TIMEOUT_S_MAX: u64 = 3_600;
+/// Most handshakes in flight at once.
+pub const CONNECT_PARALLEL_MAX: usize = 1_024;
+/// Members connected from one loopback source address before the next
+/// one is used (one address has about 28,000 ephemeral ports).
+pub const MEMBERS_PER_SOURCE_ADDR: usize = 20_000;
+/// Sockets one reader task serves.
+pub const MEMBERS_PER_TASK: usize = 64;
+/// Bytes a sender gathers into one write when sending as fast as possible.
+pub const SEND_BATCH_BYTES: usize = 16 * 1024;
+/// A run whose deliveries stop for this long after the last send ends.
+pub const STALL_MS: u64 = 10_000;
+/// How long a spawned server may take to accept its first connection.
+const SPAWN_READY_MS: u64 = 10_000;
+/// How long a spawned server may take to exit after SIGTERM.
+const SPAWN_EXIT_MS: u64 = 10_000;
+/// How often the driver looks at the readers' progress.
+const POLL_MS: u64 = 5;
+
+/// Flags of `chat-sim load`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Server address, HOST:PORT (or use --spawn).
+    #[arg(long, conflicts_with = "spawn")]
+    pub addr: Option<String>,
+    /// Start the server with this shell command, `{port}` replaced by a
+    /// free loopback port; it is sent SIGTERM at the end.
+    #[arg(long)]
+    pub spawn: Option<String>,
+    /// Protocol to speak.
+    #[arg(long, value_enum, default_value_t = Dialect::Chat)]
+    pub dialect: Dialect,
+    /// IRC channel to join (irc dialect).
+    #[arg(long, default_value = "#bench")]
+    pub channel: String,
+    /// Members to join.
+    #[arg(long, default_value_t = 100)]
+    pub members: usize,
+    /// Members that send (the first S to join).
+    #[arg(long, default_value_t = 10)]
+    pub senders: usize,
+    /// Messages per sender.
+    #[arg(long, default_value_t = 2_000)]
+    pub messages: usize,
+    /// Bytes of message text (at least the header "<sender> <seq> <us> ").
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Messages per second per sender; 0 = as fast as possible.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// The server's presence_members_max (chat dialect): joins beyond it
+    /// are not announced (LEAVE-6), so the generator does not wait for them.
+    #[arg(long, default_value_t = 1_000)]
+    pub presence_members_max: usize,
+    /// IRC: register only, do not join the channel (idle-member memory).
+    #[arg(long)]
+    pub no_join: bool,
+    /// Handshakes in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub connect_parallel: usize,
+    /// Give up after this many seconds in all.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_s: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Default for LoadArgs {
+    fn default() -> Self {
+        LoadArgs {
+            addr: None,
+            spawn: None,
+            dialect: Dialect::Chat,
+            channel: "#bench".to_owned(),
+            members: 100,
+            senders: 10,
+            messages: 2_000,
+            size: 64,
+            rate: 0,
+            presence_members_max: 1_000,
+            no_join: false,
+            connect_parallel: 64,
+            timeout_s: 300,
+            json: false,
+        }
+    }
+}
+
+/// Server CPU and memory at the three moments of a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServerSamples {
+    /// Once it accepts, before any member connects.
+    pub before: ProcSample,
+    /// With every member joined and every join notice delivered.
+    pub joined: ProcSample,
+    /// After the last delivery.
+    pub after: ProcSample,
+}
+
+/// The outcome of one run.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Dialect spoken.
+    pub dialect: &'static str,
+    /// Members joined.
+    pub members: usize,
+    /// Senders.
+    pub senders: usize,
+    /// Messages per sender.
+    pub messages: usize,
+    /// Message text bytes.
+    pub size: usize,
+    /// Per-sender rate (0 = as fast as possible).
+    pub rate: u64,
+    /// From the first connect to the last welcome, s.
+    pub connect_s: f64,
+    /// Per-member handshake time.
+    pub handshake: Histogram,
+    /// Join notices the room should deliver, and delivered.
+    pub notices_expected: u64,
+    /// Join notices heard before the clock started (or by the end).
+    pub notices_received: u64,
+    /// From the first send to the last delivery, s.
+    pub elapsed_s: f64,
+    /// What the readers saw.
+    pub tally: Tally,
+    /// The spawned server's samples.
+    pub server: Option<ServerSamples>,
+    /// The generator's CPU seconds during the message phase, and in all.
+    pub own_cpu_msg_s: f64,
+    /// The generator's CPU seconds for the whole run.
+    pub own_cpu_s: f64,
+    /// Why the run failed, if it did.
+    pub failure: Option<String>,
+}
+
+impl Report {
+    /// Chat lines expected and not received.
+    pub fn lost(&self) -> u64 {
+        self.tally.expected.saturating_sub(self.tally.chat)
+    }
+
+    /// Deliveries per second over the message phase.
+    pub fn deliveries_per_s(&self) -> f64 {
+        if self.elapsed_s > 0.0 {
+            self.tally.chat as f64 / self.elapsed_s
+        } else {
+            0.0
+        }
+    }
+
+    /// Server RSS growth per member from `before` to `joined`, KiB.
+    pub fn rss_per_member_kib(&self) -> Option<f64> {
+        let s = self.server?;
+        Some((s.joined.rss_kib as f64 - s.before.rss_kib as f64) / self.members.max(1) as f64)
+    }
+
+    /// Whether the run passed: nothing lost (unless an eviction was
+    /// announced), nothing out of order, no error line, no failure.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+            && (self.lost() == 0 || self.tally.removed > 0)
+            && self.tally.out_of_order == 0
+            && self.tally.errors == 0
+    }
+
+    /// The human-readable table.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let ms = |us: u64| us as f64 / 1000.0;
+        let l = &self.tally.latency;
+        let _ = writeln!(
+            s,
+            "load: {} dialect, {} members, {} senders x {} messages of {} bytes, rate {}",
+            self.dialect,
+            self.members,
+            self.senders,
+            self.messages,
+            self.size,
+            if self.rate == 0 {
+                "as fast as possible".to_owned()
+            } else {
+                format!("{}/s per sender", self.rate)
+            }
+        );
+        let _ = writeln!(s, "| measure | value |\n| --- | --- |");
+        let _ = writeln!(
+            s,
+            "| connect + join, all members | {:.3} s (handshake p50 {:.2} ms, p99 {:.2} ms) |",
+            self.connect_s,
+            ms(self.handshake.quantile_us(0.5)),
+            ms(self.handshake.quantile_us(0.99))
+        );
+        let _ = writeln!(
+            s,
+            "| join notices received / expected | {} / {} |",
+            self.notices_received, self.notices_expected
+        );
+        let _ = writeln!(
+            s,
+            "| chat lines received / expected | {} / {} (lost {}, out of order {}) |",
+            self.tally.chat,
+            self.tally.expected,
+            self.lost(),
+            self.tally.out_of_order
+        );
+        let _ = writeln!(
+            s,
+            "| evictions / departures / errors / closed | {} / {} / {} / {} |",
+            self.tally.removed, self.tally.left, self.tally.errors, self.tally.closed
+        );
+        let _ = writeln!(
+            s,
+            "| message phase | {:.3} s, {:.3} M deliveries/s |",
+            self.elapsed_s,
+            self.deliveries_per_s() / 1e6
+        );
+        let _ = writeln!(
+            s,
+            "| latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |",
+            ms(l.quantile_us(0.5)),
+            ms(l.quantile_us(0.99)),
+            ms(l.max_us())
+        );
+        if let Some(sv) = self.server {
+            let _ = writeln!(
+                s,
+                "| server RSS before / joined / after | {} / {} / {} KiB ({:.2} KiB per member) |",
+                sv.before.rss_kib,
+                sv.joined.rss_kib,
+                sv.after.rss_kib,
+                self.rss_per_member_kib().unwrap_or(0.0)
+            );
+            let _ = writeln!(
+                s,
+                "| server CPU: joins / messages | {:.2} / {:.2} s |",
+                sv.joined.cpu_s - sv.before.cpu_s,
+                sv.after.cpu_s - sv.joined.cpu_s
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| generator CPU: messages / whole run | {:.2} / {:.2} s |",
+            self.own_cpu_msg_s, self.own_cpu_s
+        );
+        if let Some(e) = &self.tally.first_error {
+            let _ = writeln!(s, "| first error line | {} |", e.replace('|', "/"));
+        }
+        let verdict = match (&self.failure, self.passed()) {
+            (Some(f), _) => format!("FAIL: {f}"),
+            (None, true) => "PASS".to_owned(),
+            (None, false) => "FAIL: lost, out-of-order or error lines".to_owned(),
+        };
+        let _ = writeln!(s, "| verdict | {verdict} |");
+        s
+    }
+
+    /// The report as one JSON object (keys stable for scripts).
+    pub fn json(&self) -> String {
+        let l = &self.tally.latency;
+        let ms = |us: u64| us as f64 / 1000.0;
+        let mut s = String::from("{");
+        let mut field = |k: &str, v: String| {
+            if s.len() > 1 {
+                s.push(',');
+            }
+            let _ = write!(s, "\"{k}\":{v}");
+        };
+        field("dialect", format!("\"{}\"", self.dialect));
+        field("members", self.members.to_string());
+        field("senders", self.senders.to_string());
+        field("messages", self.messages.to_string());
+        field("size", self.size.to_string());
+        field("rate", self.rate.to_string());
+        field("connect_s", format!("{:.4}", self.connect_s));
+        field(
+            "handshake_p99_ms",
+            format!("{:.3}", ms(self.handshake.quantile_us(0.99))),
+        );
+        field("notices_expected", self.notices_expected.to_string());
+        field("notices_received", self.notices_received.to_string());
+        field("expected", self.tally.expected.to_string());
+        field("received", self.tally.chat.to_string());
+        field("lost", self.lost().to_string());
+        field("out_of_order", self.tally.out_of_order.to_string());
+        field("evictions", self.tally.removed.to_string());
+        field("departures", self.tally.left.to_string());
+        field("errors", self.tally.errors.to_string());
+        field("closed", self.tally.closed.to_string());
+        field("elapsed_s", format!("{:.4}", self.elapsed_s));
+        field("deliveries_per_s", format!("{:.0}", self.deliveries_per_s()));
+        field("latency_p50_ms", format!("{:.3}", ms(l.quantile_us(0.5))));
+        field("latency_p99_ms", format!("{:.3}", ms(l.quantile_us(0.99))));
+        field("latency_max_ms", format!("{:.3}", ms(l.max_us())));
+        if let Some(sv) = self.server {
+            for (k, p) in [
+                ("before", sv.before),
+                ("joined", sv.joined),
+                ("after", sv.after),
+            ] {
+                field(&format!("server_cpu_s_{k}"), format!("{:.2}", p.cpu_s));
+                field(&format!("server_rss_kib_{k}"), p.rss_kib.to_string());
+            }
+            field(
+                "server_rss_per_member_kib",
+                format!("{:.3}", self.rss_per_member_kib().unwrap_or(0.0)),
+            );
+        }
+        field("own_cpu_msg_s", format!("{:.2}", self.own_cpu_msg_s));
+        field("own_cpu_s", format!("{:.2}", self.own_cpu_s));
+        field("passed", self.passed().to_string());
+        field(
+            "failure",
+            match &self.failure {
+                Some(f) => format!("\"{}\"", f.replace(['"', '\\'], "'")),
+                None => "null".to_owned(),
+            },
+        );
+        s.push('}');
+        s
+    }
+}
+
+/// Runs `chat-sim load` on a current-thread runtime and prints the report;
+/// returns whether the run passed.
+pub fn main(args: &LoadArgs) -> bool {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chat-sim load: cannot start a runtime: {e}");
+            return false;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.table());
+            }
+            report.passed()
+        }
+        Err(e) => {
+            eprintln!("chat-sim load: {e}");
+            false
+        }
+    }
+}
+
+/// A server started by `--spawn`, sent SIGTERM (then SIGKILL) on drop.
+struct Spawned {
+    child: Child,
+    pid: String,
+}
+
+impl Spawned {
+    fn sample(&self) -> ProcSample {
+        proc_sample(&self.pid).unwrap_or_default()
+    }
+
+    async fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid])
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..SPAWN_EXIT_MS / 50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+async fn spawn_server(cmd: &str) -> io::Result<(Spawned, SocketAddr)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let line = cmd.replace("{port}", &port.to_string());
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("exec {line}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
+    let child = command.spawn()?;
+    let mut spawned = Spawned {
+        pid: child.id().to_string(),
+        child,
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    for _ in 0..SPAWN_READY_MS / 20 {
+        if let Ok(Some(status)) = spawned.child.try_wait() {
+            return Err(io::Error::other(format!("`{line}` exited: {status}")));
+        }
+        if TcpStream::connect(addr).await.is_ok() {
+            return Ok((spawned, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(io::Error::other(format!(
+        "`{line}` did not accept within {SPAWN_READY_MS} ms"
+    )))
+}
+
+fn check_args(a: &LoadArgs) -> Result<(), String> {
+    let bound = |what: &str, v: usize, lo: usize, hi: usize| {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(format!("--{what} must be {lo} to {hi}, not {v}"))
+        }
+    };
+    bound("members", a.members, 1, MEMBERS_MAX)?;
+    bound("senders", a.senders, 0, SENDERS_MAX.min(a.members))?;
+    bound("messages", a.messages, 0, MESSAGES_MAX)?;
+    bound("size", a.size, 1, SIZE_BYTES_MAX)?;
+    bound("connect-parallel", a.connect_parallel, 1, CONNECT_PARALLEL_MAX)?;
+    bound("timeout-s", a.timeout_s as usize, 1, TIMEOUT_S_MAX as usize)?;
+    if a.no_join && a.senders > 0 {
+        return Err("--no-join members cannot send: use --senders 0".to_owned());
+    }
+    Ok(())
+}
+
+/// Connects member `i` and performs its handshake.
+async fn connect_member(
+    a: &LoadArgs,
+    addr: SocketAddr,
+    i: usize,
+    deadline: Instant,
+) -> io::Result<(TcpStream, Vec<u8>, Duration)> {
+    let started = Instant::now();
+    let socket = TcpSocket::new_v4()?;
+    if a.members > MEMBERS_PER_SOURCE_ADDR {
+        // 127.0.0.2, 127.0.0.3, ...: each has its own ephemeral ports.
+        let host = u8::try_from(2 + i / MEMBERS_PER_SOURCE_ADDR)
+            .map_err(|_| io::Error::other("out of loopback source addresses"))?;
+        socket.bind(SocketAddr::V4(SocketAddrV4::new(
+            Ipv4Addr::new(127, 0, 0, host),
+            0,
+        )))?;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    let mut stream = tokio::time::timeout(left, socket.connect(addr))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+    stream.set_nodelay(true)?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    let leftover = a
+        .dialect
+        .handshake(&mut stream, &format!("m{i}"), &a.channel, a.no_join, left)
+        .await?;
+    Ok((stream, leftover, started.elapsed()))
+}
+
+/// Writes all of `buf` to a shared socket.
+async fn write_all(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Appends the text of message `seq` of `sender`, sent at `sent_us`,
+/// padded with `x` to `size` bytes.
+fn message_text(sender: usize, seq: usize, sent_us: u64, size: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    let _ = write!(WriteVec(out), "{sender} {seq} {sent_us} ");
+    let len = out.len() - start;
+    out.resize(start + len.max(size), b'x');
+}
+
+/// `fmt::Write` into a byte vector (no allocation per message).
+struct WriteVec<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for WriteVec<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+async fn send(
+    a: LoadArgs,
+    stream: Arc<TcpStream>,
+    sender: usize,
+    epoch: Instant,
+) -> io::Result<()> {
+    let mut batch = Vec::with_capacity(SEND_BATCH_BYTES + a.size + 64);
+    let mut text = Vec::with_capacity(a.size + 32);
+    let us = || epoch.elapsed().as_micros() as u64;
+    if a.rate == 0 {
+        for seq in 0..a.messages {
+            text.clear();
+            message_text(sender, seq, us(), a.size, &mut text);
+            a.dialect.message(&a.channel, &text, &mut batch);
+            if batch.len() >= SEND_BATCH_BYTES || seq + 1 == a.messages {
+                write_all(&stream, &batch).await?;
+                batch.clear();
+            }
+        }
+        return Ok(());
+    }
+    let period = Duration::from_nanos(1_000_000_000 / a.rate.max(1));
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    // Spread the senders over one period so they do not send in step.
+    tokio::time::sleep(period.mul_f64(sender as f64 / a.senders.max(1) as f64)).await;
+    for seq in 0..a.messages {
+        ticks.tick().await;
+        text.clear();
+        batch.clear();
+        message_text(sender, seq, us(), a.size, &mut text);
+        a.dialect.message(&a.channel, &text, &mut batch);
+        write_all(&stream, &batch).await?;
+    }
+    Ok(())
+}
+
+/// Runs one load test as `args` says. `Err` only when the run could not
+/// be set up (bad flags, server not reachable, a member not joined);
+/// losses and timeouts are in the report.
+pub async fn run(args: &LoadArgs) -> Result<Report, String> {
+    check_args(args)?;
+    let a = args.clone();
+    let epoch = Instant::now();
+    let deadline = epoch + Duration::from_secs(a.timeout_s);
+    let own_start = proc_sample("self").unwrap_or_default();
+
+    let (spawned, addr) = match (&a.spawn, &a.addr) {
+        (Some(cmd), _) => {
+            let (s, addr) = spawn_server(cmd).await.map_err(|e| e.to_string())?;
+            (Some(s), addr)
+        }
+        (None, Some(addr)) => {
+            let addr = addr
+                .to_socket_addrs()
+                .map_err(|e| format!("--addr {addr}: {e}"))?
+                .find(SocketAddr::is_ipv4)
+                .ok_or_else(|| format!("--addr {addr}: no IPv4 address"))?;
+            (None, addr)
+        }
+        (None, None) => return Err("give --addr HOST:PORT or --spawn 'CMD {port}'".to_owned()),
+    };
+    // Let a freshly spawned server settle after the readiness probe.
+    let before = spawned.as_ref().map(Spawned::sample).unwrap_or_default();
+
+    // Connect and join, `connect_parallel` handshakes at once: worker w
+    // joins members w, w + P, w + 2P, ...
+    let connect_start = Instant::now();
+    let workers = a.connect_parallel.min(a.members);
+    let mut joins = tokio::task::JoinSet::new();
+    for w in 0..workers {
+        let a = a.clone();
+        joins.spawn(async move {
+            let mut mine = Vec::new();
+            for i in (w..a.members).step_by(workers) {
+                let r = connect_member(&a, addr, i, deadline).await;
+                let failed = r.is_err();
+                mine.push((i, r));
+                if failed {
+                    break;
+                }
+            }
+            mine
+        });
+    }
+    let mut joined: Vec<Option<(TcpStream, Vec<u8>)>> = (0..a.members).map(|_| None).collect();
+    let mut handshake = Histogram::default();
+    let mut first_failure = None;
+    while let Some(res) = joins.join_next().await {
+        let mine = res.map_err(|e| format!("connect task: {e}"))?;
+        for (i, r) in mine {
+            match r {
+                Ok((stream, leftover, took)) => {
+                    handshake.record(took.as_micros() as u64);
+                    joined[i] = Some((stream, leftover));
+                }
+                Err(e) => {
+                    first_failure.get_or_insert_with(|| format!("member m{i}: {e}"));
+                }
+            }
+        }
+    }
+    if let Some(f) = first_failure {
+        let n = joined.iter().filter(|j| j.is_some()).count();
+        if let Some(s) = spawned {
+            s.stop().await;
+        }
+        return Err(format!("{n} of {} members joined; {f}", a.members));
+    }
+    let connect_s = connect_start.elapsed().as_secs_f64();
+
+    // Hand the sockets to reader groups.
+    let progress = Arc::new(Progress::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut sender_streams = Vec::new();
+    let mut readers = Vec::new();
+    let mut group = Vec::new();
+    for (i, slot) in joined.into_iter().enumerate() {
+        let Some((stream, leftover)) = slot else {
+            return Err(format!("member m{i} has no connection"));
+        };
+        let stream = Arc::new(stream);
+        let own = usize::from(i < a.senders);
+        let expected = ((a.senders - own) * a.messages) as u64;
+        if i < a.senders {
+            sender_streams.push(Arc::clone(&stream));
+        }
+        group.push(Member::new(stream, leftover, a.senders, expected));
+        if group.len() == MEMBERS_PER_TASK || i + 1 == a.members {
+            readers.push(tokio::spawn(member::read_group(
+                a.dialect,
+                epoch,
+                std::mem::take(&mut group),
+                Arc::clone(&progress),
+                stop_rx.clone(),
+            )));
+        }
+    }
+
+    // Wait for the join notices, so they do not count against the clock.
+    let notices_expected = match a.dialect {
+        Dialect::Chat => {
+            let m = a.members.min(a.presence_members_max) as u64;
+            m * m.saturating_sub(1) / 2
+        }
+        Dialect::Irc if a.no_join => 0,
+        Dialect::Irc => (a.members as u64) * (a.members as u64 - 1) / 2,
+    };
+    let mut failure = None;
+    while progress.notices.load(Ordering::Relaxed) < notices_expected {
+        if Instant::now() >= deadline {
+            failure = Some("timed out waiting for join notices".to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+    }
+    let notices_received = progress.notices.load(Ordering::Relaxed);
+    let joined_sample = spawned.as_ref().map(Spawned::sample).unwrap_or_default();
+
+    // The message phase.
+    let own_msg_start = proc_sample("self").unwrap_or_default();
+    let t0 = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for (s, stream) in sender_streams.into_iter().enumerate() {
+        senders.spawn(send(a.clone(), stream, s, epoch));
+    }
+    let expected_total = (a.senders * a.messages * (a.members - 1)) as u64;
+    let mut last_count = 0;
+    let mut last_change = Instant::now();
+    loop {
+        let count = progress.chat.load(Ordering::Relaxed);
+        if count >= expected_total || failure.is_some() {
+            break;
+        }
+        if progress.gone.load(Ordering::Relaxed) == a.members as u64 {
+            failure = Some("every connection closed".to_owned());
+            break;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            failure = Some(format!("timed out after {} s", a.timeout_s));
+            break;
+        }
+        if count != last_count {
+            last_count = count;
+            last_change = now;
+        } else if senders.is_empty() && now - last_change >= Duration::from_millis(STALL_MS) {
+            failure = Some(format!("no delivery for {STALL_MS} ms after the last send"));
+            break;
+        }
+        while let Some(done) = senders.try_join_next() {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    failure.get_or_insert_with(|| format!("a sender failed: {e}"));
+                }
+                Err(e) => {
+                    failure.get_or_insert_with(|| format!("a sender task failed: {e}"));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+    }
+    senders.abort_all();
+    let _ = stop_tx.send(true);
+    let mut tally = Tally::default();
+    for r in readers {
+        let t = r.await.map_err(|e| format!("reader task: {e}"))?;
+        tally.merge(&t);
+    }
+    let elapsed_s = match tally.last_chat {
+        Some(last) if last > t0 => (last - t0).as_secs_f64(),
+        _ => 0.0,
+    };
+    let own_end = proc_sample("self").unwrap_or_default();
+    let server = match &spawned {
+        Some(s) => Some(ServerSamples {
+            before,
+            joined: joined_sample,
+            after: s.sample(),
+        }),
+        None => None,
+    };
+    if let Some(s) = spawned {
+        s.stop().await;
+    }
+    Ok(Report {
+        dialect: match a.dialect {
+            Dialect::Chat => "chat",
+            Dialect::Irc => "irc",
+        },
+        members: a.members,
+        senders: a.senders,
+        messages: a.messages,
+        size: a.size,
+        rate: a.rate,
+        connect_s,
+        handshake,
+        notices_expected,
+        notices_received,
+        elapsed_s,
+        tally,
+        server,
+        own_cpu_msg_s: own_end.cpu_s - own_msg_start.cpu_s,
+        own_cpu_s: own_end.cpu_s - own_start.cpu_s,
+        failure,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_text_has_header_and_size() {
+        let mut out = Vec::new();
+        message_text(3, 17, 123_456, 64, &mut out);
+        assert_eq!(out.len(), 64);
+        assert!(out.starts_with(b"3 17 123456 xx"));
+        assert_eq!(member::parse_text(&out), Some((3, 17, 123_456)));
+        out.clear();
+        message_text(3, 17, 123_456, 4, &mut out);
+        assert_eq!(out, b"3 17 123456 ");
+    }
+
+    #[test]
+    fn flags_are_bounded() {
+        let ok = LoadArgs::default();
+        assert!(check_args(&ok).is_ok());
+        let too_many = LoadArgs {
+            members: MEMBERS_MAX + 1,
+            ..LoadArgs::default()
+        };
+        assert!(check_args(&too_many).is_err());
+        let senders = LoadArgs {
+            members: 5,
+            senders: 6,
+            ..LoadArgs::default()
+        };
+        assert!(check_args(&senders).is_err());
+    }
+}
