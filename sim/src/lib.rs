@@ -7,6 +7,7 @@
 //! - [`runner`]: hosts the real `server::run` in turmoil and injects faults.
 //! - [`record`]: what clients sent and received, with simulated time.
 //! - [`lines`]: the checker's own, independent reading of the wire.
+//! - [`load`]: the real-TCP load generator (`chat-sim load`), not simulated.
 //! - [`check`]: the invariant checker (SPEC §7, by ID).
 //! - [`transcript`]: the deterministic rendering of a run.
 //! - [`canon`]: the canonical scenarios the snapshot tests pin down.
@@ -24,6 +25,7 @@ pub mod check;
 pub mod client;
 pub mod gen;
 pub mod lines;
+pub mod load;
 pub mod record;
 pub mod runner;
 pub mod scenario;

@@ -60,6 +60,9 @@ enum Command {
         #[arg(long, default_value_t = gen::Size::default().active_ms_max)]
         active_ms_max: u64,
     },
+    /// Real-TCP load generator against a running or spawned server
+    /// (see `sim::load` for the server flags a benchmark needs).
+    Load(sim::load::LoadArgs),
     /// Runs the 100-client, 60-second benchmark and prints its speed.
     Bench {
         /// Simulated time per step, in ms.
@@ -177,6 +180,7 @@ fn main() -> ExitCode {
             }
             outcome.passed()
         }
+        Some(Command::Load(args)) => sim::load::main(&args),
         Some(Command::Bench {
             tick_ms,
             say_every_ms,
