@@ -144,9 +144,12 @@ impl Dialect {
         idle_only: bool,
         timeout: Duration,
     ) -> io::Result<Vec<u8>> {
-        tokio::time::timeout(timeout, self.handshake_inner(stream, name, channel, idle_only))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "handshake timed out"))?
+        tokio::time::timeout(
+            timeout,
+            self.handshake_inner(stream, name, channel, idle_only),
+        )
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "handshake timed out"))?
     }
 
     async fn handshake_inner(

@@ -354,7 +354,10 @@ impl Report {
         field("errors", self.tally.errors.to_string());
         field("closed", self.tally.closed.to_string());
         field("elapsed_s", format!("{:.4}", self.elapsed_s));
-        field("deliveries_per_s", format!("{:.0}", self.deliveries_per_s()));
+        field(
+            "deliveries_per_s",
+            format!("{:.0}", self.deliveries_per_s()),
+        );
         field("latency_p50_ms", format!("{:.3}", ms(l.quantile_us(0.5))));
         field("latency_p99_ms", format!("{:.3}", ms(l.quantile_us(0.99))));
         field("latency_max_ms", format!("{:.3}", ms(l.max_us())));
@@ -499,7 +502,12 @@ fn check_args(a: &LoadArgs) -> Result<(), String> {
     bound("senders", a.senders, 0, SENDERS_MAX.min(a.members))?;
     bound("messages", a.messages, 0, MESSAGES_MAX)?;
     bound("size", a.size, 1, SIZE_BYTES_MAX)?;
-    bound("connect-parallel", a.connect_parallel, 1, CONNECT_PARALLEL_MAX)?;
+    bound(
+        "connect-parallel",
+        a.connect_parallel,
+        1,
+        CONNECT_PARALLEL_MAX,
+    )?;
     bound("timeout-s", a.timeout_s as usize, 1, TIMEOUT_S_MAX as usize)?;
     if a.no_join && a.senders > 0 {
         return Err("--no-join members cannot send: use --senders 0".to_owned());
@@ -785,14 +793,11 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
         _ => 0.0,
     };
     let own_end = proc_sample("self").unwrap_or_default();
-    let server = match &spawned {
-        Some(s) => Some(ServerSamples {
-            before,
-            joined: joined_sample,
-            after: s.sample(),
-        }),
-        None => None,
-    };
+    let server = spawned.as_ref().map(|s| ServerSamples {
+        before,
+        joined: joined_sample,
+        after: s.sample(),
+    });
     if let Some(s) = spawned {
         s.stop().await;
     }
