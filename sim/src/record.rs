@@ -120,6 +120,24 @@ pub enum What {
     },
 }
 
+impl What {
+    /// The connection an event is about, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            What::Connecting { conn, .. }
+            | What::Connected { conn }
+            | What::ConnectFailed { conn }
+            | What::Sent { conn, .. }
+            | What::Received { conn, .. }
+            | What::ReceivedOverlong { conn }
+            | What::ReceivedFragment { conn, .. }
+            | What::Reading { conn, .. }
+            | What::Closed { conn, .. } => Some(*conn),
+            What::Fault(_) | What::ServerUp | What::ServerDown | What::Skipped { .. } => None,
+        }
+    }
+}
+
 /// Everything recorded in one run, in execution order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recording {
@@ -146,9 +164,13 @@ impl Recording {
 
     /// The events in time order; events of one instant keep the order in
     /// which they were recorded, so the result is deterministic.
+    ///
+    /// Events of different connections in one instant are ordered by
+    /// connection, so that the order in which turmoil happens to wake the
+    /// tasks of one host within a tick never shows in a transcript.
     pub fn sorted(&self) -> Vec<&Event> {
         let mut events: Vec<&Event> = self.events.iter().collect();
-        events.sort_by_key(|e| e.at_us);
+        events.sort_by_key(|e| (e.at_us, e.what.conn().unwrap_or(0)));
         events
     }
 }

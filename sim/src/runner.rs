@@ -207,7 +207,25 @@ fn apply(
         }
         Fault::ServerCrash if sim.is_host_running(SERVER_HOST) => {
             shared.rec.borrow_mut().push(at_us, What::ServerDown);
+            // A crash drops the server's tasks in tokio's task-id order,
+            // which is process-global, so the FINs it sends come in an
+            // order that differs between runs. With a fixed latency on
+            // every server link during the crash, that order changes
+            // neither a latency nor the number of draws from turmoil's
+            // random source, so the run stays a function of its seed.
+            let s = &scenario.settings;
+            for h in 0..hosts {
+                sim.set_link_latency(client_host(h), SERVER_HOST, ms(s.latency_max_ms));
+            }
             sim.crash(SERVER_HOST);
+            for h in 0..hosts {
+                sim.set_link_latency(client_host(h), SERVER_HOST, ms(s.latency_min_ms));
+                sim.set_link_max_message_latency(
+                    client_host(h),
+                    SERVER_HOST,
+                    ms(s.latency_max_ms.max(s.latency_min_ms)),
+                );
+            }
             true
         }
         Fault::ServerRestart if !sim.is_host_running(SERVER_HOST) => {

@@ -33,6 +33,9 @@ pub struct Progress {
     pub chat: AtomicU64,
     /// Members whose connection ended or that got a final error.
     pub gone: AtomicU64,
+    /// Members that heard every chat line they expect, or whose
+    /// connection ended: nothing more will come for them.
+    pub settled: AtomicU64,
 }
 
 /// One member's receive state.
@@ -47,6 +50,7 @@ pub struct Member {
     expected: u64,
     received: u64,
     closed: bool,
+    settled: bool,
 }
 
 impl Member {
@@ -60,6 +64,7 @@ impl Member {
             expected,
             received: 0,
             closed: false,
+            settled: false,
         }
     }
 }
@@ -132,6 +137,7 @@ struct Ctx<'a> {
     tally: &'a mut Tally,
     notices: u64,
     chat: u64,
+    settled: u64,
 }
 
 fn on_line(ctx: &mut Ctx<'_>, m: &mut Member, mut line: &[u8]) {
@@ -178,11 +184,35 @@ fn on_line(ctx: &mut Ctx<'_>, m: &mut Member, mut line: &[u8]) {
     }
 }
 
+/// The index of the first LF in `s`, eight bytes at a time.
+fn find_lf(s: &[u8]) -> Option<usize> {
+    const LF: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w) ^ LF;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| base + i)
+}
+
 /// Splits `data` (just read) into the member's lines.
 fn on_bytes(ctx: &mut Ctx<'_>, m: &mut Member, data: &[u8]) {
     let mut rest = data;
     if !m.partial.is_empty() {
-        match rest.iter().position(|&b| b == b'\n') {
+        match find_lf(rest) {
             Some(nl) => {
                 let mut line = std::mem::take(&mut m.partial);
                 line.extend_from_slice(&rest[..nl]);
@@ -198,7 +228,7 @@ fn on_bytes(ctx: &mut Ctx<'_>, m: &mut Member, data: &[u8]) {
             }
         }
     }
-    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+    while let Some(nl) = find_lf(rest) {
         on_line(ctx, m, &rest[..nl]);
         rest = &rest[nl + 1..];
     }
@@ -235,11 +265,17 @@ pub async fn read_group(
             tally: &mut tally,
             notices: 0,
             chat: 0,
+            settled: 0,
         };
         for m in &mut members {
             let leftover = std::mem::take(&mut m.partial);
             on_bytes(&mut ctx, m, &leftover);
+            if m.received >= m.expected {
+                m.settled = true;
+                ctx.settled += 1;
+            }
         }
+        progress.settled.fetch_add(ctx.settled, Ordering::Relaxed);
         progress.notices.fetch_add(ctx.notices, Ordering::Relaxed);
         progress.chat.fetch_add(ctx.chat, Ordering::Relaxed);
     }
@@ -256,6 +292,7 @@ pub async fn read_group(
                 tally: &mut tally,
                 notices: 0,
                 chat: 0,
+                settled: 0,
             };
             let mut gone = 0;
             for m in members.iter_mut().filter(|m| !m.closed) {
@@ -288,7 +325,14 @@ pub async fn read_group(
                     }
                 }
             }
+            for m in members.iter_mut().filter(|m| !m.settled) {
+                if m.closed || m.received >= m.expected {
+                    m.settled = true;
+                    ctx.settled += 1;
+                }
+            }
             ctx.tally.closed += gone;
+            progress.settled.fetch_add(ctx.settled, Ordering::Relaxed);
             progress.notices.fetch_add(ctx.notices, Ordering::Relaxed);
             progress.chat.fetch_add(ctx.chat, Ordering::Relaxed);
             progress.gone.fetch_add(gone, Ordering::Relaxed);
@@ -311,6 +355,21 @@ pub async fn read_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_lf_finds_the_first_lf() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut v = vec![b'x'; len];
+                v[at] = b'\n';
+                if at + 1 < len {
+                    v[len - 1] = b'\n';
+                }
+                assert_eq!(find_lf(&v), Some(at), "len {len} at {at}");
+            }
+            assert_eq!(find_lf(&vec![0x8a; len]), None);
+        }
+    }
 
     #[test]
     fn message_text_parses() {

@@ -752,6 +752,10 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
         if count >= expected_total || failure.is_some() {
             break;
         }
+        // Every member heard all it expects or is gone (an eviction).
+        if progress.settled.load(Ordering::Relaxed) == a.members as u64 && senders.is_empty() {
+            break;
+        }
         if progress.gone.load(Ordering::Relaxed) == a.members as u64 {
             failure = Some("every connection closed".to_owned());
             break;
