@@ -23,7 +23,11 @@ fi
 
 cargo build --release -p chat-server -p chat-sim >&2
 load="$tgt/release/chat-sim load"
-chat="$tgt/release/chat-server --bind 127.0.0.1:{port} --rate-lines-per-s 0 --members-max 100000 --naming-max 1024"
+# Benchmark flags: no token bucket (the default 20 lines/s would throttle),
+# room for every member, and an outbox (LIMIT-2) larger than one run's
+# backlog, so that a generator that falls behind is measured, not evicted
+# as "too slow" (ngircd's send queue plays the same part).
+chat="$tgt/release/chat-server --bind 127.0.0.1:{port} --rate-lines-per-s 0 --members-max 100000 --naming-max 1024 --outbox-lines-max 32768"
 irc="$root/bench/ngircd-run.sh {port}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
