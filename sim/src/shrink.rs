@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use crate::check::Verdict;
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, Scenario, Settings};
 
 /// The most candidate runs one shrink makes.
 pub const SHRINK_RUNS_MAX: usize = 300;
@@ -151,6 +151,35 @@ pub fn regression_test(s: &Scenario, name: &str, ids: &[&'static str]) -> String
     let _ = writeln!(out, "        faults: Vec::new(),");
     let _ = writeln!(out, "        end_ms: {},", s.end_ms);
     let _ = writeln!(out, "    }};");
+    // Settings other than the default must travel with the test, or it
+    // may not reproduce the failure (e.g. a replay with `--tick-ms`).
+    let small = Settings::small();
+    if s.settings.limits != small.limits {
+        // `Limits` has only public integer fields, so its Debug form is a
+        // valid struct literal.
+        let _ = writeln!(
+            out,
+            "    s.settings.limits = protocol::{:?};",
+            s.settings.limits
+        );
+    }
+    if s.settings.latency_min_ms != small.latency_min_ms {
+        let _ = writeln!(
+            out,
+            "    s.settings.latency_min_ms = {};",
+            s.settings.latency_min_ms
+        );
+    }
+    if s.settings.latency_max_ms != small.latency_max_ms {
+        let _ = writeln!(
+            out,
+            "    s.settings.latency_max_ms = {};",
+            s.settings.latency_max_ms
+        );
+    }
+    if s.settings.tick_ms != small.tick_ms {
+        let _ = writeln!(out, "    s.settings.tick_ms = {};", s.settings.tick_ms);
+    }
     for c in &s.clients {
         let _ = writeln!(
             out,
@@ -235,5 +264,23 @@ mod tests {
             "{test}"
         );
         assert!(test.contains("Fault::ServerCrash"), "{test}");
+    }
+
+    // A regression test carries settings that differ from the default,
+    // and says nothing about those that don't.
+    #[test]
+    fn regression_test_carries_non_default_settings() {
+        let mut s = crate::canon::course();
+        let plain = regression_test(&s, "regression_y", &["INV-2"]);
+        assert!(!plain.contains("s.settings."), "{plain}");
+        s.settings.tick_ms = 7;
+        s.settings.limits.outbox_lines_max = 3;
+        let test = regression_test(&s, "regression_y", &["INV-2"]);
+        assert!(test.contains("s.settings.tick_ms = 7;"), "{test}");
+        assert!(
+            test.contains("s.settings.limits = protocol::Limits {")
+                && test.contains("outbox_lines_max: 3,"),
+            "{test}"
+        );
     }
 }
