@@ -1,19 +1,17 @@
 //! Goal: CI checks the fuzz targets' properties without nightly or
 //! libFuzzer (decoder: WIRE-2, WIRE-4..7, WIRE-9; server lines: SRV-1,
-//! SRV-2, WIRE-8; session: SESS-2, SESS-7, NAME-3, NAME-4, NAME-6; room:
-//! NAME-2/INV-9, SESS-1, SESS-3, SESS-6, MSG-2/INV-2, INV-1, INV-6,
-//! LIMIT-2, LEAVE-3, LEAVE-4, LEAVE-5).
+//! SRV-2, WIRE-8; session: SESS-2, SESS-7, NAME-3, NAME-4, NAME-6). The
+//! room target's seeds are replayed by `server/tests/fuzz_room_corpus.rs`,
+//! next to the code they check.
 //!
 //! Method: the property modules of `fuzz/src/` are included by path (the
 //! very code the fuzz targets run) and every committed seed in
 //! `fuzz/seeds/<target>/` is replayed through them. Seeds include the
 //! minimised inputs of past findings, so each finding stays a regression
-//! test. The room check needs `chat-server`, a dev-dependency here.
+//! test.
 
 #[path = "../../fuzz/src/decoder.rs"]
 mod decoder;
-#[path = "../../fuzz/src/room.rs"]
-mod room;
 #[path = "../../fuzz/src/server_line.rs"]
 mod server_line;
 #[path = "../../fuzz/src/session.rs"]
@@ -62,11 +60,6 @@ fn srv_1_srv_2_wire_8_server_line_seeds() {
 #[test]
 fn sess_7_name_6_session_seeds() {
     replay("session", session::check);
-}
-
-#[test]
-fn inv_9_limit_2_sess_6_room_seeds() {
-    replay("room", room::check);
 }
 
 /// The properties themselves can fail: a decoder model that disagrees is
