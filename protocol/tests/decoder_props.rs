@@ -2,7 +2,8 @@
 //! input is split into reads (WIRE-2, WIRE-4..7, WIRE-9).
 //!
 //! Method: proptest. A tiny reference model (split at LF, then the checks
-//! of WIRE-9 in order) gives the expected items of a whole stream; the real
+//! of WIRE-9 in order; shared with the fuzz target) gives the expected
+//! items of a whole stream; the real
 //! decoder must give exactly those items, for any chunking down to one
 //! byte, never panic, never return a line over the limit and never hold
 //! more than `line_bytes_max + 1` bytes.
@@ -10,72 +11,21 @@
 mod strategies;
 
 use proptest::prelude::*;
-use protocol::decoder::is_forbidden_char;
-use protocol::{LineDecoder, LineError};
+use protocol::LineError;
 
-type Item = Result<String, LineError>;
+// The reference model and the checked chunk feeder are the fuzz target's
+// own (`fuzz/src/decoder.rs`), so the proptest, the fuzzer and the corpus
+// replay judge the decoder by one definition.
+#[path = "../../fuzz/src/decoder.rs"]
+#[allow(dead_code)]
+mod fuzz_decoder;
 
-/// The reference model of SPEC §1 for a whole stream that then ends.
-fn model(line_bytes_max: usize, input: &[u8]) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut segments: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
-    // The last segment has no LF: a fragment (WIRE-4), but an over-long
-    // one was already reported while it grew (WIRE-5).
-    let fragment = segments.pop().unwrap_or_default();
-    for segment in segments {
-        let content = segment.strip_suffix(b"\r").unwrap_or(segment);
-        items.push(if content.len() > line_bytes_max {
-            Err(LineError::TooLong)
-        } else {
-            match std::str::from_utf8(content) {
-                Err(_) => Err(LineError::InvalidUtf8),
-                Ok(s) if s.chars().any(is_forbidden_char) => Err(LineError::ControlChar),
-                Ok(s) => Ok(s.to_owned()),
-            }
-        });
-    }
-    let over = fragment.len() > line_bytes_max + 1
-        || (fragment.len() == line_bytes_max + 1 && fragment.last() != Some(&b'\r'));
-    if over {
-        items.push(Err(LineError::TooLong));
-    }
-    items
-}
+use fuzz_decoder::model;
 
-/// Feeds `chunks` in order, then ends the stream, checking the bounds
-/// after every call.
-fn decode_chunks(line_bytes_max: usize, chunks: &[&[u8]]) -> Vec<Item> {
-    let mut decoder = LineDecoder::new(line_bytes_max);
-    let mut items = Vec::new();
-    for chunk in chunks {
-        let mut rest = *chunk;
-        // Every call consumes at least one byte: at most len + 1 calls.
-        for _ in 0..=chunk.len() {
-            if rest.is_empty() {
-                break;
-            }
-            let (consumed, item) = decoder.decode(rest);
-            assert!(
-                consumed >= 1 && consumed <= rest.len(),
-                "consumed {consumed}"
-            );
-            assert!(
-                item.is_some() || consumed == rest.len(),
-                "no item, input left"
-            );
-            assert!(decoder.buffered_len() <= line_bytes_max + 1, "WIRE-5 bound");
-            if let Some(Ok(line)) = &item {
-                assert!(line.len() <= line_bytes_max, "WIRE-5 line over limit");
-                assert!(!line.chars().any(is_forbidden_char), "WIRE-7");
-            }
-            items.extend(item);
-            rest = &rest[consumed..];
-        }
-        assert!(rest.is_empty(), "decoder stalled");
-    }
-    decoder.finish();
-    assert_eq!(decoder.buffered_len(), 0, "WIRE-4 fragment dropped");
-    items
+/// Feeds `chunks` with every bound checked after each call, then ends the
+/// stream; returns the items.
+fn decode_chunks(line_bytes_max: usize, chunks: &[&[u8]]) -> Vec<Result<String, LineError>> {
+    fuzz_decoder::decode_chunks(line_bytes_max, chunks).0
 }
 
 /// Splits `input` at the given cut points (taken modulo its length).
