@@ -140,6 +140,28 @@ struct Ctx<'a> {
     settled: u64,
 }
 
+impl<'a> Ctx<'a> {
+    /// A fresh pass at `now`, counting into `tally`.
+    fn new(dialect: Dialect, now: Instant, epoch: Instant, tally: &'a mut Tally) -> Ctx<'a> {
+        Ctx {
+            dialect,
+            now,
+            now_us: now.duration_since(epoch).as_micros() as u64,
+            tally,
+            notices: 0,
+            chat: 0,
+            settled: 0,
+        }
+    }
+
+    /// Adds this pass's counts to the shared progress.
+    fn publish(&self, progress: &Progress) {
+        progress.settled.fetch_add(self.settled, Ordering::Relaxed);
+        progress.notices.fetch_add(self.notices, Ordering::Relaxed);
+        progress.chat.fetch_add(self.chat, Ordering::Relaxed);
+    }
+}
+
 fn on_line(ctx: &mut Ctx<'_>, m: &mut Member, mut line: &[u8]) {
     if let Some(l) = line.strip_suffix(b"\r") {
         line = l;
@@ -258,15 +280,7 @@ pub async fn read_group(
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
     {
         let now = Instant::now();
-        let mut ctx = Ctx {
-            dialect,
-            now,
-            now_us: now.duration_since(epoch).as_micros() as u64,
-            tally: &mut tally,
-            notices: 0,
-            chat: 0,
-            settled: 0,
-        };
+        let mut ctx = Ctx::new(dialect, now, epoch, &mut tally);
         for m in &mut members {
             let leftover = std::mem::take(&mut m.partial);
             on_bytes(&mut ctx, m, &leftover);
@@ -275,9 +289,7 @@ pub async fn read_group(
                 ctx.settled += 1;
             }
         }
-        progress.settled.fetch_add(ctx.settled, Ordering::Relaxed);
-        progress.notices.fetch_add(ctx.notices, Ordering::Relaxed);
-        progress.chat.fetch_add(ctx.chat, Ordering::Relaxed);
+        ctx.publish(&progress);
     }
     let reading = poll_fn(|cx| {
         // One pass reads every ready socket until it would block (at most
@@ -285,15 +297,7 @@ pub async fn read_group(
         {
             let mut progressed = false;
             let now = Instant::now();
-            let mut ctx = Ctx {
-                dialect,
-                now,
-                now_us: now.duration_since(epoch).as_micros() as u64,
-                tally: &mut tally,
-                notices: 0,
-                chat: 0,
-                settled: 0,
-            };
+            let mut ctx = Ctx::new(dialect, now, epoch, &mut tally);
             let mut gone = 0;
             for m in members.iter_mut().filter(|m| !m.closed) {
                 for _ in 0..READS_PER_PASS_MAX {
@@ -332,9 +336,7 @@ pub async fn read_group(
                 }
             }
             ctx.tally.closed += gone;
-            progress.settled.fetch_add(ctx.settled, Ordering::Relaxed);
-            progress.notices.fetch_add(ctx.notices, Ordering::Relaxed);
-            progress.chat.fetch_add(ctx.chat, Ordering::Relaxed);
+            ctx.publish(&progress);
             progress.gone.fetch_add(gone, Ordering::Relaxed);
             if progressed {
                 // Come back after the other tasks (senders, other groups)
