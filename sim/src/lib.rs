@@ -8,6 +8,9 @@
 //! - [`record`]: what clients sent and received, with simulated time.
 //! - [`lines`]: the checker's own, independent reading of the wire.
 //! - [`load`]: the real-TCP load generator (`chat-sim load`), not simulated.
+//! - [`conform`]: black-box conformance of any server over real TCP.
+//! - [`soak`]: the bounded real-TCP soak under faults.
+//! - [`spawn`]: starting and stopping a server under test.
 //! - [`check`]: the invariant checker (SPEC §7, by ID).
 //! - [`transcript`]: the deterministic rendering of a run.
 //! - [`canon`]: the canonical scenarios the snapshot tests pin down.
@@ -23,6 +26,7 @@ pub mod bench;
 pub mod canon;
 pub mod check;
 pub mod client;
+pub mod conform;
 pub mod gen;
 pub mod lines;
 pub mod load;
@@ -30,6 +34,8 @@ pub mod record;
 pub mod runner;
 pub mod scenario;
 pub mod shrink;
+pub mod soak;
+pub mod spawn;
 pub mod sweep;
 pub mod transcript;
 

@@ -63,6 +63,12 @@ enum Command {
     /// Real-TCP load generator against a running or spawned server
     /// (see `sim::load` for the server flags a benchmark needs).
     Load(sim::load::LoadArgs),
+    /// Black-box conformance: the scenarios over real TCP against any
+    /// server, with a verdict per SPEC ID.
+    Conform(sim::conform::ConformArgs),
+    /// A bounded real-TCP soak under faults, with live invariant checks
+    /// and the server's memory before and after.
+    Soak(sim::soak::SoakArgs),
     /// Runs the 100-client, 60-second benchmark and prints its speed.
     Bench {
         /// Simulated time per step, in ms.
@@ -181,6 +187,8 @@ fn main() -> ExitCode {
             outcome.passed()
         }
         Some(Command::Load(args)) => sim::load::main(&args),
+        Some(Command::Conform(args)) => sim::conform::main(&args),
+        Some(Command::Soak(args)) => sim::soak::main(&args),
         Some(Command::Bench {
             tick_ms,
             say_every_ms,

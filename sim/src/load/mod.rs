@@ -43,7 +43,6 @@ pub mod stats;
 use std::fmt::Write as _;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +50,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
 
 pub use dialect::Dialect;
+use crate::spawn::{spawn_server, Spawned};
 use member::{Member, Progress, Tally};
 use stats::{proc_sample, Histogram, ProcSample};
 
@@ -75,10 +75,6 @@ pub const MEMBERS_PER_TASK: usize = 64;
 pub const SEND_BATCH_BYTES: usize = 16 * 1024;
 /// A run whose deliveries stop for this long after the last send ends.
 pub const STALL_MS: u64 = 10_000;
-/// How long a spawned server may take to accept its first connection.
-const SPAWN_READY_MS: u64 = 10_000;
-/// How long a spawned server may take to exit after SIGTERM.
-const SPAWN_EXIT_MS: u64 = 10_000;
 /// How often the driver looks at the readers' progress.
 const POLL_MS: u64 = 5;
 
@@ -417,77 +413,6 @@ pub fn main(args: &LoadArgs) -> bool {
             false
         }
     }
-}
-
-/// A server started by `--spawn`, sent SIGTERM (then SIGKILL) on drop.
-struct Spawned {
-    child: Child,
-    pid: String,
-}
-
-impl Spawned {
-    fn sample(&self) -> ProcSample {
-        proc_sample(&self.pid).unwrap_or_default()
-    }
-
-    async fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid])
-            .stderr(Stdio::null())
-            .status();
-        for _ in 0..SPAWN_EXIT_MS / 50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-async fn spawn_server(cmd: &str) -> io::Result<(Spawned, SocketAddr)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let line = cmd.replace("{port}", &port.to_string());
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("exec {line}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    if std::env::var_os("RUST_LOG").is_none() {
-        command.env("RUST_LOG", "warn");
-    }
-    let child = command.spawn()?;
-    let mut spawned = Spawned {
-        pid: child.id().to_string(),
-        child,
-    };
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    for _ in 0..SPAWN_READY_MS / 20 {
-        if let Ok(Some(status)) = spawned.child.try_wait() {
-            return Err(io::Error::other(format!("`{line}` exited: {status}")));
-        }
-        if TcpStream::connect(addr).await.is_ok() {
-            return Ok((spawned, addr));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Err(io::Error::other(format!(
-        "`{line}` did not accept within {SPAWN_READY_MS} ms"
-    )))
 }
 
 fn check_args(a: &LoadArgs) -> Result<(), String> {

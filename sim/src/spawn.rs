@@ -1,0 +1,94 @@
+//! Starting a server under test from a shell command (`--spawn 'CMD
+//! {port}'`) on a free loopback port, waiting until it accepts, sampling
+//! its CPU and memory, and stopping it. Shared by `chat-sim load`,
+//! `conform` and `soak`. This module must never speak the chat protocol.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use crate::load::stats::{proc_sample, ProcSample};
+
+/// How long a spawned server may take to accept its first connection.
+pub const SPAWN_READY_MS: u64 = 10_000;
+/// How long a spawned server may take to exit after SIGTERM.
+pub const SPAWN_EXIT_MS: u64 = 10_000;
+
+/// A server started by `--spawn`, sent SIGTERM (then SIGKILL) on drop.
+pub struct Spawned {
+    child: Child,
+    /// The child's process id, as `/proc` and `kill` want it.
+    pub pid: String,
+}
+
+impl Spawned {
+    /// The server's CPU time and RSS now (zeros if it is gone).
+    pub fn sample(&self) -> ProcSample {
+        proc_sample(&self.pid).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM, waits up to [`SPAWN_EXIT_MS`], then kills.
+    pub async fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid])
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..SPAWN_EXIT_MS / 50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `cmd` (`{port}` replaced by a free loopback port) under `sh -c`
+/// and waits until it accepts a connection on that port.
+pub async fn spawn_server(cmd: &str) -> io::Result<(Spawned, SocketAddr)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let line = cmd.replace("{port}", &port.to_string());
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("exec {line}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
+    let child = command.spawn()?;
+    let mut spawned = Spawned {
+        pid: child.id().to_string(),
+        child,
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    for _ in 0..SPAWN_READY_MS / 20 {
+        if let Ok(Some(status)) = spawned.child.try_wait() {
+            return Err(io::Error::other(format!("`{line}` exited: {status}")));
+        }
+        if TcpStream::connect(addr).await.is_ok() {
+            return Ok((spawned, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(io::Error::other(format!(
+        "`{line}` did not accept within {SPAWN_READY_MS} ms"
+    )))
+}
