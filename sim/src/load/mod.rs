@@ -49,8 +49,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpSocket, TcpStream};
 
-pub use dialect::Dialect;
 use crate::spawn::{spawn_server, Spawned};
+pub use dialect::Dialect;
 use member::{Member, Progress, Tally};
 use stats::{proc_sample, Histogram, ProcSample};
 
