@@ -6,11 +6,13 @@
 //! - [`shell`]: the tokio loop: socket, timers, connect attempts.
 //! - [`terminal`]: interactive mode (rustyline, colours).
 //! - [`piped`]: piped mode (stdin/stdout, exactly the wire text).
+//! - [`pace`]: the token bucket that keeps input inside the rate limit.
 //!
 //! **Invariant:** only `shell` touches the socket; only `render` turns
 //! network text into screen text; the terminal UI never touches the codec.
 #![deny(missing_docs)]
 
+pub mod pace;
 pub mod piped;
 pub mod render;
 pub mod session;
@@ -56,6 +58,13 @@ pub struct Args {
     /// Send a keep-alive after this many seconds of silence (LEAVE-4).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub keepalive_s: u64,
+    /// Write at most this many lines per second, so piped input is not
+    /// rate-limited by the server (LIMIT-3); 0 turns pacing off.
+    #[arg(long, default_value_t = pace::RATE_LINES_PER_S)]
+    pub rate_lines_per_s: u32,
+    /// Lines written back to back before pacing starts.
+    #[arg(long, default_value_t = pace::BURST_LINES, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub burst_lines: u32,
 }
 
 /// The whole program: parses flags, picks the mode, runs the session and
@@ -66,6 +75,8 @@ pub fn main() -> i32 {
         addr: args.addr,
         name: args.name,
         keepalive_s: args.keepalive_s,
+        rate_lines_per_s: args.rate_lines_per_s,
+        burst_lines: args.burst_lines,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_util::codec::FramedRead;
 
+use crate::pace::Pacer;
 use crate::session::{Action, Exit, Mode, Output, Session};
 
 /// The longest a connect attempt may take before it counts as failed.
@@ -41,6 +42,10 @@ pub struct Config {
     pub name: Option<String>,
     /// Silence, in seconds, after which a keep-alive is sent (LEAVE-4).
     pub keepalive_s: u64,
+    /// Most lines per second written (0: no pacing); see [`crate::pace`].
+    pub rate_lines_per_s: u32,
+    /// Lines that may be written back to back before pacing starts.
+    pub burst_lines: u32,
 }
 
 /// One event from the user.
@@ -129,6 +134,9 @@ pub async fn run(
     let mut input_open = true;
     let mut input_started = false;
     let mut resume_after = false;
+    let started = Instant::now();
+    let now_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut pacer = Pacer::new(config.rate_lines_per_s, config.burst_lines, 0);
     loop {
         while let Some(action) = actions.pop_front() {
             match action {
@@ -142,6 +150,7 @@ pub async fn run(
                         conn = None;
                         actions.extend(session.handle_disconnected());
                     }
+                    pacer.spend(now_ms());
                     keepalive_at = Instant::now() + keepalive;
                 }
                 Action::Print(output) => ui.show(&output),
@@ -165,11 +174,17 @@ pub async fn run(
         }
         let leave_at = leave_deadline.unwrap_or_else(Instant::now);
         let wants_input = input_open && session.wants_input();
+        // Piped input waits in its pipe while the bucket is empty.
+        let pace_ms = if wants_input {
+            pacer.wait_ms(now_ms())
+        } else {
+            0
+        };
         let next = tokio::select! {
             biased;
             // The user first: Ctrl-C acts at once, and a submitted line is
             // answered (and the editor resumed) before more server lines.
-            event = input.recv(), if wants_input => match event {
+            event = input.recv(), if wants_input && pace_ms == 0 => match event {
                 Some(Input::Line(line)) => {
                     resume_after = true;
                     session.handle_user_line(&line)
@@ -224,6 +239,7 @@ pub async fn run(
                 session.handle_keepalive_due()
             },
             () = sleep_until(leave_at), if leave_deadline.is_some() => session.handle_leave_timeout(),
+            () = sleep(Duration::from_millis(pace_ms)), if pace_ms > 0 => Vec::new(),
         };
         actions.extend(next);
     }

@@ -33,6 +33,11 @@ impl Client {
         if let Some(name) = name {
             command.arg("--name").arg(name);
         }
+        Client::spawn_command(command)
+    }
+
+    /// Starts `command` (a `chat-client` with its flags) piped.
+    fn spawn_command(mut command: Command) -> Client {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -260,4 +265,44 @@ async fn nothing_listening_exits_3_after_bounded_attempts() {
     .expect("the client gives up within the step bound")
     .expect("the client runs");
     assert_eq!(status.code(), Some(3));
+}
+
+// LIMIT-3 from the client's side: a file piped in at once is paced to the
+// server's rate, so no line is rate-limited and the member is not removed
+// for flooding; every line arrives, in order. (Without pacing, 150 lines
+// written back to back against a 10-line burst would be rate-limited and
+// the writer removed after 20 strikes.)
+#[tokio::test]
+async fn piped_input_is_paced_under_the_rate_limit() {
+    const LINES: usize = 150;
+    let mut config = server::Config::default();
+    config.limits.rate_lines_per_s = 100;
+    config.limits.rate_burst_lines = 10;
+    let server = TestServer::start_with("127.0.0.1:0", config);
+    let mut bb = Raw::connect(&server).await;
+    bb.expect("* Enter your name:").await;
+    bb.send("bb").await;
+    bb.expect("* Welcome, bb! Members (1): bb").await;
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+    command
+        .args(["--addr", &server.addr.to_string(), "--name", "aa"])
+        .args(["--rate-lines-per-s", "100", "--burst-lines", "8"]);
+    let mut aa = Client::spawn_command(command);
+    aa.expect("* Enter your name:").await;
+    aa.expect("* Welcome, aa! Members (2): bb, aa").await;
+    bb.expect("* aa has joined the chat.").await;
+    let text: String = (0..LINES).map(|i| format!("line {i}\n")).collect();
+    aa.stdin
+        .as_mut()
+        .expect("stdin still open")
+        .write_all(text.as_bytes())
+        .await
+        .expect("write to the client's stdin");
+    for i in 0..LINES {
+        bb.expect(&format!("aa: line {i}")).await;
+    }
+    aa.close_input();
+    aa.expect("* Goodbye, aa.").await;
+    assert_eq!(aa.finish().await, 0, "no rate-limited or flooding line");
 }

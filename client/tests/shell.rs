@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use client::pace;
 use client::render::{for_terminal, Style};
 use client::session::{Exit, Mode, Output};
 use client::shell::{self, Config, Input, Ui};
@@ -40,6 +41,8 @@ async fn silent_member_sends_keepalive_then_quits_at_end_of_input_leave_4() {
         addr: listener.local_addr().expect("addr").to_string(),
         name: Some("aa".to_owned()),
         keepalive_s: 1,
+        rate_lines_per_s: pace::RATE_LINES_PER_S,
+        burst_lines: pace::BURST_LINES,
     };
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let mut ui = Recorder::default();
@@ -103,6 +106,8 @@ async fn hostile_server_lines_are_never_shown_raw_wire_7() {
         addr: listener.local_addr().expect("addr").to_string(),
         name: Some("aa".to_owned()),
         keepalive_s: 60,
+        rate_lines_per_s: pace::RATE_LINES_PER_S,
+        burst_lines: pace::BURST_LINES,
     };
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let mut ui = Recorder::default();

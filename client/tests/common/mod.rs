@@ -26,6 +26,11 @@ impl TestServer {
 
     /// A server on `addr` (a fixed port, to restart a server in place).
     pub fn start_on(addr: &str) -> TestServer {
+        TestServer::start_with(addr, server::Config::default())
+    }
+
+    /// A server on `addr` with the given configuration (limits).
+    pub fn start_with(addr: &str, config: server::Config) -> TestServer {
         let listener = std::net::TcpListener::bind(addr).expect("bind a loopback port");
         listener
             .set_nonblocking(true)
@@ -45,9 +50,9 @@ impl TestServer {
                 let shutdown = async {
                     let _ = stopped.await;
                 };
-                server::run(listener, shutdown, server::Config::default())
+                server::run(listener, shutdown, config)
                     .await
-                    .expect("the default config is valid");
+                    .expect("the test's config is valid");
             });
         });
         TestServer {
