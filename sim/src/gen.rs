@@ -36,6 +36,9 @@ struct Mix {
     fragmented: u32,
     command: u32,
     burst: u32,
+    /// Floods: many lines in one instant, past the rate limit (LIMIT-3).
+    /// Zero unless the seed turned rate limiting on.
+    flood: u32,
 }
 
 impl Mix {
@@ -57,6 +60,7 @@ impl Mix {
             fragmented: w(6),
             command: w(4),
             burst: w(3),
+            flood: 0,
         }
     }
 }
@@ -87,7 +91,16 @@ pub fn generate(seed: u64) -> Scenario {
 /// The scenario of `seed`, within `size`.
 pub fn generate_sized(seed: u64, size: Size) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let settings = Settings::small();
+    let mut settings = Settings::small();
+    // Some seeds run with the rate limit on and flooders in the mix, so
+    // rate-limited replies and flooding removals happen amid everything
+    // else (LIMIT-3, INV-8).
+    let rate_limited = rng.random_bool(0.3);
+    if rate_limited {
+        settings.limits.rate_lines_per_s = rng.random_range(5..=30);
+        settings.limits.rate_burst_lines = rng.random_range(3..=15);
+        settings.limits.flood_strikes_max = rng.random_range(2..=10);
+    }
     let limits = settings.limits.clone();
     let clients_max = size.clients_max.clamp(2, CLIENTS_MAX);
     let n = match rng.random_range(0..100) {
@@ -99,7 +112,10 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
     let hosts = n.min(rng.random_range(1..=CLIENT_HOSTS_MAX));
     let active_ms = rng.random_range(2_000..=size.active_ms_max.max(2_000));
     let gap_ms_mean = rng.random_range(80..600u64) * (1 + n as u64 / 40);
-    let mix = Mix::pick(&mut rng);
+    let mut mix = Mix::pick(&mut rng);
+    if rate_limited {
+        mix.flood = rng.random_range(1..=3);
+    }
     let reconnecting = rng.random_bool(0.5);
     let mut clients = Vec::with_capacity(n + 1);
     let mut witness = ClientSpec::new(WITNESS, hosts);
@@ -138,7 +154,8 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
             + mix.bad
             + mix.fragmented
             + mix.command
-            + mix.burst;
+            + mix.burst
+            + mix.flood;
         while steps_left > 0 {
             steps_left -= 1;
             let gap = rng.random_range(1..=2 * gap_ms_mean);
@@ -230,6 +247,13 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
                     _ => cmd.to_owned(),
                 };
                 c.script.push(at(t, Action::Line(line)));
+            } else if pick(mix.flood) {
+                // A flood: past the burst and, often, the strike limit.
+                let lines = limits.rate_burst_lines as usize
+                    + rng.random_range(1..=2 * limits.flood_strikes_max as usize);
+                for _ in 0..lines {
+                    c.script.push(at(t, Action::Line(text())));
+                }
             } else {
                 // A burst: several lines in one instant.
                 for _ in 0..rng.random_range(2..8) {
