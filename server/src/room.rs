@@ -370,6 +370,14 @@ impl<O: Outbox> Room<O> {
         let last = format_line(&ServerLine::Shutdown);
         let linger_ms = self.limits.shutdown_grace_ms;
         for (_, member) in std::mem::take(&mut self.members) {
+            // Names are name characters only (NAME-1), safe to log as is.
+            info!(
+                conn = member.conn,
+                name = %member.name,
+                reason = "server shutdown",
+                "{} leaves: server shutting down",
+                member.name
+            );
             let mut outbox = member.outbox;
             outbox.close(Some(last.clone()), linger_ms);
         }
@@ -593,9 +601,12 @@ impl<O: Outbox> Room<O> {
             }
             Departure::Removed(reason) => {
                 if reason == Reason::ConnectionLost {
+                    // The original course server's wording, with the
+                    // SPEC reason as a field like the other removals.
                     info!(
                         conn,
                         name = %name,
+                        reason = reason.as_str(),
                         "No message from {name}; {name} will be removed from the chatroom"
                     );
                 } else {
