@@ -22,12 +22,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::lines::{self, classify_member_line, key, parse_server_line, MemberLineKind, SLine};
 use crate::record::{CloseKind, Recording, What};
-use crate::scenario::{Fault, Scenario};
+use crate::runner::render_fault;
+use crate::scenario::{Action, Fault, Scenario};
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [&str; 14] = [
+pub const CHECKED_IDS: [&str; 15] = [
     "INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7", "INV-8", "INV-9", "SRV-1",
-    "WIRE-8", "SESS-1", "SESS-6", "SIM",
+    "WIRE-8", "SESS-1", "SESS-6", "LEAVE-5", "SIM",
 ];
 
 /// Time after the last fault or action from which a run counts as
@@ -111,6 +112,8 @@ struct Conn {
     sent: Vec<(u64, Vec<u8>)>,
     recv: Vec<(u64, Vec<u8>, Option<SLine>)>,
     member: Option<Membership>,
+    /// When the connection was established (0 if never).
+    opened_us: u64,
     /// Whether the connection was ever answered `rate-limited`.
     rate_limited: bool,
     /// How many lines were answered `rate-limited` (each one dropped).
@@ -134,6 +137,8 @@ struct Checker<'a> {
     end_us: u64,
     /// Server start times, in order.
     ups: Vec<u64>,
+    /// When graceful shutdowns were requested (LEAVE-5).
+    shutdowns: Vec<u64>,
 }
 
 /// Transcript labels of every connection: the client's label, with `#k`
@@ -182,8 +187,8 @@ pub fn quiet_since_ms(scenario: &Scenario) -> Option<u64> {
                 format!("c{host}"),
                 matches!(f.what, Fault::HostCrash { .. }),
             ),
-            Fault::ServerCrash | Fault::ServerRestart => {
-                ("server".to_owned(), f.what == Fault::ServerCrash)
+            Fault::ServerCrash | Fault::ServerShutdown | Fault::ServerRestart => {
+                ("server".to_owned(), f.what != Fault::ServerRestart)
             }
             Fault::Latency { .. } => {
                 quiet_since = quiet_since.max(f.at_ms);
@@ -218,6 +223,7 @@ pub fn check(scenario: &Scenario, rec: &Recording, sim_end_ms: u64) -> Verdict {
         reported: BTreeSet::new(),
         end_us: sim_end_ms * 1000,
         ups: Vec::new(),
+        shutdowns: Vec::new(),
     };
     checker.load(rec);
     checker.walk_sessions();
@@ -293,6 +299,7 @@ impl Checker<'_> {
                 sent: Vec::new(),
                 recv: Vec::new(),
                 member: None,
+                opened_us: 0,
                 rate_limited: false,
                 rate_limited_lines: 0,
                 stopped_reading: false,
@@ -302,6 +309,9 @@ impl Checker<'_> {
         for e in rec.sorted() {
             match &e.what {
                 What::ServerUp => self.ups.push(e.at_us),
+                What::Fault(text) if *text == render_fault(&Fault::ServerShutdown) => {
+                    self.shutdowns.push(e.at_us)
+                }
                 // A connection belongs to the server run that accepted it.
                 What::Connected { conn } => opened[*conn] = e.at_us,
                 What::Sent { conn, bytes, .. } => writes[*conn].push((e.at_us, bytes.clone())),
@@ -338,6 +348,7 @@ impl Checker<'_> {
             }
         }
         for (i, c) in self.conns.iter_mut().enumerate() {
+            c.opened_us = opened[i];
             c.epoch = self
                 .ups
                 .iter()
@@ -517,6 +528,32 @@ impl Checker<'_> {
                         problems.push((
                             id,
                             format!("line after this connection's final line: {}", show(raw)),
+                        ));
+                    }
+                }
+            }
+            // LEAVE-5: a connection the server closes after a graceful
+            // shutdown began was told so (or had its final line already).
+            // A client that ever paused reading is exempt: the grace
+            // period may end before it takes its queue.
+            if st != St::Gone {
+                if let Some((closed_us, CloseKind::Eof)) = conn.closed {
+                    let shut = self
+                        .shutdowns
+                        .iter()
+                        .find(|&&t| conn.opened_us > 0 && conn.opened_us <= t && t <= closed_us);
+                    let paused = self.scenario.clients[conn.client]
+                        .script
+                        .iter()
+                        .any(|a| a.what == Action::StopReading);
+                    if let (Some(&t), false) = (shut, paused) {
+                        problems.push((
+                            "LEAVE-5",
+                            format!(
+                                "closed by the server after the shutdown at {} without \
+                                 `* Server shutting down. Goodbye.` or another final line",
+                                crate::transcript::time(t)
+                            ),
                         ));
                     }
                 }

@@ -1,21 +1,798 @@
-//! `chat-sim conform`: runs the simulator's scenarios over real TCP against
-//! any server at an address and reports a verdict per SPEC ID (issue #6).
-//! Placeholder until the driver lands.
+//! `chat-sim conform`: black-box conformance of any chat server over real
+//! TCP, with a verdict per SPEC ID (issue #6).
+//!
+//! The cases ([`cases`]) are scripts of protocol steps with barriers made
+//! of the protocol itself (a line that must arrive; a `/who` round trip,
+//! which SRV-4 makes a barrier); every wait is bounded by the step timeout
+//! and no step sleeps. The driver ([`driver`]) records each case in the
+//! simulator's [`crate::record::Recording`] format with real elapsed time,
+//! and the simulator's own checker ([`crate::check`]) and transcript
+//! ([`crate::transcript`]) judge and render it unchanged. A case passes
+//! when every step got what it expected and the checker found nothing.
+//!
+//! Profiles. Some cases need limits other than SPEC §8's defaults (a room
+//! of 3, a 1 s idle timeout, ...). Each case names a [`Profile`]; a
+//! profile is a set of flags of the reference server (SPEC §8 names every
+//! limit's flag). With `--spawn 'CMD'` a server is started per profile,
+//! the profile's flags replacing `{flags}` in CMD (or appended to CMD when
+//! it has no `{flags}`; `--no-flags` runs only the cases that need none).
+//! With `--addr` the server is already running: `--profile NAME` says
+//! which profile it was started with, and only that profile's cases run;
+//! the others are reported as skipped with the flags they need. The
+//! `shutdown` case stops the server, so it runs only with `--spawn`.
+//! Network partitions and server crashes stay simulation-only: their
+//! cases are listed and reported as skipped.
+//!
+//! Before each case a probe member joins to check that the room is empty
+//! (waiting, bounded, for leftovers of the previous case to go) and
+//! leaves again; the server under test must not be used by anyone else.
+//!
+//! Per SPEC ID: pass if at least one case checked it and none failed it;
+//! fail if a case failed it (the failing step's IDs and the checker's
+//! violated IDs); skipped if no case could run it. Exit status 0 only if
+//! nothing failed. Bounds: each step ([`DEFAULT_STEP_TIMEOUT_MS`]), the
+//! whole run (`--timeout-s`), connections per case
+//! ([`driver::CASE_CONNECTIONS_MAX`]).
+//!
+//! This module never reads the server's code or state: only TCP.
+
+pub mod cases;
+pub mod driver;
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, Instant};
+
+use crate::check::{self, Verdict, CHECKED_IDS};
+use crate::lines::{parse_server_line, SLine};
+use crate::scenario::{ClientSpec, Scenario, Settings};
+use crate::spawn::{spawn_server, Spawned};
+pub use cases::{Case, Profile};
+use driver::{run_case, CaseRun, DriverOpts};
+
+/// Default bound of one step, ms.
+pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 5_000;
+/// Default bound of the whole run, s.
+pub const DEFAULT_TIMEOUT_S: u64 = 300;
+/// Largest step bound accepted, ms.
+pub const STEP_TIMEOUT_MS_MAX: u64 = 600_000;
+/// Case names shown per ID in the table (the JSON has them all).
+const CASES_SHOWN_MAX: usize = 4;
+/// Lines the room-empty probe reads at most while waiting for leftovers.
+const PROBE_LINES_MAX: usize = 10_000;
+
+/// Text for `chat-sim conform --help`.
+pub const LONG_HELP: &str = "\
+Profiles: cases that need limits other than SPEC §8's defaults run against
+a server started with the reference server's flags for their profile:
+  default   (no flags)
+  limits    --members-max 3 --naming-max 3 --who-names-max 2 --outbox-lines-max 16 --rate-lines-per-s 0
+  timeouts  --handshake-timeout-ms 1000 --idle-timeout-ms 1000
+  quiet     --presence-members-max 1
+  shutdown  (no flags; the driver sends SIGTERM, so --spawn only)
+With --spawn one server is started per profile; the flags replace {flags}
+in the command, or are appended when it has none. With --addr only the
+cases of --profile run; the others are skipped with the flags they need.
+
+Example:
+  chat-sim conform --spawn 'target/release/chat-server --bind 127.0.0.1:{port}'
+  chat-sim conform --addr 127.0.0.1:6789 --profile default --json";
 
 /// Flags of `chat-sim conform`.
 #[derive(Clone, Debug, clap::Args)]
+#[command(after_long_help = LONG_HELP)]
 pub struct ConformArgs {
     /// Server address, HOST:PORT (or use --spawn).
     #[arg(long, conflicts_with = "spawn")]
     pub addr: Option<String>,
     /// Start the server with this shell command, `{port}` replaced by a
-    /// free loopback port.
+    /// free loopback port and `{flags}` by the profile's limit flags.
     #[arg(long)]
     pub spawn: Option<String>,
+    /// With --addr: the profile the server was started with.
+    #[arg(long, default_value = "default")]
+    pub profile: String,
+    /// With --spawn: never pass limit flags (cases needing them are skipped).
+    #[arg(long)]
+    pub no_flags: bool,
+    /// Run only these cases (repeatable).
+    #[arg(long = "case")]
+    pub cases: Vec<String>,
+    /// Print the cases and the SPEC IDs each checks, then exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Print a JSON report instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print the transcripts of passing cases.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Bound of each step, ms.
+    #[arg(long, default_value_t = DEFAULT_STEP_TIMEOUT_MS)]
+    pub step_timeout_ms: u64,
+    /// Bound of the whole run, s.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_S)]
+    pub timeout_s: u64,
+}
+
+/// Where the server under test is.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Already running here, started with this profile's limits.
+    Addr(String, Profile),
+    /// Started by the driver with this command (`{port}`, `{flags}`);
+    /// with `false`, profile flags are never passed.
+    Spawn(String, bool),
+}
+
+/// Options of one conformance run (the library form of the flags).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The server.
+    pub target: Target,
+    /// Only these cases (all if empty).
+    pub cases: Vec<String>,
+    /// Bound of each step.
+    pub step_timeout: Duration,
+    /// Bound of the whole run.
+    pub total_timeout: Duration,
+    /// Keep the transcripts of passing cases too.
+    pub keep_transcripts: bool,
+}
+
+impl Options {
+    /// Defaults for `target`.
+    pub fn new(target: Target) -> Options {
+        Options {
+            target,
+            cases: Vec::new(),
+            step_timeout: Duration::from_millis(DEFAULT_STEP_TIMEOUT_MS),
+            total_timeout: Duration::from_secs(DEFAULT_TIMEOUT_S),
+            keep_transcripts: false,
+        }
+    }
+}
+
+/// How one case ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every step and the checker passed.
+    Pass,
+    /// These IDs failed, for this reason.
+    Fail {
+        /// The IDs the failure is reported against.
+        ids: Vec<&'static str>,
+        /// The failed step's message, or the checker's.
+        why: String,
+    },
+    /// Not run, for this reason.
+    Skipped(String),
+}
+
+/// One case's result.
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    /// The case name.
+    pub name: &'static str,
+    /// Its profile.
+    pub profile: Profile,
+    /// Every ID it checks, with the checker's IDs when it ran.
+    pub ids: Vec<&'static str>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The transcript with its verdict table (failing cases, or all with
+    /// `keep_transcripts`).
+    pub transcript: Option<String>,
+    /// Real time it took, ms.
+    pub elapsed_ms: u64,
+}
+
+/// One SPEC ID's row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdRow {
+    /// The ID.
+    pub id: &'static str,
+    /// "pass", "fail" or "skipped".
+    pub result: &'static str,
+    /// The cases that checked it (failing ones for "fail").
+    pub cases: Vec<&'static str>,
+    /// Why it was skipped.
+    pub reason: Option<String>,
+}
+
+/// The whole run's result.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Every selected case, in run order.
+    pub cases: Vec<CaseResult>,
+}
+
+/// The checker's IDs (judged on every case that runs).
+fn checker_ids() -> Vec<&'static str> {
+    CHECKED_IDS
+        .iter()
+        .copied()
+        .filter(|id| *id != "SIM")
+        .collect()
+}
+
+impl Report {
+    /// Whether nothing failed.
+    pub fn passed(&self) -> bool {
+        !self
+            .cases
+            .iter()
+            .any(|c| matches!(c.outcome, Outcome::Fail { .. }))
+    }
+
+    /// One row per SPEC ID, in SPEC order.
+    pub fn id_rows(&self) -> Vec<IdRow> {
+        cases::ALL_IDS
+            .iter()
+            .map(|&id| {
+                let failed: Vec<&'static str> = self
+                    .cases
+                    .iter()
+                    .filter(
+                        |c| matches!(&c.outcome, Outcome::Fail { ids, .. } if ids.contains(&id)),
+                    )
+                    .map(|c| c.name)
+                    .collect();
+                let passed: Vec<&'static str> = self
+                    .cases
+                    .iter()
+                    .filter(|c| c.outcome == Outcome::Pass && c.ids.contains(&id))
+                    .map(|c| c.name)
+                    .collect();
+                if !failed.is_empty() {
+                    return IdRow {
+                        id,
+                        result: "fail",
+                        cases: failed,
+                        reason: None,
+                    };
+                }
+                if !passed.is_empty() {
+                    return IdRow {
+                        id,
+                        result: "pass",
+                        cases: passed,
+                        reason: None,
+                    };
+                }
+                let reason = cases::NOT_OBSERVABLE
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, why)| (*why).to_owned())
+                    .or_else(|| {
+                        self.cases.iter().find_map(|c| match &c.outcome {
+                            Outcome::Skipped(why) if c.ids.contains(&id) => {
+                                Some(format!("{}: {why}", c.name))
+                            }
+                            _ => None,
+                        })
+                    })
+                    .or_else(|| {
+                        self.cases
+                            .iter()
+                            .any(|c| c.ids.contains(&id))
+                            .then(|| "its cases failed before reaching it".to_owned())
+                    })
+                    .unwrap_or_else(|| "no selected case checks it".to_owned());
+                IdRow {
+                    id,
+                    result: "skipped",
+                    cases: Vec::new(),
+                    reason: Some(reason),
+                }
+            })
+            .collect()
+    }
+
+    /// The IDs that failed.
+    pub fn failed_ids(&self) -> Vec<&'static str> {
+        self.id_rows()
+            .into_iter()
+            .filter(|r| r.result == "fail")
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// The human report: cases, IDs, then each failing transcript.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "## cases");
+        for c in &self.cases {
+            let (result, detail) = match &c.outcome {
+                Outcome::Pass => ("pass", String::new()),
+                Outcome::Fail { ids, why } => ("FAIL", format!("  [{}] {why}", ids.join(", "))),
+                Outcome::Skipped(why) => ("skipped", format!("  ({why})")),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<22} {:<9} {:<8}{detail}",
+                c.name,
+                c.profile.name(),
+                result
+            );
+        }
+        let _ = writeln!(out, "\n## SPEC IDs");
+        for r in self.id_rows() {
+            let detail = match &r.reason {
+                Some(why) => format!("({why})"),
+                None if r.cases.len() > CASES_SHOWN_MAX => format!(
+                    "{}, ... ({} cases)",
+                    r.cases[..CASES_SHOWN_MAX].join(", "),
+                    r.cases.len()
+                ),
+                None => r.cases.join(", "),
+            };
+            let result = if r.result == "fail" { "FAIL" } else { r.result };
+            let _ = writeln!(out, "  {:<8} {:<8} {detail}", r.id, result);
+        }
+        for c in &self.cases {
+            if let Some(t) = &c.transcript {
+                let _ = writeln!(out, "\n## transcript of {}\n{t}", c.name);
+            }
+        }
+        let failed = self
+            .cases
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
+            .count();
+        let skipped = self
+            .cases
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Skipped(_)))
+            .count();
+        let _ = writeln!(
+            out,
+            "\nconform: {} passed, {failed} failed, {skipped} skipped",
+            self.cases.len() - failed - skipped
+        );
+        out
+    }
+
+    /// The report as JSON (for CI).
+    pub fn json(&self) -> String {
+        let mut out = String::from("{");
+        let _ = write!(out, "\"passed\":{},\"cases\":[", self.passed());
+        for (i, c) in self.cases.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let (result, ids, why) = match &c.outcome {
+                Outcome::Pass => ("pass", Vec::new(), None),
+                Outcome::Fail { ids, why } => ("fail", ids.clone(), Some(why.as_str())),
+                Outcome::Skipped(why) => ("skipped", Vec::new(), Some(why.as_str())),
+            };
+            let _ = write!(
+                out,
+                "{{\"name\":{},\"profile\":{},\"result\":{},\"ids\":{},\"failed_ids\":{},\"reason\":{},\"elapsed_ms\":{},\"transcript\":{}}}",
+                js(c.name),
+                js(c.profile.name()),
+                js(result),
+                js_list(&c.ids),
+                js_list(&ids),
+                why.map_or("null".to_owned(), js),
+                c.elapsed_ms,
+                c.transcript.as_deref().map_or("null".to_owned(), js)
+            );
+        }
+        out.push_str("],\"ids\":[");
+        for (i, r) in self.id_rows().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                "{{\"id\":{},\"result\":{},\"cases\":{},\"reason\":{}}}",
+                js(r.id),
+                js(r.result),
+                js_list(&r.cases),
+                r.reason.as_deref().map_or("null".to_owned(), js)
+            );
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+/// A JSON string.
+fn js(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn js_list(items: &[&str]) -> String {
+    let shown: Vec<String> = items.iter().map(|s| js(s)).collect();
+    format!("[{}]", shown.join(","))
+}
+
+/// The map of cases to SPEC IDs (`--list`).
+pub fn list() -> String {
+    let mut out = String::from("## cases (the checker also judges every case that runs: ");
+    out.push_str(&checker_ids().join(", "));
+    out.push_str(")\n");
+    for c in cases::all() {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:<9} {}\n  {:<22} {:<9} {}",
+            c.name,
+            c.profile.name(),
+            c.about,
+            "",
+            "",
+            c.all_ids().join(", ")
+        );
+        if let Some(why) = c.sim_only {
+            let _ = writeln!(out, "  {:<32} skipped: {why}", "");
+        }
+    }
+    let _ = writeln!(out, "\n## SPEC IDs");
+    let all = cases::all();
+    for id in cases::ALL_IDS {
+        let names: Vec<&str> = all
+            .iter()
+            .filter(|c| c.sim_only.is_none() && c.all_ids().contains(&id))
+            .map(|c| c.name)
+            .collect();
+        let by_checker = checker_ids().contains(&id);
+        let detail = match (names.is_empty(), by_checker) {
+            (true, true) => "the checker, on every case".to_owned(),
+            (false, true) => format!("the checker, and {}", names.join(", ")),
+            (false, false) => names.join(", "),
+            (true, false) => cases::NOT_OBSERVABLE
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map_or("no case".to_owned(), |(_, why)| format!("skipped: {why}")),
+        };
+        let _ = writeln!(out, "  {id:<8} {detail}");
+    }
+    out
 }
 
 /// Runs `chat-sim conform`; returns whether nothing failed.
-pub fn main(_args: &ConformArgs) -> bool {
-    eprintln!("chat-sim conform: not built yet");
-    false
+pub fn main(args: &ConformArgs) -> bool {
+    if args.list {
+        print!("{}", list());
+        return true;
+    }
+    let target = match (&args.addr, &args.spawn) {
+        (Some(addr), None) => match Profile::by_name(&args.profile) {
+            Some(p) => Target::Addr(addr.clone(), p),
+            None => {
+                eprintln!(
+                    "chat-sim conform: no profile {:?} (default, limits, timeouts, quiet)",
+                    args.profile
+                );
+                return false;
+            }
+        },
+        (None, Some(cmd)) => Target::Spawn(cmd.clone(), !args.no_flags),
+        _ => {
+            eprintln!("chat-sim conform: give --addr HOST:PORT or --spawn 'COMMAND'");
+            return false;
+        }
+    };
+    if args.step_timeout_ms == 0 || args.step_timeout_ms > STEP_TIMEOUT_MS_MAX {
+        eprintln!("chat-sim conform: --step-timeout-ms must be 1..={STEP_TIMEOUT_MS_MAX}");
+        return false;
+    }
+    let known: Vec<&str> = cases::all().iter().map(|c| c.name).collect();
+    if let Some(bad) = args.cases.iter().find(|c| !known.contains(&c.as_str())) {
+        eprintln!("chat-sim conform: no case {bad:?} (see --list)");
+        return false;
+    }
+    let opts = Options {
+        target,
+        cases: args.cases.clone(),
+        step_timeout: Duration::from_millis(args.step_timeout_ms),
+        total_timeout: Duration::from_secs(args.timeout_s.max(1)),
+        keep_transcripts: args.verbose,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chat-sim conform: cannot start a runtime: {e}");
+            return false;
+        }
+    };
+    match runtime.block_on(run(&opts)) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.table());
+            }
+            report.passed()
+        }
+        Err(e) => {
+            eprintln!("chat-sim conform: {e}");
+            false
+        }
+    }
+}
+
+fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    addr.to_socket_addrs()
+        .map_err(|e| format!("{addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{addr}: no address"))
+}
+
+/// Runs the selected cases against the target.
+pub async fn run(opts: &Options) -> Result<Report, String> {
+    let started = Instant::now();
+    let selected: Vec<Case> = cases::all()
+        .into_iter()
+        .filter(|c| opts.cases.is_empty() || opts.cases.iter().any(|n| n == c.name))
+        .collect();
+    let mut results: Vec<Option<CaseResult>> = vec![None; selected.len()];
+    let skip = |c: &Case, why: String| CaseResult {
+        name: c.name,
+        profile: c.profile,
+        ids: c.all_ids(),
+        outcome: Outcome::Skipped(why),
+        transcript: None,
+        elapsed_ms: 0,
+    };
+    for (i, c) in selected.iter().enumerate() {
+        if let Some(why) = c.sim_only {
+            results[i] = Some(skip(c, why.to_owned()));
+        }
+    }
+    let mut probes = 0usize;
+    for profile in cases::PROFILES {
+        let todo: Vec<usize> = (0..selected.len())
+            .filter(|&i| results[i].is_none() && selected[i].profile == profile)
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        // Where this profile's server is, or why its cases cannot run.
+        let mut spawned: Option<Spawned> = None;
+        let addr: Result<SocketAddr, String> = match &opts.target {
+            Target::Addr(addr, p) => {
+                if profile == Profile::Shutdown {
+                    Err("it stops the server, so it needs --spawn".to_owned())
+                } else if *p != profile {
+                    Err(format!(
+                        "needs a server started with `{}` (run with --profile {} against one)",
+                        profile.flags(),
+                        profile.name()
+                    ))
+                } else {
+                    Ok(resolve(addr)?)
+                }
+            }
+            Target::Spawn(cmd, flags_ok) => {
+                if !profile.flags().is_empty() && !flags_ok {
+                    Err(format!(
+                        "needs the server started with `{}` (--no-flags given)",
+                        profile.flags()
+                    ))
+                } else {
+                    let line = if cmd.contains("{flags}") {
+                        cmd.replace("{flags}", profile.flags())
+                    } else if profile.flags().is_empty() {
+                        cmd.clone()
+                    } else {
+                        format!("{cmd} {}", profile.flags())
+                    };
+                    let (server, addr) = spawn_server(&line)
+                        .await
+                        .map_err(|e| format!("--spawn: {e}"))?;
+                    spawned = Some(server);
+                    Ok(addr)
+                }
+            }
+        };
+        let addr = match addr {
+            Ok(a) => a,
+            Err(why) => {
+                for &i in &todo {
+                    results[i] = Some(skip(&selected[i], why.clone()));
+                }
+                continue;
+            }
+        };
+        let dopts = DriverOpts {
+            addr,
+            step_timeout: opts.step_timeout,
+        };
+        for &i in &todo {
+            let case = &selected[i];
+            if started.elapsed() >= opts.total_timeout {
+                results[i] = Some(CaseResult {
+                    outcome: Outcome::Fail {
+                        ids: Vec::new(),
+                        why: format!(
+                            "not run: the run's bound of {} s was reached",
+                            opts.total_timeout.as_secs()
+                        ),
+                    },
+                    ..skip(case, String::new())
+                });
+                continue;
+            }
+            probes += 1;
+            let room = if profile == Profile::Shutdown {
+                Ok(())
+            } else {
+                empty_room(addr, opts.step_timeout, probes).await
+            };
+            let run = run_case(&dopts, case, &mut spawned).await;
+            results[i] = Some(judge(case, &run, room.err(), opts.keep_transcripts));
+        }
+        if let Some(server) = spawned {
+            server.stop().await;
+        }
+    }
+    Ok(Report {
+        cases: results.into_iter().flatten().collect(),
+    })
+}
+
+/// The scenario the checker and the transcript see for a case.
+fn scenario_of(case: &Case, elapsed_ms: u64) -> Scenario {
+    Scenario {
+        title: format!("conform {}: {}", case.name, case.about),
+        seed: 0,
+        settings: Settings {
+            limits: case.profile.limits(),
+            latency_min_ms: 0,
+            latency_max_ms: 0,
+            tick_ms: 1,
+        },
+        clients: case
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let mut spec = ClientSpec::new(label, i);
+                spec.witness = case.witness == Some(i);
+                spec
+            })
+            .collect(),
+        faults: Vec::new(),
+        end_ms: elapsed_ms,
+    }
+}
+
+/// Judges one run: the script's outcome and the checker's verdict.
+fn judge(case: &Case, run: &CaseRun, room: Option<String>, keep: bool) -> CaseResult {
+    let scenario = scenario_of(case, run.elapsed_ms);
+    // A settled run has seen everything the server will send about it
+    // (every wait ended on a barrier), so the checker may judge it as
+    // quiesced: as if the simulator had waited out every timeout.
+    let l = &scenario.settings.limits;
+    let end_ms = if run.settled && case.quiesced {
+        run.elapsed_ms + l.idle_timeout_ms + l.close_linger_ms + check::QUIET_MARGIN_MS + 1
+    } else {
+        run.elapsed_ms
+    };
+    let verdict: Verdict = check::check(&scenario, &run.recording, end_ms);
+    let mut ids = case.all_ids();
+    ids.extend(checker_ids());
+    cases::sort_ids(&mut ids);
+    let violated = verdict.violated_ids();
+    let outcome = match (&run.failure, violated.is_empty()) {
+        (None, true) => Outcome::Pass,
+        (failure, _) => {
+            let mut failed: Vec<&'static str> = violated.clone();
+            let mut why = Vec::new();
+            if let Some((_, step_ids, msg)) = failure {
+                failed.extend(step_ids.iter().copied());
+                why.push(msg.clone());
+            }
+            if !violated.is_empty() {
+                why.push(format!("checker: {}", violated.join(", ")));
+            }
+            if let Some(room) = &room {
+                why.push(format!("(note: {room})"));
+            }
+            cases::sort_ids(&mut failed);
+            Outcome::Fail {
+                ids: failed,
+                why: why.join("; "),
+            }
+        }
+    };
+    let failed = matches!(outcome, Outcome::Fail { .. });
+    let transcript = (failed || keep).then(|| {
+        let mut t = crate::transcript::render(&scenario, &run.recording, &verdict);
+        if let Some((step, _, msg)) = &run.failure {
+            let _ = writeln!(t, "  STEP {step} failed: {msg}");
+        }
+        t
+    });
+    CaseResult {
+        name: case.name,
+        profile: case.profile,
+        ids,
+        outcome,
+        transcript,
+        elapsed_ms: run.elapsed_ms,
+    }
+}
+
+/// Joins a probe member to see that the room is empty; if it is not,
+/// waits (within `step`) until the members it lists have left. Returns
+/// what is wrong, for the report; the case runs regardless.
+async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), String> {
+    let deadline = Instant::now() + step;
+    let stream = timeout(step, TcpStream::connect(addr))
+        .await
+        .map_err(|_| "the probe could not connect in time".to_owned())?
+        .map_err(|e| format!("the probe could not connect: {e}"))?;
+    let (rd, mut wr) = stream.into_split();
+    let mut lines = BufReader::new(rd).lines();
+    let name = format!("probe-{n}");
+    let mut present: Vec<String> = Vec::new();
+    for i in 0..PROBE_LINES_MAX {
+        let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
+            Ok(Ok(Some(line))) => line,
+            Ok(_) => return Err("the probe's connection ended".to_owned()),
+            Err(_) => {
+                let _ = wr.write_all(b"exit\n").await;
+                return Err(format!(
+                    "the room was not empty before the case: {}",
+                    present.join(", ")
+                ));
+            }
+        };
+        match parse_server_line(line.as_bytes()) {
+            Ok(SLine::Prompt) if i == 0 => {
+                wr.write_all(format!("{name}\n").as_bytes())
+                    .await
+                    .map_err(|e| format!("the probe could not write: {e}"))?;
+            }
+            Ok(SLine::Welcome { list, .. }) => {
+                present = list.names.into_iter().filter(|m| *m != name).collect();
+                if list.more > 0 {
+                    present.push(format!("{} more", list.more));
+                }
+            }
+            Ok(l) if l.is_departure() => {
+                let who = l.notice_subject().unwrap_or_default().to_owned();
+                present.retain(|m| *m != who);
+            }
+            Ok(SLine::Error(code)) => {
+                return Err(format!("the probe got {code:?}: the room is not empty"))
+            }
+            _ => {}
+        }
+        if i > 0 && present.is_empty() {
+            let _ = wr.write_all(b"exit\n").await;
+            // The probe's own departure is decided before its goodbye.
+            for _ in 0..PROBE_LINES_MAX {
+                match tokio::time::timeout_at(deadline, lines.next_line()).await {
+                    Ok(Ok(Some(l))) if l.starts_with("* Goodbye") => return Ok(()),
+                    Ok(Ok(Some(_))) => continue,
+                    _ => return Err("the probe got no goodbye".to_owned()),
+                }
+            }
+        }
+    }
+    Err("the probe read too many lines".to_owned())
 }

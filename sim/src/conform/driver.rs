@@ -1,0 +1,705 @@
+//! Runs one conformance [`Case`] over real TCP and records it in the
+//! simulator's [`Recording`] format, stamped with real elapsed time.
+//!
+//! Every connection has a reader task that reads all the time (unless the
+//! case stops it) and records each complete line; the script waits for
+//! lines with protocol barriers only (a marker line, a `/who` round trip),
+//! each wait bounded by the step timeout. The driver never judges the
+//! server's lines beyond what a step expects: invariants are the
+//! checker's job. It must never sleep to synchronise and never hold the
+//! recording's lock across an await.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::{timeout, timeout_at, Instant};
+
+use super::cases::{Case, Pat, Step};
+use crate::record::{CloseKind, ConnId, Recording, What};
+use crate::spawn::Spawned;
+use crate::transcript::quote;
+
+/// Bytes read from a socket at once.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// The longest server line accepted (WIRE-8).
+const SERVER_LINE_BYTES_MAX: usize = crate::lines::SERVER_LINE_BYTES_MAX;
+/// The receive buffer a slow reader asks for.
+const SMALL_RCVBUF_BYTES: u32 = 4096;
+/// Most connections one case may open.
+pub const CASE_CONNECTIONS_MAX: usize = 64;
+
+/// What a reader task is told to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ctl {
+    Read,
+    Pause,
+    Stop,
+}
+
+/// Lines received on one connection, and how it ended.
+#[derive(Default)]
+struct Inbox {
+    /// Each complete line; `None` for one longer than WIRE-8 allows.
+    lines: Vec<Option<Vec<u8>>>,
+    closed: Option<CloseKind>,
+}
+
+struct Shared {
+    rec: Recording,
+    inbox: Vec<Inbox>,
+    t0: Instant,
+}
+
+impl Shared {
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.t0.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn push(&mut self, what: What) {
+        let at = self.now_us();
+        self.rec.push(at, what);
+    }
+}
+
+type SharedRef = Arc<Mutex<Shared>>;
+
+fn lock(shared: &SharedRef) -> MutexGuard<'_, Shared> {
+    // A panic while holding the lock can only come from a bug in this
+    // module; the data is still consistent enough to report.
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct Conn {
+    id: ConnId,
+    wr: Option<OwnedWriteHalf>,
+    ctl: watch::Sender<Ctl>,
+    task: Option<JoinHandle<OwnedReadHalf>>,
+    cursor: usize,
+    last_sent: Instant,
+}
+
+/// What running a case produced.
+pub struct CaseRun {
+    /// Everything observed.
+    pub recording: Recording,
+    /// The first failed step: its index, its SPEC IDs and why.
+    pub failure: Option<(usize, Vec<&'static str>, String)>,
+    /// Whether the script ran to its end and every reading member
+    /// completed a final `/who` round trip (the run is quiesced).
+    pub settled: bool,
+    /// Real time the case took, in ms.
+    pub elapsed_ms: u64,
+}
+
+/// Settings of one run of the driver.
+#[derive(Clone, Debug)]
+pub struct DriverOpts {
+    /// The server.
+    pub addr: std::net::SocketAddr,
+    /// Bound of each step.
+    pub step_timeout: Duration,
+}
+
+struct Driver<'a> {
+    opts: &'a DriverOpts,
+    case: &'a Case,
+    shared: SharedRef,
+    notify: Arc<Notify>,
+    conns: Vec<Conn>,
+    /// The open connection of each client, if any.
+    of_client: Vec<Option<usize>>,
+    spawned: &'a mut Option<Spawned>,
+    stopping: Option<JoinHandle<()>>,
+}
+
+/// Runs `case` against the server at `opts.addr`. `spawned` is the
+/// server process for cases that stop it (LEAVE-5).
+pub async fn run_case(opts: &DriverOpts, case: &Case, spawned: &mut Option<Spawned>) -> CaseRun {
+    let shared = Arc::new(Mutex::new(Shared {
+        rec: Recording::default(),
+        inbox: Vec::new(),
+        t0: Instant::now(),
+    }));
+    lock(&shared).push(What::ServerUp);
+    let mut d = Driver {
+        opts,
+        case,
+        shared,
+        notify: Arc::new(Notify::new()),
+        conns: Vec::new(),
+        of_client: vec![None; case.clients.len()],
+        spawned,
+        stopping: None,
+    };
+    let mut failure = None;
+    let mut section: Vec<&'static str> = case.ids.to_vec();
+    for (i, step) in case.steps.iter().enumerate() {
+        if let Step::Section(ids) = step {
+            section = ids.to_vec();
+            continue;
+        }
+        if let Err(why) = d.step(step).await {
+            failure = Some((i, section.clone(), why));
+            break;
+        }
+    }
+    let mut settled = false;
+    if failure.is_none() {
+        match d.settle().await {
+            Ok(()) => settled = true,
+            Err(why) => failure = Some((case.steps.len(), section, why)),
+        }
+    }
+    let (recording, elapsed_ms) = {
+        let s = lock(&d.shared);
+        (
+            s.rec.clone(),
+            u64::try_from(s.t0.elapsed().as_millis()).unwrap_or(u64::MAX),
+        )
+    };
+    d.cleanup().await;
+    CaseRun {
+        recording,
+        failure,
+        settled,
+        elapsed_ms,
+    }
+}
+
+/// Connects; with `small`, asks for a small receive buffer first so a
+/// client that stops reading fills the server's side quickly.
+async fn open(addr: std::net::SocketAddr, small: bool) -> std::io::Result<TcpStream> {
+    if !small {
+        return TcpStream::connect(addr).await;
+    }
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_recv_buffer_size(SMALL_RCVBUF_BYTES)?;
+    socket.connect(addr).await
+}
+
+/// Splits received bytes into lines, as the simulated client does.
+struct LineSplitter {
+    buf: Vec<u8>,
+    discarding: bool,
+}
+
+impl LineSplitter {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Option<Vec<u8>>>) {
+        for &b in bytes {
+            if b == b'\n' {
+                if !self.discarding {
+                    out.push(Some(std::mem::take(&mut self.buf)));
+                }
+                self.discarding = false;
+                self.buf.clear();
+            } else if !self.discarding {
+                self.buf.push(b);
+                if self.buf.len() > SERVER_LINE_BYTES_MAX {
+                    self.buf.clear();
+                    self.discarding = true;
+                    out.push(None);
+                }
+            }
+        }
+    }
+}
+
+async fn reader(
+    mut rd: OwnedReadHalf,
+    conn: ConnId,
+    shared: SharedRef,
+    notify: Arc<Notify>,
+    mut ctl: watch::Receiver<Ctl>,
+) -> OwnedReadHalf {
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
+    let mut split = LineSplitter {
+        buf: Vec::new(),
+        discarding: false,
+    };
+    let mut lines = Vec::new();
+    loop {
+        let state = *ctl.borrow_and_update();
+        if state == Ctl::Stop {
+            return rd;
+        }
+        buf.clear();
+        let result = tokio::select! {
+            biased;
+            changed = ctl.changed() => {
+                if changed.is_err() {
+                    return rd;
+                }
+                continue;
+            }
+            r = rd.read_buf(&mut buf), if state == Ctl::Read => r,
+        };
+        let mut s = lock(&shared);
+        match result {
+            Ok(0) | Err(_) => {
+                let how = if result.is_ok() {
+                    CloseKind::Eof
+                } else {
+                    CloseKind::Error
+                };
+                if !split.buf.is_empty() && !split.discarding {
+                    let bytes = std::mem::take(&mut split.buf);
+                    s.push(What::ReceivedFragment { conn, bytes });
+                }
+                s.push(What::Closed { conn, how });
+                s.inbox[conn].closed = Some(how);
+                drop(s);
+                notify.notify_waiters();
+                return rd;
+            }
+            Ok(_) => {
+                split.feed(&buf, &mut lines);
+                for line in lines.drain(..) {
+                    match &line {
+                        Some(l) => s.push(What::Received {
+                            conn,
+                            line: l.clone(),
+                        }),
+                        None => s.push(What::ReceivedOverlong { conn }),
+                    }
+                    s.inbox[conn].lines.push(line);
+                }
+                drop(s);
+                notify.notify_waiters();
+            }
+        }
+    }
+}
+
+impl Driver<'_> {
+    fn label(&self, client: usize) -> &str {
+        self.case.clients.get(client).copied().unwrap_or("?")
+    }
+
+    fn conn_of(&self, client: usize) -> Result<usize, String> {
+        self.of_client
+            .get(client)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("{} has no open connection", self.label(client)))
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::Section(_) => Ok(()),
+            Step::Connect(c) => self.connect(*c).await,
+            Step::Join(c, name, welcome) => {
+                self.connect(*c).await?;
+                self.wait(*c, &Pat::exact("* Enter your name:"), true)
+                    .await?;
+                self.send(*c, format!("{name}\n").into_bytes()).await?;
+                self.wait(*c, &Pat::exact(welcome), true).await.map(drop)
+            }
+            Step::Send(c, bytes) => self.send(*c, bytes.clone()).await,
+            Step::Line(c, text) => self.send(*c, format!("{text}\n").into_bytes()).await,
+            Step::Drip(c, bytes) => {
+                for b in bytes {
+                    self.send(*c, vec![*b]).await?;
+                }
+                Ok(())
+            }
+            Step::Expect(c, pat) => self.wait(*c, pat, true).await.map(drop),
+            Step::WaitFor(c, pat) => self.wait(*c, pat, false).await.map(drop),
+            Step::ExpectAll(c, pats) | Step::WaitForAll(c, pats) => {
+                let strict = matches!(step, Step::ExpectAll(..));
+                let mut left = pats.clone();
+                while !left.is_empty() {
+                    let line = self.wait(*c, &Pat::Any(left.clone()), strict).await?;
+                    if let Some(i) = left.iter().position(|p| p.matches(&line)) {
+                        left.remove(i);
+                    }
+                }
+                Ok(())
+            }
+            Step::Closed(c) => self.closed(*c, true).await,
+            Step::WaitClosed(c) => self.closed(*c, false).await,
+            Step::Barrier(c) | Step::Sync(c) => {
+                self.send(*c, b"/who\n".to_vec()).await?;
+                let strict = matches!(step, Step::Barrier(_));
+                self.wait(*c, &Pat::prefix("* Members ("), strict)
+                    .await
+                    .map(drop)
+            }
+            Step::Close(c) => self.close(*c, false).await,
+            Step::Reset(c) => self.close(*c, true).await,
+            Step::StopReading(c) | Step::ResumeReading(c) => {
+                let k = self.conn_of(*c)?;
+                let on = matches!(step, Step::ResumeReading(_));
+                let conn = &self.conns[k];
+                let _ = conn.ctl.send(if on { Ctl::Read } else { Ctl::Pause });
+                let id = conn.id;
+                lock(&self.shared).push(What::Reading { conn: id, on });
+                Ok(())
+            }
+            Step::Pump {
+                from,
+                watcher,
+                text_bytes,
+                per_round,
+                rounds_max,
+                until,
+            } => {
+                self.pump(*from, *watcher, *text_bytes, *per_round, *rounds_max, until)
+                    .await
+            }
+            Step::Shutdown => {
+                let Some(server) = self.spawned.take() else {
+                    return Err("no spawned server to stop".into());
+                };
+                lock(&self.shared).push(What::Fault("the server is sent SIGTERM".into()));
+                self.stopping = Some(tokio::spawn(server.stop()));
+                Ok(())
+            }
+            Step::Note(text) => {
+                lock(&self.shared).push(What::Fault((*text).to_owned()));
+                Ok(())
+            }
+        }
+    }
+
+    async fn connect(&mut self, c: usize) -> Result<(), String> {
+        if self.conns.len() >= CASE_CONNECTIONS_MAX {
+            return Err(format!(
+                "more than {CASE_CONNECTIONS_MAX} connections in one case"
+            ));
+        }
+        if self.of_client[c].is_some() {
+            self.close(c, false).await?;
+        }
+        let id = {
+            let mut s = lock(&self.shared);
+            let at = s.now_us();
+            s.inbox.push(Inbox::default());
+            s.rec.open(at, c)
+        };
+        let small = self.case.small_rcvbuf.contains(&c);
+        let stream = match timeout(self.opts.step_timeout, open(self.opts.addr, small)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                lock(&self.shared).push(What::ConnectFailed { conn: id });
+                return Err(format!("{} could not connect: {e}", self.label(c)));
+            }
+            Err(_) => {
+                lock(&self.shared).push(What::ConnectFailed { conn: id });
+                return Err(format!(
+                    "{} could not connect within {} ms",
+                    self.label(c),
+                    self.opts.step_timeout.as_millis()
+                ));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        lock(&self.shared).push(What::Connected { conn: id });
+        let (rd, wr) = stream.into_split();
+        let (ctl, ctl_rx) = watch::channel(Ctl::Read);
+        let task = tokio::spawn(reader(
+            rd,
+            id,
+            Arc::clone(&self.shared),
+            Arc::clone(&self.notify),
+            ctl_rx,
+        ));
+        self.conns.push(Conn {
+            id,
+            wr: Some(wr),
+            ctl,
+            task: Some(task),
+            cursor: 0,
+            last_sent: Instant::now(),
+        });
+        self.of_client[c] = Some(self.conns.len() - 1);
+        Ok(())
+    }
+
+    /// One write. A write the server refuses (it closed the connection)
+    /// is not a failure of the step: what the server did is judged from
+    /// what was received.
+    async fn send(&mut self, c: usize, bytes: Vec<u8>) -> Result<(), String> {
+        let k = self.conn_of(c)?;
+        let step_timeout = self.opts.step_timeout;
+        let conn = &mut self.conns[k];
+        let Some(wr) = conn.wr.as_mut() else {
+            return Err(format!("{} is closed", self.case.clients[c]));
+        };
+        lock(&self.shared).push(What::Sent {
+            conn: conn.id,
+            bytes: bytes.clone(),
+            keepalive: bytes == b"\n",
+        });
+        conn.last_sent = Instant::now();
+        match timeout(step_timeout, wr.write_all(&bytes)).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(format!(
+                "{}: a write of {} bytes did not complete within {} ms (the server does not read)",
+                self.case.clients[c],
+                bytes.len(),
+                step_timeout.as_millis()
+            )),
+        }
+    }
+
+    /// Sends due keep-alives; returns when the next one is due.
+    async fn keepalives(&mut self) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for &(c, every_ms) in &self.case.keepalive {
+            let Some(Some(k)) = self.of_client.get(c) else {
+                continue;
+            };
+            let every = Duration::from_millis(every_ms);
+            let conn = &mut self.conns[*k];
+            let due = conn.last_sent + every;
+            if due <= Instant::now() {
+                if let Some(wr) = conn.wr.as_mut() {
+                    lock(&self.shared).push(What::Sent {
+                        conn: conn.id,
+                        bytes: b"\n".to_vec(),
+                        keepalive: true,
+                    });
+                    let _ = timeout(every, wr.write_all(b"\n")).await;
+                }
+                conn.last_sent = Instant::now();
+            }
+            let due = conn.last_sent + every;
+            next = Some(next.map_or(due, |n| n.min(due)));
+        }
+        next
+    }
+
+    /// Waits for a line matching `pat` on `c`'s connection. Strict: the
+    /// next unread line must match. Otherwise lines before it are skipped.
+    async fn wait(&mut self, c: usize, pat: &Pat, strict: bool) -> Result<Vec<u8>, String> {
+        let k = self.conn_of(c)?;
+        let deadline = Instant::now() + self.opts.step_timeout;
+        let label = self.label(c).to_owned();
+        loop {
+            let notify = Arc::clone(&self.notify);
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let s = lock(&self.shared);
+                let inbox = &s.inbox[self.conns[k].id];
+                while let Some(line) = inbox.lines.get(self.conns[k].cursor) {
+                    self.conns[k].cursor += 1;
+                    let shown = line
+                        .as_deref()
+                        .map_or("(a line over 16384 bytes)".into(), quote);
+                    if let Some(l) = line.as_deref().filter(|l| pat.matches(l)) {
+                        return Ok(l.to_vec());
+                    }
+                    if strict {
+                        return Err(format!("{label}: expected {pat}, got {shown}"));
+                    }
+                }
+                if let Some(how) = inbox.closed {
+                    return Err(format!(
+                        "{label}: connection {} while waiting for {pat}",
+                        how.as_str()
+                    ));
+                }
+            }
+            let wake = match self.keepalives().await {
+                Some(ka) => ka.min(deadline),
+                None => deadline,
+            };
+            if timeout_at(wake, notified).await.is_err() && Instant::now() >= deadline {
+                return Err(format!(
+                    "{label}: no {pat} within {} ms",
+                    self.opts.step_timeout.as_millis()
+                ));
+            }
+        }
+    }
+
+    /// Waits until the server ends `c`'s connection; strict: no unread
+    /// line may come first.
+    async fn closed(&mut self, c: usize, strict: bool) -> Result<(), String> {
+        let k = self.conn_of(c)?;
+        let deadline = Instant::now() + self.opts.step_timeout;
+        let label = self.label(c).to_owned();
+        loop {
+            let notify = Arc::clone(&self.notify);
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let is_closed = {
+                let s = lock(&self.shared);
+                let inbox = &s.inbox[self.conns[k].id];
+                if let Some(line) = inbox.lines.get(self.conns[k].cursor) {
+                    if strict {
+                        let shown = line
+                            .as_deref()
+                            .map_or("(a line over 16384 bytes)".into(), quote);
+                        return Err(format!(
+                            "{label}: expected the server to close the connection, got {shown}"
+                        ));
+                    }
+                    self.conns[k].cursor = inbox.lines.len();
+                }
+                inbox.closed.is_some()
+            };
+            if is_closed {
+                self.release(k).await;
+                self.of_client[c] = None;
+                return Ok(());
+            }
+            if timeout_at(deadline, notified).await.is_err() {
+                return Err(format!(
+                    "{label}: the server did not close the connection within {} ms",
+                    self.opts.step_timeout.as_millis()
+                ));
+            }
+        }
+    }
+
+    /// Stops the reader task and drops the socket.
+    async fn release(&mut self, k: usize) -> Option<TcpStream> {
+        let conn = &mut self.conns[k];
+        let _ = conn.ctl.send(Ctl::Stop);
+        let rd = match conn.task.take() {
+            Some(task) => task.await.ok(),
+            None => None,
+        };
+        let wr = conn.wr.take();
+        match (rd, wr) {
+            (Some(rd), Some(wr)) => rd.reunite(wr).ok(),
+            _ => None,
+        }
+    }
+
+    /// The client closes its connection: FIN, or with `reset` an RST
+    /// (SO_LINGER 0), as a crashed process or a pulled cable would.
+    async fn close(&mut self, c: usize, reset: bool) -> Result<(), String> {
+        let k = self.conn_of(c)?;
+        let id = self.conns[k].id;
+        let label = self.label(c).to_owned();
+        let stream = self.release(k).await;
+        {
+            let mut s = lock(&self.shared);
+            if reset {
+                s.push(What::Fault(format!("{label} resets its connection (RST)")));
+            }
+            if s.inbox[id].closed.is_none() {
+                s.push(What::Closed {
+                    conn: id,
+                    how: CloseKind::Dropped,
+                });
+                s.inbox[id].closed = Some(CloseKind::Dropped);
+            }
+        }
+        if let Some(stream) = stream {
+            if reset {
+                // Deprecated because a non-zero linger blocks the thread
+                // on drop; a zero linger resets at once without blocking.
+                #[allow(deprecated)]
+                let _ = stream.set_linger(Some(Duration::ZERO));
+            }
+            drop(stream);
+        }
+        self.of_client[c] = None;
+        Ok(())
+    }
+
+    /// Chat in rounds from `from` until `until` is seen; each round waits
+    /// until `watcher` has all of it, so the sender never outruns a reader
+    /// that keeps up (LIMIT-2).
+    async fn pump(
+        &mut self,
+        from: usize,
+        watcher: usize,
+        text_bytes: usize,
+        per_round: usize,
+        rounds_max: usize,
+        until: &(usize, Pat),
+    ) -> Result<(), String> {
+        let name = self.label(from).to_owned();
+        let filler = "m".repeat(text_bytes);
+        let (until_c, until_pat) = until;
+        let uk = self.conn_of(*until_c)?;
+        let scan_from = self.conns[uk].cursor;
+        let mut n = 0usize;
+        for _ in 0..rounds_max {
+            let mut batch = Vec::with_capacity(per_round * (text_bytes + 16));
+            let mut last = String::new();
+            for _ in 0..per_round {
+                last = format!("{n} {filler}");
+                batch.extend_from_slice(last.as_bytes());
+                batch.push(b'\n');
+                n += 1;
+            }
+            self.send(from, batch).await?;
+            self.wait(watcher, &Pat::exact(&format!("{name}: {last}")), false)
+                .await?;
+            let s = lock(&self.shared);
+            let lines = &s.inbox[self.conns[uk].id].lines;
+            if lines[scan_from..]
+                .iter()
+                .any(|l| l.as_deref().is_some_and(|l| until_pat.matches(l)))
+            {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "no {until_pat} after {n} lines of {text_bytes} bytes"
+        ))
+    }
+
+    /// The end of a script: every connected, reading member completes a
+    /// `/who` round trip, so every room line the server ordered before
+    /// has arrived (SRV-4) and the recording is complete.
+    async fn settle(&mut self) -> Result<(), String> {
+        for c in 0..self.of_client.len() {
+            let Some(k) = self.of_client[c] else { continue };
+            let reading = *self.conns[k].ctl.borrow() == Ctl::Read;
+            let member = {
+                let s = lock(&self.shared);
+                let inbox = &s.inbox[self.conns[k].id];
+                inbox.closed.is_none()
+                    && inbox
+                        .lines
+                        .iter()
+                        .any(|l| l.as_deref().is_some_and(|l| l.starts_with(b"* Welcome, ")))
+            };
+            if reading && member {
+                self.step(&Step::Sync(c)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Leaves the room clean for the next case: members say `exit` and
+    /// wait for the server to close; everything else is dropped. Not
+    /// recorded (the recording was taken before).
+    async fn cleanup(&mut self) {
+        for c in 0..self.of_client.len() {
+            let Some(k) = self.of_client[c] else { continue };
+            if *self.conns[k].ctl.borrow() == Ctl::Read {
+                if let Some(wr) = self.conns[k].wr.as_mut() {
+                    let _ = timeout(self.opts.step_timeout, wr.write_all(b"exit\n")).await;
+                }
+                let _ = self.closed(c, false).await;
+            }
+        }
+        for k in 0..self.conns.len() {
+            drop(self.release(k).await);
+        }
+        if let Some(stopping) = self.stopping.take() {
+            let _ = stopping.await;
+        }
+    }
+}
