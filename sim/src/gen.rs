@@ -318,7 +318,14 @@ fn faults(
             }
             _ => {
                 let end = start + rng.random_range(50..2_000);
-                out.push(at(start, Fault::ServerCrash));
+                // A crash loses everything at once; a graceful shutdown
+                // says goodbye to everyone first (LEAVE-5).
+                let down = if rng.random_bool(0.5) {
+                    Fault::ServerCrash
+                } else {
+                    Fault::ServerShutdown
+                };
+                out.push(at(start, down));
                 out.push(at(end.min(active_ms + 2_000), Fault::ServerRestart));
             }
         }

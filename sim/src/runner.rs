@@ -56,6 +56,9 @@ fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
 
+/// Where the runner finds the running server's shutdown request.
+type ShutdownSlot = Rc<std::cell::RefCell<Option<tokio::sync::oneshot::Sender<()>>>>;
+
 /// Runs `scenario` to its end and returns the recording.
 pub fn run(scenario: &Scenario) -> RunOutput {
     let started = Instant::now();
@@ -77,11 +80,16 @@ pub fn run(scenario: &Scenario) -> RunOutput {
         limits: settings.limits.clone(),
         ..server::Config::default()
     };
+    // The running server's shutdown signal; each start puts a new one.
+    let shutdown: ShutdownSlot = Rc::default();
     {
         let shared = shared.clone();
+        let shutdown = shutdown.clone();
         sim.host(SERVER_HOST, move || {
             let config = config.clone();
             let shared = shared.clone();
+            let (requested, signal) = tokio::sync::oneshot::channel::<()>();
+            *shutdown.borrow_mut() = Some(requested);
             async move {
                 shared
                     .rec
@@ -90,7 +98,13 @@ pub fn run(scenario: &Scenario) -> RunOutput {
                 let listener =
                     turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, SERVER_PORT))
                         .await?;
-                server::run(listener, std::future::pending::<()>(), config).await?;
+                let signal = async {
+                    // A dropped sender (a restart replaced it) is no request.
+                    if signal.await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                server::run(listener, signal, config).await?;
                 Ok(())
             }
         });
@@ -134,7 +148,7 @@ pub fn run(scenario: &Scenario) -> RunOutput {
             if f.at_ms > now_ms {
                 break;
             }
-            apply(&mut sim, &f.what, scenario, &shared, now_ms);
+            apply(&mut sim, &f.what, scenario, &shared, &shutdown, now_ms);
             next_fault += 1;
         }
         if let Err(err) = sim.step() {
@@ -168,6 +182,7 @@ pub fn render_fault(fault: &Fault) -> String {
             format!("latency {} <-> server = {ms}ms", client_host(*host))
         }
         Fault::ServerCrash => "server crashes".to_owned(),
+        Fault::ServerShutdown => "server shuts down (SIGTERM)".to_owned(),
         Fault::ServerRestart => "server restarts".to_owned(),
         Fault::HostCrash { host } => format!("host {} crashes", client_host(*host)),
         Fault::HostRestart { host } => format!("host {} restarts", client_host(*host)),
@@ -179,6 +194,7 @@ fn apply(
     fault: &Fault,
     scenario: &Scenario,
     shared: &Rc<Shared>,
+    shutdown: &ShutdownSlot,
     now_ms: u64,
 ) {
     let at_us = now_ms * 1000;
@@ -227,6 +243,12 @@ fn apply(
                 );
             }
             true
+        }
+        Fault::ServerShutdown if sim.is_host_running(SERVER_HOST) => {
+            match shutdown.borrow_mut().take() {
+                Some(requested) => requested.send(()).is_ok(),
+                None => false,
+            }
         }
         Fault::ServerRestart if !sim.is_host_running(SERVER_HOST) => {
             sim.bounce(SERVER_HOST);

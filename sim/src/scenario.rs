@@ -187,7 +187,10 @@ pub enum Fault {
     },
     /// Crashes the server host: every connection dies, room state is lost.
     ServerCrash,
-    /// Starts the server again on a crashed host.
+    /// Asks the server to shut down gracefully, as SIGTERM does
+    /// (LEAVE-5); the host stays down until a [`Fault::ServerRestart`].
+    ServerShutdown,
+    /// Starts the server again on a crashed or shut-down host.
     ServerRestart,
     /// Crashes a client host: every client on it dies mid-whatever.
     HostCrash {
@@ -211,6 +214,7 @@ impl Fault {
             Fault::Partition { .. }
                 | Fault::Hold { .. }
                 | Fault::ServerCrash
+                | Fault::ServerShutdown
                 | Fault::HostCrash { .. }
         )
     }
