@@ -9,6 +9,12 @@ use rand_chacha::ChaCha8Rng;
 use crate::gen::{KEEPALIVE_MS, WITNESS};
 use crate::scenario::{at, Action, ClientSpec, Fault, Scenario, Settings};
 
+/// Chatting clients of the default benchmark.
+pub const CLIENTS: usize = 100;
+
+/// Most clients `chat-sim bench` runs.
+pub const CLIENTS_MAX: usize = 1_000;
+
 /// Simulated time per step of the benchmark, in ms.
 pub const TICK_MS: u64 = 2;
 

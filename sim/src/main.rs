@@ -69,8 +69,12 @@ enum Command {
     /// A bounded real-TCP soak under faults, with live invariant checks
     /// and the server's memory before and after.
     Soak(sim::soak::SoakArgs),
-    /// Runs the 100-client, 60-second benchmark and prints its speed.
+    /// Runs the benchmark (100 clients by default, 60 simulated seconds
+    /// with faults) and prints its speed.
     Bench {
+        /// Chatting clients (besides the witness).
+        #[arg(long, default_value_t = sim::bench::CLIENTS)]
+        clients: usize,
         /// Simulated time per step, in ms.
         #[arg(long, default_value_t = sim::bench::TICK_MS)]
         tick_ms: u64,
@@ -190,11 +194,13 @@ fn main() -> ExitCode {
         Some(Command::Conform(args)) => sim::conform::main(&args),
         Some(Command::Soak(args)) => sim::soak::main(&args),
         Some(Command::Bench {
+            clients,
             tick_ms,
             say_every_ms,
             hosts,
         }) => {
-            let mut s = sim::bench::scenario_with_rate(100, 60_000, say_every_ms, hosts);
+            let clients = clients.clamp(1, sim::bench::CLIENTS_MAX);
+            let mut s = sim::bench::scenario_with_rate(clients, 60_000, say_every_ms, hosts);
             s.settings.tick_ms = tick_ms;
             let started = Instant::now();
             let output = sim::runner::run(&s);
@@ -211,7 +217,7 @@ fn main() -> ExitCode {
             let outcome = sim::Outcome { output, verdict };
             let sim_s = outcome.output.sim_ms as f64 / 1000.0;
             println!(
-                "100 clients, {sim_s:.0} simulated seconds with faults: wall {:.2}s, {:.0}x real time, {} chat lines delivered, verdict {}",
+                "{clients} clients, {sim_s:.0} simulated seconds with faults: wall {:.2}s, {:.0}x real time, {} chat lines delivered, verdict {}",
                 wall.as_secs_f64(),
                 sim_s / wall.as_secs_f64(),
                 outcome.verdict.messages_delivered,
