@@ -84,6 +84,15 @@ mod tests {
         assert_eq!(&dst[..], b"* Enter your name:\naa: hi\n");
     }
 
+    // LEAVE-4: the empty line a client sends as a keep-alive is a bare LF.
+    #[test]
+    fn leave_4_encoder_writes_an_empty_line_as_a_bare_lf() {
+        let mut codec = LineCodec::new(16);
+        let mut dst = BytesMut::new();
+        codec.encode("", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"\n");
+    }
+
     #[test]
     fn decoder_advances_src_and_asks_for_more() {
         let mut codec = LineCodec::new(16);

@@ -970,6 +970,70 @@ mod tests {
         assert_eq!(t.room.next_deadline(), None);
     }
 
+    // SESS-1, SESS-4, LIMIT-2, LEAVE-5: the counters and the accessors
+    // follow every kind of input: accepts (refused ones too), joins,
+    // departures of any cause (shutdown included) and lines queued (a
+    // refused line is not counted).
+    #[test]
+    fn stats_and_counts_follow_the_inputs() {
+        let limits = Limits {
+            members_max: 2,
+            naming_max: 2,
+            ..Limits::default()
+        };
+        let mut t = T::new(limits.clone());
+        assert_eq!(t.room.limits(), &limits);
+        let aa = t.join("aa"); // prompt, welcome
+        assert_eq!((t.room.member_count(), t.room.naming_count()), (1, 0));
+        let cc = t.connect(); // prompt
+        let bb = t.join("Bb"); // prompt, welcome, joined to aa
+        assert_eq!(
+            (
+                t.room.member_count(),
+                t.room.naming_count(),
+                t.room.conn_count()
+            ),
+            (2, 1, 3)
+        );
+        assert_eq!(t.room.member_name(bb).map(Name::as_str), Some("Bb"));
+        assert_eq!(t.room.member_name(cc), None);
+        assert_eq!(
+            t.room.member_names().map(Name::as_str).collect::<Vec<_>>(),
+            ["aa", "Bb"]
+        );
+        t.send(cc, "cc"); // server-full at the claim: a final line, no push
+        assert!(!t.room.is_open(cc));
+        let dd = t.connect(); // refused at accept: no push
+        assert!(t.closed(dd).is_some());
+        assert_eq!(t.room.conn_count(), 2);
+        t.send(aa, "hi"); // to Bb
+        t.limit_outbox(bb, 0);
+        t.send(aa, "lost"); // refused by Bb: not counted; Bb is too slow
+        assert_eq!(t.room.member_count(), 1);
+        // aa got: prompt, welcome, joined, removed.
+        assert_eq!(
+            t.room.stats(),
+            Stats {
+                accepted: 4,
+                joined: 2,
+                departed: 1,
+                lines_queued: 8,
+            }
+        );
+        t.room.shutdown();
+        t.connect();
+        assert_eq!(
+            t.room.stats(),
+            Stats {
+                accepted: 5,
+                joined: 2,
+                departed: 2,
+                lines_queued: 8,
+            }
+        );
+        assert_eq!((t.room.member_count(), t.room.conn_count()), (0, 0));
+    }
+
     // LEAVE-5: shutdown gives everyone the shutdown line and the grace,
     // tells nobody about anybody, and refuses later accepts.
     #[test]
