@@ -38,7 +38,12 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 run() {
   local label=$1 server=$2; shift 2
   local spawn dialect
-  if [ "$server" = chat ]; then spawn=$chat; dialect=chat; else spawn=$irc; dialect=irc; fi
+  case $server in
+    chat) spawn=$chat; dialect=chat ;;
+    # The same server on a current-thread runtime (C's tail, below).
+    chat1) spawn="$chat --threads 1"; dialect=chat; server=chat ;;
+    *) spawn=$irc; dialect=irc ;;
+  esac
   echo "== $label / $server: $*" >&2
   local json
   if json=$($load --json --dialect "$dialect" --spawn "$spawn" --timeout-s 240 "$@"); then :; fi
@@ -57,6 +62,14 @@ done
 # minutes (every JOIN is sent to every member).
 run D chat --members 10000 --senders 2 --messages 10 --presence-members-max 1000
 run D irc --members 10000 --senders 0 --messages 0 --no-join
+# C again with one runtime thread: on 2 shared cores the fan-out's task
+# hops between two workers cost more than they gain.
+run "C threads=1" chat1 --members 100 --senders 10 --messages 500 --rate 100
+# The largest room this machine allows: each process may hold at most
+# `ulimit -Hn` (20,000 here) descriptors, and the generator holds one
+# socket per member as the server does, so 19,000 members leave both some
+# spare descriptors. Issue 7 asks for 50,000 (see docs/performance.md).
+run "D largest" chat --members 19000 --senders 2 --messages 10 --presence-members-max 1000
 
 if [ "${1:-}" != quick ]; then
   for n in 1 10 100 1000 10000; do
