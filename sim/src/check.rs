@@ -26,9 +26,9 @@ use crate::runner::render_fault;
 use crate::scenario::{Action, Fault, Scenario};
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [&str; 15] = [
+pub const CHECKED_IDS: [&str; 16] = [
     "INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7", "INV-8", "INV-9", "SRV-1",
-    "WIRE-8", "SESS-1", "SESS-6", "LEAVE-5", "SIM",
+    "WIRE-8", "SESS-1", "SESS-3", "SESS-6", "LEAVE-5", "SIM",
 ];
 
 /// Time after the last fault or action from which a run counts as
@@ -212,6 +212,37 @@ pub fn quiet_since_ms(scenario: &Scenario) -> Option<u64> {
         .max()
         .unwrap_or(0);
     Some(quiet_since.max(actions))
+}
+
+/// Whether any fault that can hold back the server's lines to `host`
+/// (a partition, a hold, a crash of the host or the server, a shutdown)
+/// was in force at some time in `[from_ms, to_ms]`.
+fn impaired(scenario: &Scenario, host: usize, from_ms: u64, to_ms: u64) -> bool {
+    let mut faults = scenario.faults.clone();
+    faults.sort_by_key(|f| f.at_ms);
+    // Impairment kind -> since when it is in force.
+    let mut active: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for f in &faults {
+        let (kind, begins) = match f.what {
+            Fault::Partition { host: h } if h == host => ("partition", true),
+            Fault::Repair { host: h } if h == host => ("partition", false),
+            Fault::Hold { host: h } if h == host => ("hold", true),
+            Fault::Release { host: h } if h == host => ("hold", false),
+            Fault::HostCrash { host: h } if h == host => ("host", true),
+            Fault::HostRestart { host: h } if h == host => ("host", false),
+            Fault::ServerCrash | Fault::ServerShutdown => ("server", true),
+            Fault::ServerRestart => ("server", false),
+            _ => continue,
+        };
+        if begins {
+            active.entry(kind).or_insert(f.at_ms);
+        } else if let Some(start) = active.remove(kind) {
+            if start <= to_ms && f.at_ms >= from_ms {
+                return true;
+            }
+        }
+    }
+    active.values().any(|&start| start <= to_ms)
 }
 
 /// Checks a recording of `scenario`.
@@ -556,6 +587,29 @@ impl Checker<'_> {
                             ),
                         ));
                     }
+                }
+            }
+            // SESS-3: a connection still naming `handshake_timeout_ms`
+            // after its accept gets `handshake-timeout` and is closed;
+            // judged only where no fault could have delayed the error.
+            if member.is_none() && st != St::Gone && conn.opened_us > 0 {
+                let l = &self.scenario.settings.limits;
+                let due_us = conn.opened_us + (l.handshake_timeout_ms + QUIET_MARGIN_MS) * 1000;
+                let closed_first = conn
+                    .closed
+                    .is_some_and(|(t, kind)| t < due_us && !matches!(kind, CloseKind::Eof));
+                let host = self.scenario.clients[conn.client].host;
+                if due_us <= self.end_us
+                    && !closed_first
+                    && !impaired(self.scenario, host, conn.opened_us / 1000, due_us / 1000)
+                {
+                    problems.push((
+                        "SESS-3",
+                        format!(
+                            "still naming {} ms after its accept, and no `handshake-timeout`",
+                            l.handshake_timeout_ms + QUIET_MARGIN_MS
+                        ),
+                    ));
                 }
             }
             if let (Some(m), Some(claim)) = (member.as_mut(), claim_sent_idx) {
@@ -1293,6 +1347,10 @@ mod tests {
         }
         v.push((1302, 2, Recv("* Goodbye, cc.")));
         v.push((1303, 2, Close(CloseKind::Eof)));
+        // ee never names itself and is timed out (SESS-3).
+        v.push((70, 4, Recv("* Enter your name:")));
+        v.push((5060, 4, Recv("! handshake-timeout: no name within 5 s")));
+        v.push((5061, 4, Close(CloseKind::Eof)));
         v
     }
 
@@ -1516,6 +1574,55 @@ mod tests {
         let mut l = base();
         l.push((1500, 0, Ev::Recv("bb: \u{1b}[2J")));
         assert_caught(&l, "WIRE-8");
+    }
+
+    // SESS-3: a connection left naming past the handshake timeout.
+    #[test]
+    fn sess_3_no_handshake_timeout() {
+        let mut l = base();
+        remove(
+            &mut l,
+            4,
+            Ev::Recv("! handshake-timeout: no name within 5 s"),
+        );
+        remove(&mut l, 4, Ev::Close(CloseKind::Eof));
+        assert_caught(&l, "SESS-3");
+        // Closed by the server without the error: caught as well.
+        l.push((5061, 4, Ev::Close(CloseKind::Eof)));
+        assert_caught(&l, "SESS-3");
+    }
+
+    /// `lines` with a graceful shutdown at 2000 ms after which the server
+    /// closes every open connection; `told` adds the shutdown line.
+    fn shut_down(told: bool) -> Recording {
+        let mut l = base();
+        for c in [0, 1, 3] {
+            if told {
+                l.push((2002, c, Ev::Recv("* Server shutting down. Goodbye.")));
+            }
+            l.push((2003, c, Ev::Close(CloseKind::Eof)));
+        }
+        let mut rec = recording(&l);
+        rec.push(2_000_000, What::Fault(render_fault(&Fault::ServerShutdown)));
+        rec
+    }
+
+    // LEAVE-5: at shutdown every connection is told before it is closed.
+    #[test]
+    fn leave_5_closed_at_shutdown_without_the_goodbye() {
+        let told = check(&scenario(), &shut_down(true), 10_000);
+        assert!(told.passed(), "{:#?}", told.violations);
+        let untold = check(&scenario(), &shut_down(false), 10_000);
+        assert_eq!(
+            untold
+                .violations
+                .iter()
+                .filter(|v| v.id == "LEAVE-5")
+                .count(),
+            3,
+            "{:#?}",
+            untold.violations
+        );
     }
 
     // SESS-1: the first line is not the prompt.

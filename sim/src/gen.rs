@@ -137,6 +137,13 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
             c.reconnect_ms = Some(rng.random_range(100..1_500));
         }
         let mut t = rng.random_range(50..1_000);
+        // An occasional lurker connects and never names itself: the
+        // server must end it after `handshake_timeout_ms` (SESS-3).
+        if rng.random_bool(0.03) {
+            c.script.push(at(t, Action::Connect { name: None }));
+            clients.push(c);
+            continue;
+        }
         // An occasional claim of someone else's name, in another case.
         let claim = if rng.random_bool(0.05) && n > 1 {
             format!("U{}", rng.random_range(0..n))
