@@ -661,7 +661,8 @@ impl Driver<'_> {
 
     /// The end of a script: every connected, reading member completes a
     /// `/who` round trip, so every room line the server ordered before
-    /// has arrived (SRV-4) and the recording is complete.
+    /// has arrived (SRV-4) and the recording is complete; a connection
+    /// still naming is closed by its client.
     async fn settle(&mut self) -> Result<(), String> {
         for c in 0..self.of_client.len() {
             let Some(k) = self.of_client[c] else { continue };
@@ -677,6 +678,10 @@ impl Driver<'_> {
             };
             if reading && member {
                 self.step(&Step::Sync(c)).await?;
+            } else if !member {
+                // Still naming: it leaves now, so that the end counts as
+                // quiesced without a handshake timeout pending (SESS-3).
+                self.close(c, false).await?;
             }
         }
         Ok(())
