@@ -64,6 +64,7 @@ fn short_soak_keeps_the_invariants_and_closes_everything() {
         // stayer, leaver, closer, slow reader, flooder, idler
         mix: Mix([30, 20, 15, 15, 8, 12]),
         chat_every_ms: 500,
+        life_ms_max: 3_000,
         idle_timeout_ms: 1_500,
         close_linger_ms: 300,
         outbox_lines_max: 64,

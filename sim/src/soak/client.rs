@@ -43,8 +43,10 @@ const SLOW_WHO_EVERY_MS: u64 = 60;
 const SLOW_WHO_BURST_LINES: usize = 40;
 /// Longest a slow reader waits to be evicted before it gives up.
 const SLOW_MS_MAX: u64 = 20_000;
-/// Lines a flooder writes in one batch.
-const FLOOD_BATCH_LINES: usize = 16;
+/// Lines a flooder writes in one batch: more than the default burst (50)
+/// plus strikes (20), so one batch floods even when this process is
+/// starved of CPU and cannot write often.
+const FLOOD_BATCH_LINES: usize = 80;
 /// Most lines one flooder writes.
 const FLOOD_LINES_MAX: usize = 4_000;
 /// Most time a flooder spends flooding.
@@ -59,8 +61,8 @@ pub const IDLE_SLACK_MS: u64 = 5_000;
 const EXIT_WAIT_MS: u64 = 10_000;
 /// Shortest time between two connections of one slot.
 pub const CONNECT_BACKOFF_MS: u64 = 100;
-/// Shortest and longest life of a leaver or closer, ms.
-const LIFE_MS: (u64, u64) = (500, 10_000);
+/// Shortest life of a leaver or closer, ms (the longest is a flag).
+const LIFE_MS_MIN: u64 = 500;
 /// Time between a fragment and the close that follows it.
 const FRAGMENT_PAUSE_MS: u64 = 30;
 
@@ -77,6 +79,8 @@ pub struct Conf {
     pub idle_timeout_ms: u64,
     /// The server's close linger, ms.
     pub close_linger_ms: u64,
+    /// Longest life of a leaver or closer, ms.
+    pub life_ms_max: u64,
     /// Relative weights of the roles, in [`Role::ALL`] order.
     pub weights: [u32; 6],
     /// Connections the registry has room for.
@@ -100,6 +104,9 @@ pub struct RoleCounts {
     pub as_planned: u64,
     /// Other ends (each also listed in [`Totals::surprises`] for the first few).
     pub unplanned: u64,
+    /// Members (not stayers) still there when the soak ended, so their
+    /// role's departure did not happen (counted in `as_planned`).
+    pub cut_at_end: u64,
 }
 
 /// What all clients counted.
@@ -123,6 +130,9 @@ pub struct Totals {
     pub surprises: Vec<String>,
     /// Longest time from an idler's last line to its `idle-timeout`, ms.
     pub idle_removal_ms_max: u64,
+    /// Longest time from a message's publication (its number counted as
+    /// sent) to the end of its write, ms: the checker's timing slack.
+    pub say_ms_max: u64,
 }
 
 /// Surprises kept in full.
@@ -147,8 +157,10 @@ struct Outcome {
     messages_sent: u64,
     close: Option<CloseKind>,
     connect_failed: bool,
+    cut: bool,
     surprise: Option<String>,
     idle_removal_ms: u64,
+    say_ms_max: u64,
 }
 
 /// Runs one client slot until the end of the soak: connection after
@@ -215,6 +227,7 @@ fn absorb(conf: &Conf, o: Outcome) {
     let rc = &mut t.roles[i];
     rc.connections += 1;
     rc.members += u64::from(o.member);
+    rc.cut_at_end += u64::from(o.cut);
     if o.member {
         if o.planned {
             rc.as_planned += 1;
@@ -231,6 +244,7 @@ fn absorb(conf: &Conf, o: Outcome) {
         t.closes[k as usize] += 1;
     }
     t.idle_removal_ms_max = t.idle_removal_ms_max.max(o.idle_removal_ms);
+    t.say_ms_max = t.say_ms_max.max(o.say_ms_max);
     if let Some(s) = o.surprise {
         if t.surprises.len() < SURPRISES_MAX {
             t.surprises.push(s);
@@ -247,6 +261,10 @@ struct Conn {
     filled: usize,
     view: View,
     eof: bool,
+    /// Longest time from publishing a message to its write completing, ms.
+    say_ms_max: u64,
+    /// Whether the soak's end cut this member's role short.
+    cut: bool,
     lines_sent: u64,
     messages_sent: u64,
 }
@@ -326,7 +344,11 @@ impl Conn {
         };
         self.messages_sent += 1;
         let t = view::text(self.view.name(), seq, conf.shared.msg_bytes);
-        self.send(&t).await
+        let published = Instant::now();
+        let r = self.send(&t).await;
+        let ms = published.elapsed().as_millis() as u64;
+        self.say_ms_max = self.say_ms_max.max(ms);
+        r
     }
 }
 
@@ -370,8 +392,10 @@ async fn connection(
         messages_sent: 0,
         close: None,
         connect_failed: false,
+        cut: false,
         surprise: None,
         idle_removal_ms: 0,
+        say_ms_max: 0,
     };
     let stream = match timeout(
         Duration::from_millis(HANDSHAKE_MS),
@@ -404,6 +428,8 @@ async fn connection(
         filled: 0,
         view: View::new(id, role, witness),
         eof: false,
+        say_ms_max: 0,
+        cut: false,
         lines_sent: 0,
         messages_sent: 0,
     };
@@ -426,6 +452,8 @@ async fn connection(
     }
     out.lines_sent = c.lines_sent;
     out.messages_sent = c.messages_sent;
+    out.cut = c.cut;
+    out.say_ms_max = c.say_ms_max;
     let rec = c.view.take_record();
     out.tally = std::mem::take(&mut c.view.tally);
     let Conn { rd, wr, .. } = c;
@@ -489,7 +517,9 @@ async fn member(
     let now = Instant::now();
     let life_end = match role {
         Role::Leaver | Role::Closer => {
-            now + Duration::from_millis(rng.random_range(LIFE_MS.0..=LIFE_MS.1))
+            now + Duration::from_millis(
+                rng.random_range(LIFE_MS_MIN..=conf.life_ms_max.max(LIFE_MS_MIN)),
+            )
         }
         _ => conf.end,
     }
@@ -514,6 +544,7 @@ async fn member(
         Duration::from_millis(conf.idle_timeout_ms + conf.close_linger_ms + IDLE_SLACK_MS);
     let mut idler_last_write = now;
     let mut who_burst = true;
+    let mut flood_turn = false;
     let planned = planned_reason(role);
     // Bounded: every branch either ends the loop or waits for input or a
     // timer, and every role has a deadline (life_end, the soak's end, the
@@ -543,7 +574,12 @@ async fn member(
         } else {
             (when, act)
         };
-        let reading = role != Role::Slow;
+        // A due action goes first, so a busy stream cannot starve the
+        // writes (keep-alives would stop and the member time out); a
+        // flooder alternates one batch and one read.
+        let due = when <= Instant::now() && (act != Act::Flood || flood_turn);
+        flood_turn = !flood_turn;
+        let reading = role != Role::Slow && !due;
         tokio::select! {
             biased;
             got = c.read(conf), if reading => {
@@ -616,7 +652,7 @@ async fn member(
                         return leave(conf, c, false).await;
                     }
                     Act::Leave => {
-                        let at_end = Instant::now() >= conf.end;
+                        c.cut = role != Role::Stayer && Instant::now() >= conf.end;
                         return match role {
                             Role::Stayer | Role::Leaver | Role::Idler => leave(conf, c, rng.random_bool(0.5)).await,
                             Role::Closer => {
@@ -626,7 +662,6 @@ async fn member(
                             Role::Slow | Role::Flooder => {
                                 // Cut at the end of the soak: whatever the
                                 // server decides first is right.
-                                let _ = at_end;
                                 drop_conn(c, None).await;
                                 (OwnEnd::Unsure(planned), true, None, 0)
                             }

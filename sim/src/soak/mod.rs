@@ -113,6 +113,10 @@ pub struct SoakArgs {
     /// Mean time between two messages of a chatting client, ms.
     #[arg(long, default_value_t = 3_000)]
     pub chat_every_ms: u64,
+    /// Longest life of a leaver or closer, ms (the shortest is 500): the
+    /// churn rate, and with it the join/leave notices, scale with 1/this.
+    #[arg(long, default_value_t = 20_000)]
+    pub life_ms_max: u64,
     /// Bytes of a message text.
     #[arg(long, default_value_t = MSG_BYTES_DEFAULT)]
     pub msg_bytes: usize,
@@ -144,6 +148,7 @@ impl Default for SoakArgs {
             seed: 1,
             mix: Mix([40, 25, 15, 6, 4, 10]),
             chat_every_ms: 3_000,
+            life_ms_max: 20_000,
             msg_bytes: MSG_BYTES_DEFAULT,
             idle_timeout_ms: 3_000,
             close_linger_ms: 500,
@@ -258,6 +263,8 @@ pub struct Report {
     pub mem_end: Option<MemSample>,
     /// The server's CPU seconds over the run.
     pub server_cpu_s: Option<f64>,
+    /// The soak's own CPU seconds over the run (it shares the machine).
+    pub own_cpu_s: f64,
     /// Whether the server closed every client connection in time.
     pub closed_all: Option<bool>,
     /// Time from the last client done to the server's last close, ms.
@@ -338,12 +345,13 @@ impl Report {
         for (role, rc) in Role::ALL.iter().zip(&t.roles) {
             let _ = writeln!(
                 s,
-                "{:<12} {:>11} {:>8} {:>11} {:>9}",
+                "{:<12} {:>11} {:>8} {:>11} {:>9} {:>10}",
                 role.label(),
                 rc.connections,
                 rc.members,
                 rc.as_planned,
-                rc.unplanned
+                rc.unplanned,
+                rc.cut_at_end
             );
         }
         let _ = writeln!(
@@ -378,6 +386,11 @@ impl Report {
         );
         let _ = writeln!(
             s,
+            "longest write of a message after its number was published: {} ms",
+            t.say_ms_max
+        );
+        let _ = writeln!(
+            s,
             "witness room lines compared: {} / {}",
             self.witness_lines[0], self.witness_lines[1]
         );
@@ -405,7 +418,11 @@ impl Report {
             let _ = writeln!(s, "  per connection at the peak: {p:.1} KiB");
         }
         if let Some(c) = self.server_cpu_s {
-            let _ = writeln!(s, "  server CPU {c:.1} s");
+            let _ = writeln!(
+                s,
+                "  server CPU {c:.1} s (the soak's own: {:.1} s)",
+                self.own_cpu_s
+            );
         }
         let _ = writeln!(
             s,
@@ -479,12 +496,13 @@ impl Report {
             .zip(&t.roles)
             .map(|(r, c)| {
                 format!(
-                    "{}:{{\"connections\":{},\"members\":{},\"as_planned\":{},\"otherwise\":{}}}",
+                    "{}:{{\"connections\":{},\"members\":{},\"as_planned\":{},\"otherwise\":{},\"cut_at_end\":{}}}",
                     text(r.label()),
                     c.connections,
                     c.members,
                     c.as_planned,
-                    c.unplanned
+                    c.unplanned,
+                    c.cut_at_end
                 )
             })
             .collect();
@@ -529,6 +547,12 @@ impl Report {
             self.closed_all.map_or("null".to_owned(), |b| b.to_string()),
         );
         field("room_empty", self.room_empty.to_string());
+        field(
+            "server_cpu_s",
+            self.server_cpu_s
+                .map_or("null".to_owned(), |c| format!("{c:.2}")),
+        );
+        field("own_cpu_s", format!("{:.2}", self.own_cpu_s));
         field("passed", self.passed().to_string());
         field(
             "failure",
@@ -654,6 +678,7 @@ pub async fn run(args: &SoakArgs) -> Report {
     report.mem_start = mem_sample(pid.as_deref(), 0);
     let cpu_start = pid.as_deref().and_then(proc_sample).map(|p| p.cpu_s);
 
+    let own_cpu_start = proc_sample("self").map_or(0.0, |p| p.cpu_s);
     let started = Instant::now();
     // A slot opens at most one connection per CONNECT_BACKOFF_MS.
     let per_slot = args.duration.as_millis() as u64 / client::CONNECT_BACKOFF_MS + 2;
@@ -662,6 +687,7 @@ pub async fn run(args: &SoakArgs) -> Report {
         addr,
         end: started + args.duration,
         chat_every_ms: args.chat_every_ms,
+        life_ms_max: args.life_ms_max,
         idle_timeout_ms: args.idle_timeout_ms,
         close_linger_ms: args.close_linger_ms,
         weights: args.mix.0,
@@ -770,6 +796,7 @@ pub async fn run(args: &SoakArgs) -> Report {
         (Some(a), Some(b)) => Some(b.cpu_s - a),
         _ => None,
     };
+    report.own_cpu_s = proc_sample("self").map_or(0.0, |p| p.cpu_s) - own_cpu_start;
     if let Some(s) = spawned {
         s.stop().await;
     }
@@ -823,6 +850,9 @@ fn validate(args: &SoakArgs) -> Result<(), String> {
     }
     if args.chat_every_ms < 10 || args.chat_every_ms > args.idle_timeout_ms * 10 {
         return Err("--chat-every-ms must be 10..=10 x idle timeout".to_owned());
+    }
+    if !(500..=600_000).contains(&args.life_ms_max) {
+        return Err("--life-ms-max must be 500..=600000".to_owned());
     }
     if args.outbox_lines_max == 0 || args.outbox_lines_max > 1_000_000 {
         return Err("--outbox-lines-max must be 1..=1000000".to_owned());

@@ -23,10 +23,10 @@
 //!   sender's `joined`, the first one it gets is 0. The edges are exact,
 //!   not guessed: the receiver starts judging only from a point it saw
 //!   itself. Flooders are exempt (their rate-limited lines are dropped by
-//!   design, LIMIT-3). When a sender's departure is `left` or `idle
-//!   timeout` (it stopped writing before leaving, so the room handled all
-//!   of its lines), a receiver that was tracking it must have had all of
-//!   them (INV-4);
+//!   design, LIMIT-3). When a sender's departure is `left` (its `exit`
+//!   came after its messages on the same stream) or, for an idler,
+//!   `idle timeout` (its last message was a whole timeout earlier), a
+//!   receiver that was tracking it must have had all of them (INV-4);
 //! - notices: no `joined` or departure twice for one peer, none about
 //!   oneself, the reason the same for everyone (INV-5, LEAVE-2); nothing
 //!   from a peer after its departure notice, and, when the welcome listed
@@ -903,8 +903,13 @@ impl View {
                     );
                 }
             }
-            let complete_expected =
-                matches!(reason, Reason::Left | Reason::Idle) && role != Role::Flooder;
+            // Sound only where the sender's last message surely reached the
+            // server before the departure was decided: `exit` comes after
+            // it on the same stream; an idler wrote it a whole idle timeout
+            // before. (A chatter starved by a loaded machine can be removed
+            // `idle timeout` with a message still in its socket: not judged.)
+            let complete_expected = (reason == Reason::Left && role != Role::Flooder)
+                || (reason == Reason::Idle && role == Role::Idler);
             if let (
                 true,
                 Some(Peer {
@@ -918,8 +923,14 @@ impl View {
                         shared,
                         "INV-4",
                         format!(
-                            "{who} sent {sent} messages before leaving, {} of them missing here: {:?}",
+                            "{who} sent {sent} messages before its departure, {} of them missing here{}: {:?}",
                             sent.saturating_sub(next),
+                            if reason == Reason::Idle {
+                                " (an idler: it wrote them an idle timeout before its \
+                                 removal, yet they were never relayed)"
+                            } else {
+                                ""
+                            },
                             show(bytes)
                         ),
                     );
