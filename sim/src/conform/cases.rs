@@ -162,7 +162,7 @@ pub enum Step {
     /// Opens a new connection for the client.
     Connect(usize),
     /// Connect, expect the prompt, send the name, expect this welcome.
-    Join(usize, &'static str, String),
+    Join(usize, String, String),
     /// These bytes as one write.
     Send(usize, Vec<u8>),
     /// This text and LF as one write.
@@ -229,7 +229,7 @@ pub struct Case {
     /// SPEC IDs checked before the first [`Step::Section`].
     pub ids: &'static [&'static str],
     /// Client labels (their names, usually).
-    pub clients: Vec<&'static str>,
+    pub clients: Vec<String>,
     /// The script.
     pub steps: Vec<Step>,
     /// Clients that send a keep-alive this often (ms) while the driver
@@ -304,13 +304,13 @@ pub const NOT_OBSERVABLE: [(&str, &str); 2] = [
 struct B(Case);
 
 impl B {
-    fn new(name: &'static str, about: &'static str, clients: &[&'static str]) -> B {
+    fn new<S: AsRef<str>>(name: &'static str, about: &'static str, clients: &[S]) -> B {
         B(Case {
             name,
             about,
             profile: Profile::Default,
             ids: &[],
-            clients: clients.to_vec(),
+            clients: clients.iter().map(|c| c.as_ref().to_owned()).collect(),
             steps: Vec::new(),
             keepalive: Vec::new(),
             small_rcvbuf: Vec::new(),
@@ -334,8 +334,8 @@ impl B {
     fn section(self, ids: &'static [&'static str]) -> B {
         self.step(Step::Section(ids))
     }
-    fn join(self, c: usize, name: &'static str, welcome: &str) -> B {
-        self.step(Step::Join(c, name, welcome.to_owned()))
+    fn join(self, c: usize, name: &str, welcome: &str) -> B {
+        self.step(Step::Join(c, name.to_owned(), welcome.to_owned()))
     }
     fn connect(self, c: usize) -> B {
         self.step(Step::Connect(c))
@@ -424,6 +424,8 @@ pub fn all() -> Vec<Case> {
         exit_racing_reset(),
         exit_racing_messages(),
         flood(),
+        many_members(),
+        connect_churn(),
         slow_reader(),
         member_limit(),
         naming_limit(),
@@ -453,7 +455,7 @@ fn sim_only(
     ids: &'static [&'static str],
     why: &'static str,
 ) -> Case {
-    let mut c = B::new(name, about, &[]).ids(ids).done();
+    let mut c = B::new::<&str>(name, about, &[]).ids(ids).done();
     c.sim_only = Some(why);
     c
 }
@@ -1077,6 +1079,80 @@ fn flood() -> Case {
     .expect(aa, "cc: cc still talks")
     .barrier(aa)
     .done()
+}
+
+/// Members in [`many_members`].
+const MANY_MEMBERS: usize = 24;
+/// Connections in [`connect_churn`].
+const CHURN_CONNECTIONS: usize = 20;
+
+/// Labels m00, m01, ...
+fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:02}")).collect()
+}
+
+/// SESS-4, MSG-1, INV-1..5: many members at once; every join announced
+/// to all present, every line to all others.
+fn many_members() -> Case {
+    let names = numbered("m", MANY_MEMBERS);
+    let mut b = B::new(
+        "many_members",
+        "24 members join one by one and each says one line; everyone hears everything",
+        &names,
+    )
+    .ids(&["SESS-4", "MSG-1", "MSG-2", "LEAVE-1"]);
+    for (i, name) in names.iter().enumerate() {
+        let welcome = format!(
+            "* Welcome, {name}! Members ({}): {}",
+            i + 1,
+            names[..=i].join(", ")
+        );
+        b = b.join(i, name, &welcome);
+        for j in 0..i {
+            b = b.expect(j, &joined(name));
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        b = b.line(i, &format!("line of {name}"));
+        for j in (0..names.len()).filter(|&j| j != i) {
+            b = b.expect(j, &format!("{name}: line of {name}"));
+        }
+    }
+    for (i, name) in names.iter().enumerate().skip(1) {
+        b = b.step(Step::Close(i));
+        for j in (0..names.len()).filter(|&j| j != i && (j == 0 || j > i)) {
+            b = b.expect(j, &lost(name));
+        }
+    }
+    b.barrier(0).done()
+}
+
+/// SESS-2, INV-8: many connections come and go while naming; the room
+/// hears nothing of them.
+fn connect_churn() -> Case {
+    let mut labels = vec!["aa".to_owned()];
+    labels.extend(numbered("c", CHURN_CONNECTIONS));
+    let mut b = B::new(
+        "connect_churn",
+        "20 connections open, get the prompt and drop, half of them reset; nobody is told",
+        &labels,
+    )
+    .ids(&["SESS-2", "SESS-1"])
+    .join(0, "aa", "* Welcome, aa! Members (1): aa");
+    for c in 1..=CHURN_CONNECTIONS {
+        b = b.connect(c).prompt(c);
+    }
+    for c in 1..=CHURN_CONNECTIONS {
+        b = if c % 2 == 0 {
+            b.step(Step::Reset(c))
+        } else {
+            b.step(Step::Close(c))
+        };
+    }
+    b.barrier(0)
+        .line(0, "/who")
+        .expect(0, "* Members (1): aa")
+        .done()
 }
 
 /// LIMIT-2, INV-8: a member that never reads is removed as too slow.

@@ -283,7 +283,7 @@ async fn reader(
 
 impl Driver<'_> {
     fn label(&self, client: usize) -> &str {
-        self.case.clients.get(client).copied().unwrap_or("?")
+        self.case.clients.get(client).map_or("?", String::as_str)
     }
 
     fn conn_of(&self, client: usize) -> Result<usize, String> {
