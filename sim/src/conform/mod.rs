@@ -796,3 +796,77 @@ async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), St
     }
     Err("the probe read too many lines".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The per-ID verdict and the JSON report on hand-made results.
+
+    use super::*;
+
+    fn result(name: &'static str, ids: &[&'static str], outcome: Outcome) -> CaseResult {
+        CaseResult {
+            name,
+            profile: Profile::Default,
+            ids: ids.to_vec(),
+            outcome,
+            transcript: None,
+            elapsed_ms: 1,
+        }
+    }
+
+    fn row(report: &Report, id: &str) -> IdRow {
+        report
+            .id_rows()
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("every SPEC ID has a row")
+    }
+
+    #[test]
+    fn an_id_fails_if_any_case_fails_it_and_passes_only_if_checked() {
+        let report = Report {
+            cases: vec![
+                result("a", &["MSG-1", "MSG-2"], Outcome::Pass),
+                result(
+                    "b",
+                    &["MSG-2", "LEAVE-1", "CMD-1"],
+                    Outcome::Fail {
+                        ids: vec!["MSG-2"],
+                        why: "echo".into(),
+                    },
+                ),
+                result("c", &["LEAVE-4"], Outcome::Skipped("sim only".into())),
+            ],
+        };
+        assert!(!report.passed());
+        assert_eq!(row(&report, "MSG-1").result, "pass");
+        assert_eq!(row(&report, "MSG-2").result, "fail");
+        assert_eq!(row(&report, "MSG-2").cases, ["b"]);
+        // Touched only by a case that failed elsewhere: not a pass.
+        assert_eq!(row(&report, "LEAVE-1").result, "skipped");
+        assert_eq!(row(&report, "LEAVE-4").result, "skipped");
+        assert!(row(&report, "LEAVE-4")
+            .reason
+            .is_some_and(|r| r.contains("sim only")));
+        assert_eq!(row(&report, "WIRE-3").result, "skipped");
+        assert_eq!(report.failed_ids(), ["MSG-2"]);
+    }
+
+    #[test]
+    fn json_escapes_and_lists_every_id() {
+        let report = Report {
+            cases: vec![result(
+                "a",
+                &["MSG-1"],
+                Outcome::Fail {
+                    ids: vec!["MSG-1"],
+                    why: "got \"x\"\n\u{1b}".into(),
+                },
+            )],
+        };
+        let json = report.json();
+        assert!(json.starts_with("{\"passed\":false,"));
+        assert!(json.contains(r#""reason":"got \"x\"\n\u001b""#), "{json}");
+        assert_eq!(json.matches("{\"id\":").count(), cases::ALL_IDS.len());
+    }
+}
