@@ -30,6 +30,8 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 const SERVER_LINE_BYTES_MAX: usize = crate::lines::SERVER_LINE_BYTES_MAX;
 /// The receive buffer a slow reader asks for.
 const SMALL_RCVBUF_BYTES: u32 = 4096;
+/// Most lines recorded from one connection.
+pub const RECEIVED_LINES_MAX: usize = 200_000;
 /// Most connections one case may open.
 pub const CASE_CONNECTIONS_MAX: usize = 64;
 
@@ -258,6 +260,21 @@ async fn reader(
                 }
                 s.push(What::Closed { conn, how });
                 s.inbox[conn].closed = Some(how);
+                drop(s);
+                notify.notify_waiters();
+                return rd;
+            }
+            Ok(_) if s.inbox[conn].lines.len() >= RECEIVED_LINES_MAX => {
+                // A server that floods the driver: stop here, as a
+                // client that gives up would.
+                s.push(What::Fault(format!(
+                    "the driver stops reading after {RECEIVED_LINES_MAX} lines"
+                )));
+                s.push(What::Closed {
+                    conn,
+                    how: CloseKind::Dropped,
+                });
+                s.inbox[conn].closed = Some(CloseKind::Dropped);
                 drop(s);
                 notify.notify_waiters();
                 return rd;
