@@ -365,6 +365,13 @@ mod tests {
         assert_eq!(decoder.decode(b"c\n"), (2, Some(ok("cccc"))));
     }
 
+    // WIRE-5: the decoder reports the limit it enforces.
+    #[test]
+    fn wire_5_decoder_reports_its_limit() {
+        assert_eq!(LineDecoder::new(8).line_bytes_max(), 8);
+        assert_eq!(LineDecoder::new(1024).line_bytes_max(), 1024);
+    }
+
     #[test]
     fn zero_limit_allows_only_empty_lines() {
         assert_eq!(

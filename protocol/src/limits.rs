@@ -175,4 +175,15 @@ mod tests {
         check(|l| l.flood_strikes_max = 0, false);
         check(|l| l.naming_attempts_max = 0, false);
     }
+
+    // The server prints this text when it refuses to start.
+    #[test]
+    fn validate_errors_say_which_limit() {
+        let limits = Limits {
+            line_bytes_max: 0,
+            ..Limits::default()
+        };
+        let err = limits.validate().expect_err("a zero line limit is refused");
+        assert_eq!(err.to_string(), "line_bytes_max must be 1..=8192");
+    }
 }
