@@ -149,6 +149,21 @@ mod tests {
         assert_eq!(alice.to_string(), "Alice");
     }
 
+    // SRV-3: every view of a name is its spelling; the errors say why a
+    // candidate is not a name.
+    #[test]
+    fn srv_3_views_of_a_name_and_error_texts() {
+        let name = Name::parse("Bob_7").unwrap();
+        let as_ref: &str = name.as_ref();
+        assert_eq!(as_ref, "Bob_7");
+        assert_eq!(name.as_str(), "Bob_7");
+        assert_eq!(NameError::Empty.to_string(), "empty name");
+        assert_eq!(NameError::TooLong.to_string(), "name too long");
+        assert!(NameError::BadChar
+            .to_string()
+            .starts_with("name has a character"));
+    }
+
     #[test]
     fn srv_2_no_name_byte_is_a_server_marker() {
         assert!(!is_name_byte(b'*'));
