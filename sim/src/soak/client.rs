@@ -43,6 +43,8 @@ const SLOW_WHO_EVERY_MS: u64 = 60;
 const SLOW_WHO_BURST_LINES: usize = 40;
 /// Longest a slow reader waits to be evicted before it gives up.
 const SLOW_MS_MAX: u64 = 20_000;
+/// Time between an idler's or flooder's first messages.
+const PREAMBLE_GAP_MS: u64 = 200;
 /// Lines a flooder writes in one batch: more than the default burst (50)
 /// plus strikes (20), so one batch floods even when this process is
 /// starved of CPU and cannot write often.
@@ -131,7 +133,8 @@ pub struct Totals {
     /// Longest time from an idler's last line to its `idle-timeout`, ms.
     pub idle_removal_ms_max: u64,
     /// Longest time from a message's publication (its number counted as
-    /// sent) to the end of its write, ms: the checker's timing slack.
+    /// sent) to the end of its write, or between two lines of a slow
+    /// reader, ms: how late this process was.
     pub say_ms_max: u64,
 }
 
@@ -434,6 +437,9 @@ async fn connection(
         messages_sent: 0,
     };
     let slot = conf.shared.registry.get(id);
+    if let Some(s) = slot {
+        s.set_role(role);
+    }
     let welcomed = handshake(conf, &mut c).await;
     if welcomed {
         out.member = true;
@@ -529,14 +535,23 @@ async fn member(
         Duration::from_millis(rng.random_range(mean / 2..=mean + mean / 2))
     };
     let keepalive = Duration::from_millis((conf.idle_timeout_ms / 3).max(1));
-    // Chatters' first message comes soon, so that short lives chat too.
-    let mut next_chat = now + chat_gap(rng) / 4;
-    let mut last_write = now;
-    // Idlers and flooders say one or two things first.
+    // Idlers and flooders say one or two things first, PREAMBLE_GAP_MS
+    // apart; chatters' first message comes soon, so that short lives chat
+    // too. Every deadline is a fixed instant, never `now + x` recomputed
+    // per pass: a busy stream (one pass per read) would push it back
+    // forever.
     let mut preamble: u32 = match role {
         Role::Idler | Role::Flooder => rng.random_range(0..=2),
         _ => 0,
     };
+    let mut next_chat = if preamble > 0 {
+        now + Duration::from_millis(PREAMBLE_GAP_MS)
+    } else {
+        now + chat_gap(rng) / 4
+    };
+    let mut next_who = now;
+    let mut last_who = now;
+    let mut last_write = now;
     let mut flood_lines = 0usize;
     let flood_until = now + Duration::from_millis(FLOOD_MS_MAX);
     let slow_until = now + Duration::from_millis(SLOW_MS_MAX);
@@ -553,13 +568,10 @@ async fn member(
         let now = Instant::now();
         // What to do next and when.
         let (when, act) = match role {
-            Role::Slow => (now + Duration::from_millis(SLOW_WHO_EVERY_MS), Act::Who),
+            Role::Slow => (next_who, Act::Who),
             Role::Flooder if preamble == 0 => (now, Act::Flood),
             Role::Idler if preamble == 0 => (idler_last_write + idle_bound, Act::IdleGiveUp),
-            _ if preamble > 0 => (
-                next_chat.min(now + Duration::from_millis(200)),
-                Act::Preamble,
-            ),
+            _ if preamble > 0 => (next_chat, Act::Preamble),
             _ => {
                 let ka = last_write + keepalive;
                 if next_chat <= ka {
@@ -608,12 +620,24 @@ async fn member(
             () = sleep_until(when) => {
                 let wrote = match act {
                     Act::Chat | Act::Preamble => {
-                        next_chat = Instant::now() + chat_gap(rng);
                         preamble = preamble.saturating_sub(1);
+                        next_chat = Instant::now()
+                            + if preamble > 0 {
+                                Duration::from_millis(PREAMBLE_GAP_MS)
+                            } else {
+                                chat_gap(rng)
+                            };
                         c.say(conf, id).await
                     }
                     Act::KeepAlive => c.send("").await,
                     Act::Who => {
+                        let t = Instant::now();
+                        if who_burst {
+                            last_who = t;
+                        }
+                        c.say_ms_max = c.say_ms_max.max(t.saturating_duration_since(last_who).as_millis() as u64);
+                        last_who = t;
+                        next_who = t + Duration::from_millis(SLOW_WHO_EVERY_MS);
                         if Instant::now() >= slow_until {
                             drain(conf, c).await;
                             let note = format!("slow reader {} was not evicted within {SLOW_MS_MAX} ms", c.view.name());

@@ -111,7 +111,7 @@ pub struct SoakArgs {
     #[arg(long, default_value = "40,25,15,6,4,10", value_parser = parse_mix)]
     pub mix: Mix,
     /// Mean time between two messages of a chatting client, ms.
-    #[arg(long, default_value_t = 3_000)]
+    #[arg(long, default_value_t = 5_000)]
     pub chat_every_ms: u64,
     /// Longest life of a leaver or closer, ms (the shortest is 500): the
     /// churn rate, and with it the join/leave notices, scale with 1/this.
@@ -126,8 +126,11 @@ pub struct SoakArgs {
     /// The server's close_linger_ms (passed in {limits}).
     #[arg(long, default_value_t = 500)]
     pub close_linger_ms: u64,
-    /// The server's outbox_lines_max (passed in {limits}).
-    #[arg(long, default_value_t = 64)]
+    /// The server's outbox_lines_max (passed in {limits}). Small enough
+    /// that a slow reader (small MSS, see `client`) is evicted in seconds,
+    /// large enough that a member whose reads are delayed by a busy machine
+    /// is not.
+    #[arg(long, default_value_t = 1_024)]
     pub outbox_lines_max: usize,
     /// Print the limit flags the server needs and exit.
     #[arg(long)]
@@ -147,12 +150,12 @@ impl Default for SoakArgs {
             clients: 500,
             seed: 1,
             mix: Mix([40, 25, 15, 6, 4, 10]),
-            chat_every_ms: 3_000,
+            chat_every_ms: 5_000,
             life_ms_max: 20_000,
             msg_bytes: MSG_BYTES_DEFAULT,
             idle_timeout_ms: 3_000,
             close_linger_ms: 500,
-            outbox_lines_max: 64,
+            outbox_lines_max: 1_024,
             print_limits: false,
             json: false,
         }
@@ -253,6 +256,9 @@ pub struct Report {
     pub departures: [u64; 5],
     /// Departures no other member heard (the room was empty, or the end).
     pub departures_unheard: u64,
+    /// Departures heard, by role (in [`Role::ALL`] order) and reason (in
+    /// [`Reason::ALL`] order, then unheard).
+    pub departures_by_role: [[u64; 6]; 6],
     /// Room lines compared between the witnesses.
     pub witness_lines: [usize; 2],
     /// Memory before any client, at the peak, and after the end.
@@ -364,6 +370,24 @@ impl Report {
             let _ = writeln!(s, "  {:<16} {n}", r.label());
         }
         let _ = writeln!(s, "  {:<16} {}", "(nobody heard)", self.departures_unheard);
+        let _ = writeln!(
+            s,
+            "  by role: {:<12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>7}",
+            "", "left", "lost", "idle", "slow", "flood", "unheard"
+        );
+        for (role, row) in Role::ALL.iter().zip(&self.departures_by_role) {
+            let _ = writeln!(
+                s,
+                "           {:<12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>7}",
+                role.label(),
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5]
+            );
+        }
         let errors: Vec<String> = t
             .tally
             .errors
@@ -386,7 +410,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "longest write of a message after its number was published: {} ms",
+            "longest write of a message after its number was published, or gap between a slow reader's lines: {} ms",
             t.say_ms_max
         );
         let _ = writeln!(
@@ -901,13 +925,20 @@ fn reconcile(conf: &Conf, report: &mut Report) {
             continue;
         }
         let heard = slot.announced();
-        match heard {
+        let col = match heard {
             Some(r) => {
-                if let Some(i) = Reason::ALL.iter().position(|x| *x == r) {
-                    report.departures[i] += 1;
-                }
+                let i = Reason::ALL.iter().position(|x| *x == r).unwrap_or(0);
+                report.departures[i] += 1;
+                i
             }
-            None => report.departures_unheard += 1,
+            None => {
+                report.departures_unheard += 1;
+                5
+            }
+        };
+        if let Some(role) = slot.role() {
+            let row = Role::ALL.iter().position(|x| *x == role).unwrap_or(0);
+            report.departures_by_role[row][col] += 1;
         }
         // A client that closed its socket is `connection lost`, unless its
         // outbox overflowed before the server saw the close (LEAVE-2: the

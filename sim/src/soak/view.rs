@@ -288,6 +288,8 @@ pub struct Slot {
     own_end: AtomicU8,
     /// Whether it received its welcome.
     pub member: AtomicBool,
+    /// Its role, as an index in [`Role::ALL`] plus one (0: not yet set).
+    pub role: AtomicU8,
 }
 
 impl Slot {
@@ -299,6 +301,19 @@ impl Slot {
     /// The client's own view of its end.
     pub fn own_end(&self) -> OwnEnd {
         OwnEnd::decode(self.own_end.load(Ordering::SeqCst))
+    }
+
+    /// Records the connection's role.
+    pub fn set_role(&self, role: Role) {
+        let i = Role::ALL.iter().position(|r| *r == role).unwrap_or(0);
+        self.role.store(i as u8 + 1, Ordering::SeqCst);
+    }
+
+    /// The connection's role, once set.
+    pub fn role(&self) -> Option<Role> {
+        let v = self.role.load(Ordering::SeqCst);
+        v.checked_sub(1)
+            .and_then(|i| Role::ALL.get(i as usize).copied())
     }
 
     /// The reason others heard first, if any.
