@@ -115,3 +115,27 @@ fn every_test_named_in_the_map_exists() {
         "SPEC §12 names tests that do not exist: {missing:#?}"
     );
 }
+
+// Every `conform:CASE` in the map is a real case of `chat-sim conform`,
+// and that case says it checks the row's ID (so its failure is reported
+// against that ID).
+#[test]
+fn every_conform_case_named_in_the_map_exists_and_checks_its_row() {
+    let cases = sim::conform::cases::all();
+    let mut wrong = Vec::new();
+    for (id, tests) in map_rows(&spec()) {
+        for name in tests.split(", ") {
+            let Some(case) = name.strip_prefix("conform:") else {
+                continue;
+            };
+            match cases.iter().find(|c| c.name == case) {
+                None => wrong.push(format!("{id}: no case {case}")),
+                Some(c) if !c.all_ids().contains(&id.as_str()) => {
+                    wrong.push(format!("{id}: case {case} does not list {id}"))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "SPEC §12 conform entries: {wrong:#?}");
+}
