@@ -266,6 +266,8 @@ struct Conn {
     eof: bool,
     /// Longest time from publishing a message to its write completing, ms.
     say_ms_max: u64,
+    /// When the last line (the name included) was written.
+    last_sent: Instant,
     /// Whether the soak's end cut this member's role short.
     cut: bool,
     lines_sent: u64,
@@ -332,6 +334,7 @@ impl Conn {
     }
 
     async fn send(&mut self, line: &str) -> io::Result<()> {
+        self.last_sent = Instant::now();
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
@@ -432,6 +435,7 @@ async fn connection(
         view: View::new(id, role, witness),
         eof: false,
         say_ms_max: 0,
+        last_sent: Instant::now(),
         cut: false,
         lines_sent: 0,
         messages_sent: 0,
@@ -550,6 +554,7 @@ async fn member(
         now + chat_gap(rng) / 4
     };
     let mut next_who = now;
+    let mut preamble_first = true;
     let mut last_who = now;
     let mut last_write = now;
     let mut flood_lines = 0usize;
@@ -620,6 +625,19 @@ async fn member(
             () = sleep_until(when) => {
                 let wrote = match act {
                     Act::Chat | Act::Preamble => {
+                        if role == Role::Idler {
+                            // Judgeable only while each message follows the
+                            // line before it by well under the idle timeout
+                            // (a starved client may write one just as the
+                            // server decides it is idle: a legal race).
+                            let gap_ms = Instant::now().saturating_duration_since(c.last_sent).as_millis() as u64;
+                            if let Some(s) = conf.shared.registry.get(id) {
+                                let ok = gap_ms < conf.idle_timeout_ms / 2
+                                    && (s.idle_judgeable.load(Ordering::SeqCst) || preamble_first);
+                                s.idle_judgeable.store(ok, Ordering::SeqCst);
+                            }
+                            preamble_first = false;
+                        }
                         preamble = preamble.saturating_sub(1);
                         next_chat = Instant::now()
                             + if preamble > 0 {

@@ -48,7 +48,9 @@ use std::sync::Mutex;
 use crate::lines::{key, parse_server_line, MemberList, SLine};
 
 /// Violations kept with their detail; beyond this only counted.
-pub const VIOLATION_DETAILS_MAX: usize = 20;
+pub const VIOLATION_DETAILS_MAX: usize = 40;
+/// Violations of one ID kept with their detail.
+pub const VIOLATION_DETAILS_PER_ID_MAX: u64 = 5;
 /// Room lines one witness records for the order check.
 pub const WITNESS_LINES_MAX: usize = 2_000_000;
 
@@ -290,6 +292,11 @@ pub struct Slot {
     pub member: AtomicBool,
     /// Its role, as an index in [`Role::ALL`] plus one (0: not yet set).
     pub role: AtomicU8,
+    /// An idler whose messages were all written soon after the line
+    /// before them (well within the idle timeout), so that its idle
+    /// removal cannot have raced its last message: only then is a missing
+    /// message at its `idle timeout` notice a loss.
+    pub idle_judgeable: AtomicBool,
 }
 
 impl Slot {
@@ -382,15 +389,16 @@ pub struct Violation {
 pub struct Violations {
     /// Count per SPEC ID.
     pub counts: BTreeMap<&'static str, u64>,
-    /// The first [`VIOLATION_DETAILS_MAX`] of them.
+    /// The first few of them ([`VIOLATION_DETAILS_PER_ID_MAX`] per ID).
     pub first: Vec<Violation>,
 }
 
 impl Violations {
     /// Records one.
     pub fn add(&mut self, v: Violation) {
-        *self.counts.entry(v.id).or_default() += 1;
-        if self.first.len() < VIOLATION_DETAILS_MAX {
+        let n = self.counts.entry(v.id).or_default();
+        *n += 1;
+        if *n <= VIOLATION_DETAILS_PER_ID_MAX && self.first.len() < VIOLATION_DETAILS_MAX {
             self.first.push(v);
         }
     }
@@ -924,7 +932,9 @@ impl View {
             // before. (A chatter starved by a loaded machine can be removed
             // `idle timeout` with a message still in its socket: not judged.)
             let complete_expected = (reason == Reason::Left && role != Role::Flooder)
-                || (reason == Reason::Idle && role == Role::Idler);
+                || (reason == Reason::Idle
+                    && role == Role::Idler
+                    && slot.idle_judgeable.load(Ordering::SeqCst));
             if let (
                 true,
                 Some(Peer {
