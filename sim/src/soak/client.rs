@@ -455,7 +455,7 @@ async fn connection(
         out.planned = planned;
         out.surprise = surprise;
         out.idle_removal_ms = idle_ms;
-        out.close = close.filter(|_| end == OwnEnd::Closed);
+        out.close = close.filter(|_| matches!(end, OwnEnd::Closed | OwnEnd::Unsure(Reason::Lost)));
         if let Some(s) = slot {
             s.set_own_end(end);
         }
@@ -698,8 +698,19 @@ async fn member(
                         return match role {
                             Role::Stayer | Role::Leaver | Role::Idler => leave(conf, c, rng.random_bool(0.5)).await,
                             Role::Closer => {
+                                // A closer silent for half the idle timeout
+                                // (this process was starved) may have been
+                                // removed `idle timeout` first (LEAVE-2):
+                                // then any reason is right.
+                                let silent_ms = Instant::now()
+                                    .saturating_duration_since(c.last_sent)
+                                    .as_millis() as u64;
                                 drop_conn(c, close).await;
-                                (OwnEnd::Closed, true, None, 0)
+                                if silent_ms >= conf.idle_timeout_ms / 2 {
+                                    (OwnEnd::Unsure(Reason::Lost), true, None, 0)
+                                } else {
+                                    (OwnEnd::Closed, true, None, 0)
+                                }
                             }
                             Role::Slow | Role::Flooder => {
                                 // Cut at the end of the soak: whatever the
@@ -756,6 +767,7 @@ async fn flood(conf: &Conf, c: &mut Conn, id: u32, rng: &mut ChaCha8Rng) -> io::
         bytes.push(b'\n');
     }
     c.lines_sent += FLOOD_BATCH_LINES as u64;
+    c.last_sent = Instant::now();
     c.wr.write_all(&bytes).await
 }
 
