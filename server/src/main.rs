@@ -24,6 +24,11 @@ struct Args {
     /// Runtime worker threads; 0 = one per core, 1 = a single thread.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Hand freed heap memory back to the OS this often, in ms (glibc's
+    /// `malloc_trim`); 0 = never. Without it, memory freed after a peak
+    /// stays mapped in the allocator's per-thread arenas.
+    #[arg(long, default_value_t = TRIM_INTERVAL_MS)]
+    trim_interval_ms: u64,
     /// Content bytes of one client line (WIRE-5).
     #[arg(long, default_value_t = Limits::default().line_bytes_max)]
     line_bytes_max: usize,
@@ -168,6 +173,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Default of `--trim-interval-ms`.
+const TRIM_INTERVAL_MS: u64 = 10_000;
+
+/// Every `interval_ms`, asks glibc to return free heap pages to the OS, so
+/// the server's RSS falls back after a load peak (a soak's end state is
+/// its start state). A no-op elsewhere and at 0. Runs for the process's
+/// life, on the blocking pool, never on a worker.
+fn spawn_memory_trim(interval_ms: u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if interval_ms > 0 {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(interval_ms));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // SAFETY: malloc_trim has no preconditions; it only takes
+                // the allocator's own locks.
+                let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
+            }
+        });
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = interval_ms;
+}
+
 async fn serve(args: Args) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -193,6 +223,7 @@ async fn serve(args: Args) -> ExitCode {
         Ok(addr) => tracing::info!(%addr, "listening"),
         Err(err) => tracing::warn!(%err, "listening on an unknown address"),
     }
+    spawn_memory_trim(args.trim_interval_ms);
     let config = Config {
         limits,
         ..Config::default()

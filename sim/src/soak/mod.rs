@@ -166,11 +166,14 @@ impl SoakArgs {
     /// The server flags this soak assumes.
     pub fn limits(&self) -> String {
         format!(
-            "--idle-timeout-ms {} --close-linger-ms {} --outbox-lines-max {} --who-names-max 400 --presence-members-max {}",
+            "--idle-timeout-ms {} --close-linger-ms {} --outbox-lines-max {} --who-names-max 400 --presence-members-max {} --trim-interval-ms {}",
             self.idle_timeout_ms,
             self.close_linger_ms,
             self.outbox_lines_max,
             (self.clients + 16).max(1_000),
+            // Well inside SETTLE_MS, so freed memory is back with the OS
+            // before the end sample.
+            SETTLE_MS / 2,
         )
     }
 }
