@@ -21,6 +21,12 @@ pub const CLIENT_HOSTS_MAX: usize = 4;
 /// Keep-alive interval of generated clients.
 pub const KEEPALIVE_MS: u64 = 1_000;
 
+/// Share of seeds that run with a small `presence_members_max` (LEAVE-6).
+pub const QUIET_SEEDS_RATIO: f64 = 0.2;
+
+/// The largest `presence_members_max` of such a seed (drawn from 1).
+pub const QUIET_PRESENCE_MAX: usize = 8;
+
 /// The name of the witness client.
 pub const WITNESS: &str = "w0";
 
@@ -271,6 +277,12 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
         clients.push(c);
     }
     let faults = faults(&mut rng, hosts, active_ms, &clients);
+    // Some seeds run quiet rooms (LEAVE-6): joins and departures in a room
+    // above a small presence_members_max are not announced. Drawn last,
+    // so every other seed's scenario is the same as without them.
+    if rng.random_bool(QUIET_SEEDS_RATIO) {
+        settings.limits.presence_members_max = rng.random_range(1..=QUIET_PRESENCE_MAX);
+    }
     let end_ms = active_ms + 3_000 + limits.idle_timeout_ms + limits.close_linger_ms + 2_000;
     let mut scenario = Scenario {
         title: format!("generated scenario of seed {seed}"),
