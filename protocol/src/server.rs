@@ -834,6 +834,18 @@ mod tests {
         assert!(!ServerLine::Who(list(1, &["a"])).is_room_line());
     }
 
+    // SRV-2: a line whose first byte is neither a name character, `*` nor
+    // `!` is refused for that reason, before any name is parsed; the
+    // error says so.
+    #[test]
+    fn srv_2_unknown_first_byte_is_its_own_error() {
+        for line in ["#x: y", " aa: hi", ":x", "\u{e9}t\u{e9}: x"] {
+            let err = ServerLine::parse(line).expect_err(line);
+            assert!(err.0.starts_with("unknown first byte"), "{line:?}: {err}");
+            assert_eq!(err.to_string(), format!("bad server line: {}", err.0));
+        }
+    }
+
     #[test]
     fn msg_1_write_chat_matches_format() {
         let mut out = Vec::new();
