@@ -935,6 +935,50 @@ mod tests {
         );
     }
 
+    // SESS-2: a naming connection whose stream ends is closed silently
+    // (no final line, the normal linger) and forgotten; nobody is told.
+    #[test]
+    fn naming_connection_lost_closes_silently() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        t.take(aa);
+        let naming = t.connect();
+        t.room.closed(naming);
+        assert!(!t.room.is_open(naming));
+        assert_eq!(t.room.naming_count(), 0);
+        assert_eq!(
+            t.closed(naming),
+            Some((None, Limits::default().close_linger_ms))
+        );
+        assert_eq!(t.take(aa), Vec::<String>::new());
+        assert_eq!(
+            t.room.next_deadline(),
+            Some(Limits::default().idle_timeout_ms)
+        );
+    }
+
+    // LIMIT-2, LEAVE-2: an overflow the shell reports removes a member as
+    // too slow, once (a second report is ignored); a naming connection is
+    // closed silently; an unknown connection is ignored.
+    #[test]
+    fn outbox_full_reported_by_the_shell() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        let naming = t.connect();
+        t.take(aa);
+        t.room.outbox_full(bb);
+        t.room.outbox_full(bb);
+        t.room.outbox_full(99);
+        assert_eq!(t.take(aa), ["* bb was removed from the chat (too slow)."]);
+        assert!(!t.room.is_open(bb));
+        t.room.outbox_full(naming);
+        assert!(!t.room.is_open(naming));
+        assert_eq!(t.closed(naming).map(|c| c.0), Some(None));
+        assert_eq!(t.take(aa), Vec::<String>::new());
+        assert_eq!(t.room.member_count(), 1);
+    }
+
     // SESS-3, LEAVE-4: deadlines come from now_ms; next_deadline is exact
     // after a join moves it earlier, and a keep-alive pushes it back.
     #[test]
