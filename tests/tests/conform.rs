@@ -16,7 +16,8 @@
 //! the build lock that `cargo test` holds, so a missing binary fails with
 //! the command to build it.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,25 +27,11 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-/// A workspace binary built next to this test executable.
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    // target/<profile>/deps/conform-<hash> -> target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test runs from target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built; run `cargo build --bins` (or `cargo test --workspace`, which builds it)",
-        path.display()
-    );
-    path
-}
-
 fn spawn_cmd() -> String {
-    format!("{} --bind 127.0.0.1:{{port}}", bin("chat-server").display())
+    format!(
+        "{} --bind 127.0.0.1:{{port}}",
+        common::bin("chat-server").display()
+    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -247,7 +234,7 @@ fn server_without_departure_notices_fails_leave_1() {
 // against a wrong server exits non-zero with LEAVE-1 failed in the JSON.
 #[test]
 fn chat_sim_conform_binary_exit_code_and_json() {
-    let out = Command::new(bin("chat-sim"))
+    let out = Command::new(common::bin("chat-sim"))
         .args(["conform", "--json", "--spawn", &spawn_cmd()])
         .args(["--case", "course", "--case", "crlf", "--case", "shutdown"])
         .output()
@@ -277,7 +264,7 @@ fn chat_sim_conform_binary_exit_code_and_json() {
     // runs: drive it until the child exits.
     let out = rt
         .block_on(async {
-            tokio::process::Command::new(bin("chat-sim"))
+            tokio::process::Command::new(common::bin("chat-sim"))
                 .args(["conform", "--json", "--addr", &addr.to_string()])
                 .args(["--case", "leave_close", "--step-timeout-ms", "2000"])
                 .output()

@@ -14,7 +14,8 @@
 //!
 //! IDs: WIRE-1, WIRE-3, SESS-1, SESS-4, MSG-1, MSG-2, CMD-1, LEAVE-1.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -23,23 +24,6 @@ use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use tokio::time::timeout;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A workspace binary built next to this test executable (see
-/// tests/conform.rs for why not a nested `cargo build`).
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test runs from target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built; run `cargo build --bins` (or `cargo test --workspace`, which builds it)",
-        path.display()
-    );
-    path
-}
 
 /// One `chat-client --name N` with stdin and stdout piped.
 struct Client {
@@ -54,7 +38,7 @@ struct Client {
 
 impl Client {
     fn spawn(addr: &str, name: &'static str) -> Client {
-        let mut child = Command::new(bin("chat-client"))
+        let mut child = Command::new(common::bin("chat-client"))
             .args(["--addr", addr, "--name", name])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -138,7 +122,10 @@ fn mask(line: &str, port: u16) -> String {
 // MSG-2, CMD-1, LEAVE-1.
 #[tokio::test]
 async fn course_scenario_with_real_server_and_piped_clients() {
-    let server_cmd = format!("{} --bind 127.0.0.1:{{port}}", bin("chat-server").display());
+    let server_cmd = format!(
+        "{} --bind 127.0.0.1:{{port}}",
+        common::bin("chat-server").display()
+    );
     let (server, addr) = sim::spawn::spawn_server(&server_cmd)
         .await
         .expect("the chat-server binary starts and listens");

@@ -14,45 +14,19 @@
 //! server's memory is reported by the soak but not asserted here (noisy);
 //! docs/soak.md has the long run's figures.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
 use sim::soak::view::Reason;
 use sim::soak::{Mix, SoakArgs};
-
-/// The `chat-server` binary of this build: next to the test's `deps`
-/// directory; built with the cargo that runs the test if it is missing
-/// (`cargo test -p chat-tests` alone does not build other packages'
-/// binaries).
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("a test knows its own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("tests run from target/<profile>/deps");
-    let bin = profile_dir.join("chat-server");
-    if !bin.exists() {
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "chat-server", "--bin", "chat-server"]);
-        if profile_dir.file_name().is_some_and(|p| p == "release") {
-            build.arg("--release");
-        }
-        if let Some(target) = profile_dir.parent() {
-            build.env("CARGO_TARGET_DIR", target);
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "building chat-server failed");
-    }
-    bin
-}
 
 // INV-1, INV-2, INV-3, INV-4, INV-5, INV-6, INV-7, INV-8, INV-9, SRV-1,
 // WIRE-4, WIRE-8, SESS-1, LEAVE-1, LEAVE-2, LEAVE-3, LEAVE-4, CMD-1,
 // LIMIT-2, LIMIT-3, ERR-1: live checks on every line of a short soak.
 #[test]
 fn short_soak_keeps_the_invariants_and_closes_everything() {
-    let server = server_binary();
+    let server = common::bin("chat-server");
     let args = SoakArgs {
         spawn: Some(format!(
             "{} --bind 127.0.0.1:{{port}} {{limits}}",
