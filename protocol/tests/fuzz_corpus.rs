@@ -17,34 +17,12 @@ mod server_line;
 #[path = "../../fuzz/src/session.rs"]
 mod session;
 
-use std::path::PathBuf;
+#[path = "../../fuzz/src/replay.rs"]
+mod replay;
 
-/// Seed files a target must have, so an emptied folder fails loudly.
-const SEEDS_MIN: usize = 10;
-
-/// Replays every seed of `target` through `check`, in name order.
+/// Replays every seed of `target` through `check` (see `fuzz/src/replay.rs`).
 fn replay(target: &str, check: fn(&[u8])) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()));
-    paths.sort();
-    assert!(
-        paths.len() >= SEEDS_MIN,
-        "{}: {} seeds, expected at least {SEEDS_MIN}",
-        dir.display(),
-        paths.len()
-    );
-    for path in &paths {
-        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        // Printed only when the test fails: names the seed that broke.
-        eprintln!("replaying {}", path.display());
-        check(&data);
-    }
+    replay::replay(env!("CARGO_MANIFEST_DIR"), target, check);
 }
 
 #[test]
