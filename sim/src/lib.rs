@@ -11,6 +11,7 @@
 //! - [`conform`]: black-box conformance of any server over real TCP.
 //! - [`soak`]: the bounded real-TCP soak under faults.
 //! - [`spawn`]: starting and stopping a server under test.
+//! - [`report`]: how load, conform and soak print their reports.
 //! - [`check`]: the invariant checker (SPEC §7, by ID).
 //! - [`transcript`]: the deterministic rendering of a run.
 //! - [`canon`]: the canonical scenarios the snapshot tests pin down.
@@ -31,6 +32,7 @@ pub mod gen;
 pub mod lines;
 pub mod load;
 pub mod record;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod shrink;

@@ -220,6 +220,18 @@ fn checker_ids() -> Vec<&'static str> {
         .collect()
 }
 
+impl crate::report::Report for Report {
+    fn passed(&self) -> bool {
+        Report::passed(self)
+    }
+    fn table(&self) -> String {
+        Report::table(self)
+    }
+    fn json(&self) -> String {
+        Report::json(self)
+    }
+}
+
 impl Report {
     /// Whether nothing failed.
     pub fn passed(&self) -> bool {
@@ -507,30 +519,7 @@ pub fn main(args: &ConformArgs) -> bool {
         total_timeout: Duration::from_secs(args.timeout_s.max(1)),
         keep_transcripts: args.verbose,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("chat-sim conform: cannot start a runtime: {e}");
-            return false;
-        }
-    };
-    match runtime.block_on(run(&opts)) {
-        Ok(report) => {
-            if args.json {
-                println!("{}", report.json());
-            } else {
-                print!("{}", report.table());
-            }
-            report.passed()
-        }
-        Err(e) => {
-            eprintln!("chat-sim conform: {e}");
-            false
-        }
-    }
+    crate::report::run_current_thread("chat-sim conform", args.json, run(&opts))
 }
 
 fn resolve(addr: &str) -> Result<SocketAddr, String> {

@@ -196,6 +196,18 @@ pub struct Report {
     pub failure: Option<String>,
 }
 
+impl crate::report::Report for Report {
+    fn passed(&self) -> bool {
+        Report::passed(self)
+    }
+    fn table(&self) -> String {
+        Report::table(self)
+    }
+    fn json(&self) -> String {
+        Report::json(self)
+    }
+}
+
 impl Report {
     /// Chat lines expected and not received.
     pub fn lost(&self) -> u64 {
@@ -389,30 +401,7 @@ impl Report {
 /// Runs `chat-sim load` on a current-thread runtime and prints the report;
 /// returns whether the run passed.
 pub fn main(args: &LoadArgs) -> bool {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("chat-sim load: cannot start a runtime: {e}");
-            return false;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(report) => {
-            if args.json {
-                println!("{}", report.json());
-            } else {
-                print!("{}", report.table());
-            }
-            report.passed()
-        }
-        Err(e) => {
-            eprintln!("chat-sim load: {e}");
-            false
-        }
-    }
+    crate::report::run_current_thread("chat-sim load", args.json, run(args))
 }
 
 fn check_args(a: &LoadArgs) -> Result<(), String> {

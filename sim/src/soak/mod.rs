@@ -286,6 +286,18 @@ pub struct Report {
     pub failure: Option<String>,
 }
 
+impl crate::report::Report for Report {
+    fn passed(&self) -> bool {
+        Report::passed(self)
+    }
+    fn table(&self) -> String {
+        Report::table(self)
+    }
+    fn json(&self) -> String {
+        Report::json(self)
+    }
+}
+
 impl Report {
     /// The leak bound on the end RSS, KiB, if memory was measured.
     pub fn leak_bound_kib(&self) -> Option<u64> {
@@ -607,13 +619,7 @@ pub fn main(args: &SoakArgs) -> bool {
             return false;
         }
     };
-    let report = runtime.block_on(run(args));
-    if args.json {
-        println!("{}", report.json());
-    } else {
-        print!("{}", report.table());
-    }
-    report.passed()
+    crate::report::print(&runtime.block_on(run(args)), args.json)
 }
 
 /// The soft open-file limit of this process.
