@@ -492,6 +492,20 @@ impl std::fmt::Write for WriteVec<'_> {
     }
 }
 
+/// The instants at which `sender` (of `senders`, each at `rate` per
+/// second, `rate` > 0) sends: one period apart, the senders spread evenly
+/// over one period (sender s starts s/S of a period after now) so that
+/// their messages reach the server one at a time, not in bursts of S.
+fn send_schedule(rate: u64, sender: usize, senders: usize) -> tokio::time::Interval {
+    let period = Duration::from_nanos(1_000_000_000 / rate.max(1));
+    let offset = period.mul_f64(sender as f64 / senders.max(1) as f64);
+    // `interval_at`, not `interval` plus a sleep: an interval's ticks stay
+    // where it was created, so a sleep first would only delay the first.
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    ticks
+}
+
 async fn send(
     a: LoadArgs,
     stream: Arc<TcpStream>,
@@ -513,11 +527,7 @@ async fn send(
         }
         return Ok(());
     }
-    let period = Duration::from_nanos(1_000_000_000 / a.rate.max(1));
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    // Spread the senders over one period so they do not send in step.
-    tokio::time::sleep(period.mul_f64(sender as f64 / a.senders.max(1) as f64)).await;
+    let mut ticks = send_schedule(a.rate, sender, a.senders);
     for seq in 0..a.messages {
         ticks.tick().await;
         text.clear();
@@ -756,6 +766,28 @@ mod tests {
         out.clear();
         message_text(3, 17, 123_456, 4, &mut out);
         assert_eq!(out, b"3 17 123456 ");
+    }
+
+    // Senders at a fixed rate are spread over one period: at 100/s, 10
+    // senders send at 0, 1, ..., 9 ms past each 10 ms, for every message,
+    // not only the first (the schedule was once offset only at its start,
+    // which sent every later message of all senders in one burst).
+    #[tokio::test(start_paused = true)]
+    async fn senders_are_spread_over_a_period() {
+        let start = tokio::time::Instant::now();
+        let mut offsets_ms = Vec::new();
+        let schedules: Vec<_> = (0..10).map(|s| send_schedule(100, s, 10)).collect();
+        for (sender, mut ticks) in schedules.into_iter().enumerate() {
+            for n in 0..3u64 {
+                let at = ticks.tick().await;
+                let ms = (at - start).as_millis() as u64;
+                assert_eq!(ms % 10, sender as u64, "sender {sender}, message {n}");
+                offsets_ms.push(ms);
+            }
+        }
+        offsets_ms.sort_unstable();
+        offsets_ms.dedup();
+        assert_eq!(offsets_ms.len(), 30, "no two sends at the same instant");
     }
 
     #[test]
