@@ -21,8 +21,12 @@ struct Args {
     /// Address to listen on (WIRE-1).
     #[arg(long, default_value = "127.0.0.1:6789")]
     bind: SocketAddr,
-    /// Runtime worker threads; 0 = one per core, 1 = a single thread.
-    #[arg(long, default_value_t = 0)]
+    /// Runtime threads: 1 = one thread (the default), 0 = one worker per
+    /// core, N = N workers. The room is one task and writes to every
+    /// member that keeps up itself, so more workers mostly add wake-ups
+    /// between threads: on 2 cores one thread was as fast or faster in
+    /// every benchmark case (docs/performance.md).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Hand freed heap memory back to the OS this often, in ms (glibc's
     /// `malloc_trim`); 0 = never. Without it, memory freed after a peak

@@ -1,11 +1,21 @@
 //! The bounded queue between the room task and one connection's writer
-//! (LIMIT-2), and the close request that ends it (SESS-6).
+//! (LIMIT-2), the close request that ends it (SESS-6), and the room
+//! task's write-through at the end of each batch of room events.
 //!
-//! It counts lines queued *and not yet written*, so a line the writer has
-//! taken but not finished writing still counts against
-//! `outbox_lines_max`. A push never blocks: it either queues the line or
-//! reports [`Full`], and once full it stays full. This module must never
-//! await, touch a socket or decide anything about the protocol.
+//! It counts lines queued *and not yet written*, so a line being written
+//! still counts against `outbox_lines_max`. A push never blocks: it either
+//! queues the line or reports [`Full`], and once full it stays full.
+//!
+//! Who writes: at the end of a batch the room task writes what the batch
+//! queued for a connection itself, with one non-blocking write
+//! ([`DirectWrite`]), when the transport offers one and the writer task
+//! owns nothing (no backlog, not writing). Whatever the socket does not
+//! take becomes the writer task's backlog, and the writer task owns the
+//! writing end until it has written all of it. So at most one party
+//! writes at a time, in queue order, and a connection that keeps up costs
+//! no task wake-up. This module must never await, never wait on a socket
+//! (the direct write returns at once) and never decide anything about the
+//! protocol.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -13,15 +23,21 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
+use crate::listener::DirectWrite;
 use crate::room::{self, Full};
 
 /// Lines of queue capacity kept across batches; a larger queue left over
 /// from a burst is released, so idle connections stay small.
 const QUEUE_KEEP_LINES: usize = 64;
 
+/// Bytes of the room task's write-through buffer kept between
+/// connections of one batch.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Default)]
 struct State {
-    /// Swapped whole with the writer's empty batch on each take.
+    /// Lines queued and not yet taken by a writer (the room task's
+    /// write-through or the writer task).
     queue: Vec<Bytes>,
     /// Lines queued or being written, not counting the final line.
     unwritten: usize,
@@ -31,24 +47,53 @@ struct State {
     closing: Option<Instant>,
     /// The writer is gone (write error or done); pushes are discarded.
     dead: bool,
+    /// The writer task owns the writing end: it took lines it has not
+    /// finished writing, or lines are queued for it. While set, the room
+    /// task does not write through. Set by the writer's take of a
+    /// non-empty queue, by a write-through that left a backlog and by a
+    /// close; cleared only by the writer's take of an empty queue.
+    writer_owns: bool,
 }
 
-/// One connection's outbox, shared by the room task (pushes) and the
-/// connection's writer (takes).
-#[derive(Debug)]
+/// One connection's outbox, shared by the room task (pushes, and writes
+/// through) and the connection's writer task (takes what is left).
 pub(crate) struct Shared {
     state: Mutex<State>,
     lines_max: usize,
     /// Wakes the writer: lines arrived or a close was requested.
     ready: Notify,
+    /// The non-blocking write the room task may use, if the transport
+    /// offers one.
+    direct: Option<Arc<dyn DirectWrite>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("state", &self.state)
+            .field("lines_max", &self.lines_max)
+            .field("direct", &self.direct.is_some())
+            .finish()
+    }
 }
 
 impl Shared {
+    /// An outbox whose writer task does all the writing.
+    #[cfg(test)]
     pub(crate) fn new(lines_max: usize) -> Arc<Shared> {
+        Shared::with_direct(lines_max, None)
+    }
+
+    /// An outbox whose room task writes through `direct` when it can.
+    pub(crate) fn with_direct(
+        lines_max: usize,
+        direct: Option<Arc<dyn DirectWrite>>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State::default()),
             lines_max,
             ready: Notify::new(),
+            direct,
         })
     }
 
@@ -62,15 +107,19 @@ impl Shared {
 
     /// Moves every queued line into `batch` (which must be empty; its
     /// capacity becomes the queue's) and returns the close deadline, if a
-    /// close was requested.
+    /// close was requested. The writer task calls it only when it has
+    /// written everything it took before: taking nothing hands the
+    /// writing end back to the room task.
     pub(crate) fn take(&self, batch: &mut Vec<Bytes>) -> Option<Instant> {
         debug_assert!(batch.is_empty());
         let mut state = self.lock();
         if state.queue.is_empty() {
             // Idle: hold no queue memory.
             state.queue = Vec::new();
+            state.writer_owns = false;
             return state.closing;
         }
+        state.writer_owns = true;
         std::mem::swap(&mut state.queue, batch);
         if state.queue.capacity() > QUEUE_KEEP_LINES {
             state.queue = Vec::new();
@@ -103,8 +152,8 @@ impl Shared {
         self.ready.notified().await;
     }
 
-    /// Queues `line`; returns whether the writer needs a wake-up (the
-    /// queue was empty), which the caller gives with [`Shared::wake`].
+    /// Queues `line`; returns whether the connection must be noted for the
+    /// end of the batch (the queue was empty).
     fn push(&self, line: &Bytes) -> Result<bool, Full> {
         let wake = {
             let mut state = self.lock();
@@ -138,29 +187,129 @@ impl Shared {
                     state.queue.push(last);
                 }
             }
+            // The writer task writes the rest and closes; the room task
+            // no longer writes through.
+            state.writer_owns = true;
             state.closing = Some(Instant::now() + Duration::from_millis(linger_ms));
         }
         self.ready.notify_one();
     }
+
+    /// The end of a batch for this connection: writes what is queued
+    /// through the direct write if the room task may, and otherwise (or
+    /// for what the socket did not take) wakes the writer task. Returns
+    /// whether the writer task was woken.
+    fn publish(&self, buf: &mut Vec<u8>) -> bool {
+        let Some(direct) = self.direct.as_deref() else {
+            self.wake();
+            return true;
+        };
+        let mut lines = {
+            let mut state = self.lock();
+            if state.dead || state.queue.is_empty() {
+                return false;
+            }
+            if state.writer_owns {
+                drop(state);
+                self.wake();
+                return true;
+            }
+            // The room task owns the writing end until it hands a backlog
+            // over; only the room task queues lines, so nothing is queued
+            // behind these while it writes. Taken whole: an idle
+            // connection keeps no queue memory.
+            std::mem::take(&mut state.queue)
+        };
+        let (written, offset) = write_now(direct, &lines, buf);
+        lines.drain(..written);
+        let mut state = self.lock();
+        state.unwritten = state.unwritten.saturating_sub(written);
+        if lines.is_empty() {
+            return false;
+        }
+        if offset > 0 {
+            lines[0] = lines[0].slice(offset..);
+        }
+        if state.dead {
+            return false;
+        }
+        // Leftovers (the socket would block, or failed: the writer task
+        // meets the same error and reports it) go first, in order.
+        lines.append(&mut state.queue);
+        state.queue = lines;
+        state.writer_owns = true;
+        drop(state);
+        self.wake();
+        true
+    }
 }
 
-/// Writers to wake once the room task has handled its current batch of
-/// events. Waking them only then lets each writer take everything the
-/// batch queued for it in one write, instead of racing the room task and
-/// writing line by line (PERF-NOTES: batch writes).
+/// Writes `lines` through `direct`, copied into `buf` for one write call
+/// (cheaper than a vectored write of many short lines, measured in
+/// docs/performance.md), until it would
+/// block, fails or all are written; returns how many whole lines were
+/// written and how many bytes of the next one.
+fn write_now(direct: &dyn DirectWrite, lines: &[Bytes], buf: &mut Vec<u8>) -> (usize, usize) {
+    buf.clear();
+    for line in lines {
+        buf.extend_from_slice(line);
+    }
+    let mut done = 0;
+    // Bounded: each iteration writes at least one byte or ends the loop.
+    while done < buf.len() {
+        match direct.try_write(&buf[done..]) {
+            Ok(0) | Err(_) => break,
+            Ok(written) => done += written,
+        }
+    }
+    if buf.capacity() > SCRATCH_KEEP_BYTES {
+        *buf = Vec::new();
+    }
+    let (mut line, mut offset) = (0, 0);
+    advance(lines, &mut line, &mut offset, done);
+    (line, offset)
+}
+
+/// Moves the position (`line`, `offset` bytes into it) on by `written`
+/// bytes.
+fn advance(lines: &[Bytes], line: &mut usize, offset: &mut usize, written: usize) {
+    let mut left = written;
+    // Bounded by the number of lines.
+    while *line < lines.len() {
+        let rest = lines[*line].len() - *offset;
+        if left < rest {
+            *offset += left;
+            return;
+        }
+        left -= rest;
+        *line += 1;
+        *offset = 0;
+    }
+}
+
+/// The connections the room task queued lines for during the current
+/// batch of events. At the end of the batch each is written through or
+/// its writer woken, once, so a writer takes everything the batch queued
+/// for it in one go instead of racing the room task line by line
+/// (PERF-NOTES: batch writes).
 #[derive(Debug, Default)]
 pub(crate) struct Wakes(Mutex<Vec<Arc<Shared>>>);
 
 impl Wakes {
-    /// Wakes every writer noted since the last call; returns how many.
-    pub(crate) fn wake_all(&self, scratch: &mut Vec<Arc<Shared>>) -> usize {
+    /// Publishes every connection noted since the last call (see
+    /// [`Shared::publish`]); returns how many writer tasks were woken.
+    /// `scratch` is an empty list the caller keeps between calls.
+    pub(crate) fn publish(&self, scratch: &mut Vec<Arc<Shared>>) -> usize {
         {
             let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
             std::mem::swap(&mut *pending, scratch);
         }
-        let woken = scratch.len();
+        let mut woken = 0;
+        let mut buf = Vec::new();
         for shared in scratch.drain(..) {
-            shared.wake();
+            if shared.publish(&mut buf) {
+                woken += 1;
+            }
         }
         woken
     }
@@ -235,5 +384,138 @@ mod tests {
         let mut batch = Vec::new();
         assert!(shared.take(&mut batch).is_some());
         assert_eq!(batch, vec![line("a\n"), line("! too-slow: x\n")]);
+    }
+
+    /// A socket that takes `room` more bytes, then would block.
+    #[derive(Default)]
+    struct Socket {
+        room: Mutex<usize>,
+        got: Mutex<Vec<u8>>,
+    }
+
+    impl Socket {
+        fn with_room(room: usize) -> Arc<Socket> {
+            Arc::new(Socket {
+                room: Mutex::new(room),
+                got: Mutex::default(),
+            })
+        }
+        fn got(&self) -> String {
+            String::from_utf8_lossy(&self.got.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl DirectWrite for Socket {
+        fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut room = self.room.lock().unwrap();
+            let n = buf.len().min(*room);
+            if n == 0 {
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            *room -= n;
+            self.got.lock().unwrap().extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    fn outbox(lines_max: usize, socket: &Arc<Socket>) -> (Arc<Shared>, Handle) {
+        let direct: Arc<dyn DirectWrite> = socket.clone();
+        let shared = Shared::with_direct(lines_max, Some(direct));
+        let handle = Handle {
+            shared: shared.clone(),
+            wakes: Arc::default(),
+        };
+        (shared, handle)
+    }
+
+    // Write-through: what a batch queued for a connection that keeps up
+    // is written by the room task at the end of the batch, in one write,
+    // with no writer wake-up, and no longer counts against LIMIT-2.
+    #[test]
+    fn write_through_writes_a_batch_without_the_writer() {
+        let socket = Socket::with_room(1 << 20);
+        let (shared, mut h) = outbox(2, &socket);
+        assert_eq!(h.push(&line("a\n")), Ok(()));
+        assert_eq!(h.push(&line("b\n")), Ok(()));
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 0, "no writer woken");
+        assert_eq!(socket.got(), "a\nb\n");
+        let mut batch = Vec::new();
+        assert_eq!(shared.take(&mut batch), None);
+        assert!(batch.is_empty(), "nothing left for the writer");
+        assert_eq!(
+            h.push(&line("c\n")),
+            Ok(()),
+            "written lines freed the outbox"
+        );
+        assert_eq!(h.push(&line("d\n")), Ok(()));
+    }
+
+    // What the socket does not take, down to part of a line, goes to the
+    // writer task first; the room task then leaves the socket to the
+    // writer (later lines queue behind the backlog, in order) until the
+    // writer finds the queue empty, which hands the socket back.
+    #[test]
+    fn write_through_backlog_goes_to_the_writer_in_order() {
+        let socket = Socket::with_room(4);
+        let (shared, mut h) = outbox(16, &socket);
+        assert_eq!(h.push(&line("aa\n")), Ok(()));
+        assert_eq!(h.push(&line("bb\n")), Ok(()));
+        assert_eq!(
+            h.wakes.publish(&mut Vec::new()),
+            1,
+            "writer woken for the rest"
+        );
+        assert_eq!(socket.got(), "aa\nb");
+        *socket.room.lock().unwrap() = 1 << 20;
+        assert_eq!(h.push(&line("cc\n")), Ok(()));
+        assert_eq!(
+            h.wakes.publish(&mut Vec::new()),
+            0,
+            "queued behind the backlog"
+        );
+        assert_eq!(socket.got(), "aa\nb", "the writer owns the socket");
+        let mut batch = Vec::new();
+        shared.take(&mut batch);
+        assert_eq!(batch, vec![line("b\n"), line("cc\n")]);
+        shared.written(batch.len());
+        batch.clear();
+        assert_eq!(h.push(&line("dd\n")), Ok(()));
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 1, "not handed back yet");
+        shared.take(&mut batch);
+        assert_eq!(batch, vec![line("dd\n")]);
+        shared.written(1);
+        batch.clear();
+        shared.take(&mut batch);
+        assert!(batch.is_empty(), "empty take hands the socket back");
+        assert_eq!(h.push(&line("ee\n")), Ok(()));
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 0);
+        assert_eq!(socket.got(), "aa\nbee\n", "the writer wrote b, cc, dd here");
+    }
+
+    // LIMIT-2 with write-through: lines the socket did not take still
+    // count, so a member that stops reading is refused at the limit.
+    #[test]
+    fn limit_2_counts_lines_the_socket_did_not_take() {
+        let socket = Socket::with_room(0);
+        let (_shared, mut h) = outbox(2, &socket);
+        assert_eq!(h.push(&line("a\n")), Ok(()));
+        assert_eq!(h.push(&line("b\n")), Ok(()));
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 1);
+        assert_eq!(h.push(&line("c\n")), Err(Full));
+    }
+
+    // SESS-6 with write-through: after a close the writer task writes the
+    // queue and the final line; the room task writes nothing more.
+    #[test]
+    fn sess_6_close_leaves_the_socket_to_the_writer() {
+        let socket = Socket::with_room(1 << 20);
+        let (shared, mut h) = outbox(4, &socket);
+        assert_eq!(h.push(&line("a\n")), Ok(()));
+        h.close(Some(line("* Goodbye, x.\n")), 10);
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 1);
+        assert_eq!(socket.got(), "");
+        let mut batch = Vec::new();
+        assert!(shared.take(&mut batch).is_some());
+        assert_eq!(batch, vec![line("a\n"), line("* Goodbye, x.\n")]);
     }
 }

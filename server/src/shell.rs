@@ -61,7 +61,8 @@ pub(crate) async fn run<L: Listener>(
                     let conn = next_conn;
                     next_conn += 1;
                     tracing::debug!(conn, %addr, "accepted");
-                    let outbox = Shared::new(limits.outbox_lines_max);
+                    let split = L::split(stream);
+                    let outbox = Shared::with_direct(limits.outbox_lines_max, Some(split.direct));
                     // The room hears of the connection before any of its
                     // lines: the reader starts only after this send.
                     if events_tx
@@ -71,9 +72,8 @@ pub(crate) async fn run<L: Listener>(
                     {
                         break;
                     }
-                    let (read_half, write_half) = tokio::io::split(stream);
                     let reader = tokio::spawn(conn::read_loop(
-                        read_half,
+                        split.read,
                         conn,
                         outbox.clone(),
                         events_tx.clone(),
@@ -85,7 +85,7 @@ pub(crate) async fn run<L: Listener>(
                         reader,
                         drain_guard: drain_tx.clone(),
                     });
-                    tokio::spawn(conn::write_loop(write_half, outbox, ending));
+                    tokio::spawn(conn::write_loop(split.write, outbox, ending));
                 }
                 Err(err) => {
                     warn!(%err, "accept failed");
@@ -165,7 +165,7 @@ async fn room_loop(
                 room.tick(now_ms(epoch));
             }
         }
-        if wakes.wake_all(&mut waking) > 0 && single_threaded {
+        if wakes.publish(&mut waking) > 0 && single_threaded {
             // On a single-threaded runtime (turmoil's, or `--threads 1`)
             // the writers just woken could not run before the next batch
             // otherwise. On a multi-threaded one other workers take them
@@ -187,5 +187,5 @@ async fn room_loop(
             room.accepted(conn, handle, now_ms(epoch));
         }
     }
-    let _ = wakes.wake_all(&mut waking);
+    let _ = wakes.publish(&mut waking);
 }
