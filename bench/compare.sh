@@ -40,8 +40,9 @@ run() {
   local spawn dialect
   case $server in
     chat) spawn=$chat; dialect=chat ;;
-    # The same server on a current-thread runtime (C's tail, below).
-    chat1) spawn="$chat --threads 1"; dialect=chat; server=chat ;;
+    # The same server with one runtime worker per core (its default is
+    # one thread; C's tail, below).
+    chatN) spawn="$chat --threads 0"; dialect=chat; server=chat ;;
     *) spawn=$irc; dialect=irc ;;
   esac
   echo "== $label / $server: $*" >&2
@@ -62,9 +63,10 @@ done
 # minutes (every JOIN is sent to every member).
 run D chat --members 10000 --senders 2 --messages 10 --presence-members-max 1000
 run D irc --members 10000 --senders 0 --messages 0 --no-join
-# C again with one runtime thread: on 2 shared cores the fan-out's task
-# hops between two workers cost more than they gain.
-run "C threads=1" chat1 --members 100 --senders 10 --messages 500 --rate 100
+# C again with one runtime worker per core instead of the default one
+# thread: on 2 shared cores the hops between two workers cost more than
+# they gain.
+run "C threads=per-core" chatN --members 100 --senders 10 --messages 500 --rate 100
 # The largest room this machine allows: each process may hold at most
 # `ulimit -Hn` (20,000 here) descriptors, and the generator holds one
 # socket per member as the server does, so 19,000 members leave both some
