@@ -183,6 +183,38 @@ async fn leave_5_shutdown_bounded_by_grace_with_a_stuck_reader() {
     drop(stuck);
 }
 
+// INV-3, INV-4 through the write-through: a member behind a 7-byte pipe
+// takes no whole line in one write, so nearly every batch is split
+// between the room task's direct write (part of a line) and the writer
+// task's backlog (the rest), while more lines keep arriving. Every line
+// still arrives whole, once and in order. (It fails if the part already
+// written is not cut off the backlog; the rule that the room task leaves
+// the socket alone while the writer owns it is pinned by outbox.rs's unit
+// tests, since this schedule rarely gives the two a chance to race.)
+#[tokio::test(start_paused = true)]
+async fn inv_3_lines_split_between_room_and_writer_arrive_whole_in_order() {
+    let server = start(Limits::default());
+    let mut aa = server.connector.join("aa").await;
+    let mut bb = server.connector.join_with_pipe("bb", 7).await;
+    aa.expect("* bb has joined the chat.").await;
+    for round in 0..2 {
+        for i in 0..20 {
+            aa.send(&format!("line {round}.{i}")).await;
+            // Let the room handle some lines before the next ones come.
+            if i % 3 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        for i in 0..20 {
+            bb.expect(&format!("aa: line {round}.{i}")).await;
+        }
+    }
+    aa.send("/who").await;
+    aa.expect_prefix("* Members (2): ").await;
+    let _ = server.stop.send(());
+    let _ = server.task.await;
+}
+
 // SESS-6: a connection removed as too slow is closed within
 // close_linger_ms even though its peer never reads; the others go on.
 #[tokio::test(start_paused = true)]

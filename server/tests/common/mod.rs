@@ -126,7 +126,12 @@ impl Listener for DuplexListener {
 
 impl DuplexConnector {
     pub async fn connect(&self) -> Client<tokio::io::DuplexStream> {
-        let (ours, theirs) = tokio::io::duplex(DUPLEX_BYTES);
+        self.connect_with_pipe(DUPLEX_BYTES).await
+    }
+
+    /// Connects through a pipe that buffers `bytes` in each direction.
+    pub async fn connect_with_pipe(&self, bytes: usize) -> Client<tokio::io::DuplexStream> {
+        let (ours, theirs) = tokio::io::duplex(bytes);
         self.outgoing
             .send(theirs)
             .await
@@ -135,7 +140,16 @@ impl DuplexConnector {
     }
 
     pub async fn join(&self, name: &str) -> Client<tokio::io::DuplexStream> {
-        let mut c = self.connect().await;
+        self.join_with_pipe(name, DUPLEX_BYTES).await
+    }
+
+    /// Joins as `name` through a pipe of `bytes` (see `connect_with_pipe`).
+    pub async fn join_with_pipe(
+        &self,
+        name: &str,
+        bytes: usize,
+    ) -> Client<tokio::io::DuplexStream> {
+        let mut c = self.connect_with_pipe(bytes).await;
         c.expect("* Enter your name:").await;
         c.send(name).await;
         c.expect_prefix(&format!("* Welcome, {name}! Members ("))
