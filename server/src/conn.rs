@@ -227,19 +227,24 @@ where
             if let Some(deadline) = deadline {
                 break Ok(deadline);
             }
-            if let Err(err) = Box::pin(writer.flush()).await {
-                break Err(WriteEnd::Io(err));
-            }
             // Idle: hold no buffers (an idle member should cost little),
-            // and keep the waiting state off the task (boxed).
+            // and keep the waiting state off the task (boxed). The empty
+            // take handed the socket back to the room task's direct write,
+            // so from here until the next non-empty take this task must
+            // not touch the socket.
             batch = Vec::new();
             Box::pin(outbox.ready()).await;
             continue;
         }
         let lines = batch.len();
         // Boxed: the write state exists only while writing, so idle
-        // writers stay small.
-        let result = Box::pin(write_batch(&mut writer, &batch, &outbox, &mut deadline)).await;
+        // writers stay small. Flushed while this task still owns the
+        // socket (before the next take may hand it back).
+        let result = Box::pin(async {
+            write_batch(&mut writer, &batch, &outbox, &mut deadline).await?;
+            writer.flush().await.map_err(WriteEnd::Io)
+        })
+        .await;
         batch.clear();
         outbox.written(lines);
         if let Err(end) = result {
