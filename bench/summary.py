@@ -1,5 +1,6 @@
 """Summarises bench/compare.sh's JSON lines: one row per label with the
-chat-server and ngircd figures side by side and their ratio."""
+chat-server and ngircd figures side by side and their ratio, then case C's
+p99 over all its runs ("C" and "C run N") per server."""
 import json
 import sys
 
@@ -48,3 +49,20 @@ for k in order:
         ratio = "%.2fx" % (cv / iv)
     loads = "/".join(r["load"] for r in rows[k].values())
     print("| %s | %s | %s | %s | %s |" % (k, c, i, ratio, loads))
+
+
+# Case C over its repeated runs: the median p99 and the range, per server.
+p99s = {}
+for k in order:
+    if k == "C" or k.startswith("C run "):
+        for server, r in rows[k].items():
+            if r["report"].get("passed"):
+                p99s.setdefault(server, []).append(r["report"]["latency_p99_ms"])
+if p99s:
+    print()
+    for server, v in sorted(p99s.items()):
+        v.sort()
+        n = len(v)
+        median = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+        print("C p99 over %d runs, %s: median %.2f ms (%.2f to %.2f)" % (
+            n, server, median, v[0], v[-1]))
