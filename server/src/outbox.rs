@@ -386,6 +386,70 @@ mod tests {
         assert_eq!(batch, vec![line("a\n"), line("! too-slow: x\n")]);
     }
 
+    // LIMIT-2: lines the writer reports written stop counting, so a
+    // member whose writer keeps up is never refused.
+    #[test]
+    fn limit_2_written_lines_free_the_outbox() {
+        let shared = Shared::new(2);
+        let mut h = Handle {
+            shared: shared.clone(),
+            wakes: Arc::default(),
+        };
+        assert_eq!(h.push(&line("a\n")), Ok(()));
+        assert_eq!(h.push(&line("b\n")), Ok(()));
+        let mut batch = Vec::new();
+        shared.take(&mut batch);
+        shared.written(batch.len());
+        assert_eq!(h.push(&line("c\n")), Ok(()));
+        assert_eq!(h.push(&line("d\n")), Ok(()));
+        assert_eq!(h.push(&line("e\n")), Err(Full));
+    }
+
+    // Once the writer is gone, pushes are dropped (not queued, not
+    // refused: the room hears of the loss from the writer) and nothing
+    // is written through.
+    #[test]
+    fn pushes_after_the_writer_is_gone_are_dropped() {
+        let socket = Socket::with_room(1 << 20);
+        let (shared, mut h) = outbox(1, &socket);
+        assert_eq!(h.push(&line("a\n")), Ok(()));
+        shared.mark_dead();
+        assert_eq!(h.push(&line("b\n")), Ok(()));
+        assert_eq!(h.push(&line("c\n")), Ok(()), "not refused at the limit");
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 0);
+        assert_eq!(socket.got(), "");
+        let mut batch = Vec::new();
+        shared.take(&mut batch);
+        assert!(batch.is_empty());
+    }
+
+    // An idle connection keeps no large queue: a take that leaves the
+    // queue with more than QUEUE_KEEP_LINES of capacity releases it.
+    #[test]
+    fn a_large_queue_is_released_after_a_burst() {
+        let shared = Shared::new(1000);
+        let mut h = Handle {
+            shared: shared.clone(),
+            wakes: Arc::default(),
+        };
+        let mut batch = Vec::with_capacity(QUEUE_KEEP_LINES + 1);
+        assert_eq!(h.push(&line("a\n")), Ok(()));
+        shared.take(&mut batch);
+        assert_eq!(
+            shared.lock().queue.capacity(),
+            0,
+            "the batch's large capacity is not kept"
+        );
+        let mut small = Vec::with_capacity(QUEUE_KEEP_LINES);
+        assert_eq!(h.push(&line("b\n")), Ok(()));
+        shared.take(&mut small);
+        assert_eq!(
+            shared.lock().queue.capacity(),
+            QUEUE_KEEP_LINES,
+            "a small one is"
+        );
+    }
+
     /// A socket that takes `room` more bytes, then would block.
     #[derive(Default)]
     struct Socket {
