@@ -265,26 +265,21 @@ fn write_now(direct: &dyn DirectWrite, lines: &[Bytes], buf: &mut Vec<u8>) -> (u
     if buf.capacity() > SCRATCH_KEEP_BYTES {
         *buf = Vec::new();
     }
-    let (mut line, mut offset) = (0, 0);
-    advance(lines, &mut line, &mut offset, done);
-    (line, offset)
+    split_at_byte(lines, done)
 }
 
-/// Moves the position (`line`, `offset` bytes into it) on by `written`
-/// bytes.
-fn advance(lines: &[Bytes], line: &mut usize, offset: &mut usize, written: usize) {
+/// Where byte `written` of `lines` (laid end to end) falls: how many whole
+/// lines precede it and how many bytes into the next line it is.
+fn split_at_byte(lines: &[Bytes], written: usize) -> (usize, usize) {
     let mut left = written;
     // Bounded by the number of lines.
-    while *line < lines.len() {
-        let rest = lines[*line].len() - *offset;
-        if left < rest {
-            *offset += left;
-            return;
+    for (i, line) in lines.iter().enumerate() {
+        if left < line.len() {
+            return (i, left);
         }
-        left -= rest;
-        *line += 1;
-        *offset = 0;
+        left -= line.len();
     }
+    (lines.len(), 0)
 }
 
 /// The connections the room task queued lines for during the current

@@ -215,6 +215,35 @@ async fn inv_3_lines_split_between_room_and_writer_arrive_whole_in_order() {
     let _ = server.task.await;
 }
 
+// SESS-6: the final line waits for a slow reader up to close_linger_ms.
+// A member behind a full 7-byte pipe that leaves and reads nothing for
+// half the linger still gets everything queued before its goodbye, the
+// goodbye, then end of stream.
+#[tokio::test(start_paused = true)]
+async fn sess_6_final_line_waits_for_a_slow_reader_within_linger() {
+    let limits = Limits::default();
+    let server = start(limits.clone());
+    let mut aa = server.connector.join("aa").await;
+    let mut bb = server.connector.join_with_pipe("bb", 7).await;
+    aa.expect("* bb has joined the chat.").await;
+    for i in 0..5 {
+        aa.send(&format!("line {i}")).await;
+    }
+    // SRV-4 barrier: the room has handled aa's lines before bb leaves.
+    aa.send("/who").await;
+    aa.expect_prefix("* Members (2): ").await;
+    bb.send("exit").await;
+    aa.expect("* bb has left the chat.").await;
+    sleep(Duration::from_millis(limits.close_linger_ms / 2)).await;
+    for i in 0..5 {
+        bb.expect(&format!("aa: line {i}")).await;
+    }
+    bb.expect("* Goodbye, bb.").await;
+    bb.expect_end().await;
+    let _ = server.stop.send(());
+    let _ = server.task.await;
+}
+
 // SESS-6: a connection removed as too slow is closed within
 // close_linger_ms even though its peer never reads; the others go on.
 #[tokio::test(start_paused = true)]
