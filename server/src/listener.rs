@@ -1,8 +1,9 @@
 //! The transport seam: a tiny listener trait with one impl for tokio's
 //! `TcpListener` and one for turmoil's, so the simulator runs exactly the
 //! server's code; and how an accepted stream is split between a
-//! connection's reader task, its writer task and (where the transport
-//! allows it) the room task's non-blocking write-through.
+//! connection's reader task, its writer task and the room task's
+//! non-blocking write-through (for every transport, so the simulator runs
+//! it too).
 //!
 //! This module only accepts and splits connections; it must never decide
 //! anything about the protocol, and its direct write must never block.
