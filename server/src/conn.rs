@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Duration, Instant};
 
-use crate::outbox::Shared;
+use crate::outbox::{self, Shared};
 use crate::room::ConnId;
 
 /// Bytes read from a socket per read call. The buffer lives on the stack
@@ -183,14 +183,9 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     outbox: &Shared,
     deadline: &mut Option<Instant>,
 ) -> Result<(), WriteEnd> {
-    if let [line] = batch {
-        return write_until(writer, line, outbox, deadline).await;
-    }
-    let mut buf = Vec::with_capacity(batch.iter().map(Bytes::len).sum());
-    for line in batch {
-        buf.extend_from_slice(line);
-    }
-    write_until(writer, &buf, outbox, deadline).await
+    let mut buf = Vec::new();
+    let bytes = outbox::contiguous(batch, &mut buf);
+    write_until(writer, bytes, outbox, deadline).await
 }
 
 /// Flushes and sends FIN, giving up at the deadline.
@@ -326,7 +321,7 @@ mod tests {
     async fn connection_tasks_are_small() {
         let (events, _rx) = mpsc::channel(1);
         let (drain, _drx) = mpsc::channel(1);
-        let shared = Shared::new(4);
+        let shared = Shared::stuck(4);
         let (stream, _peer) = tokio::io::duplex(64);
         let (r, w) = tokio::io::split(stream);
         let read = read_loop(r, 0, shared.clone(), events.clone(), 1024);
@@ -362,7 +357,7 @@ mod tests {
             .read(b"\nok\nfragment")
             .build();
         let (events, mut rx) = mpsc::channel(64);
-        let shared = Shared::new(4);
+        let shared = Shared::stuck(4);
         read_loop(input, 7, shared, events, 8).await;
         assert_eq!(
             line_of(rx.recv().await.expect("event")),
@@ -394,7 +389,7 @@ mod tests {
     async fn reader_discards_after_close() {
         let input = tokio_test::io::Builder::new().read(b"one\ntwo\n").build();
         let (events, mut rx) = mpsc::channel(64);
-        let shared = Shared::new(4);
+        let shared = Shared::stuck(4);
         let mut handle = crate::outbox::Handle {
             shared: shared.clone(),
             wakes: Arc::default(),

@@ -114,34 +114,39 @@ impl AsyncRead for TcpReader {
         // `poll_read_ready` is pending unless new data arrived.
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
-            let len = unfilled.len();
-            let mut short = 0;
-            let read = self.0.try_io(Interest::READABLE, || {
-                let n = std::io::Read::read(&mut &*socket2::SockRef::from(&*self.0), unfilled)?;
-                if n > 0 && n < len {
-                    // A short read drained the socket: clear the readiness
-                    // now instead of with one more read that would only
-                    // say `WouldBlock` (tokio's own `poll_read` does the
-                    // same; newer readiness is kept).
-                    short = n;
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                Ok(n)
-            });
-            match read {
+            match read_draining(&self.0, buf.initialize_unfilled()) {
                 Ok(n) => {
                     buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock && short > 0 => {
-                    buf.advance(short);
                     return Poll::Ready(Ok(()));
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(err) => return Poll::Ready(Err(err)),
             }
         }
+    }
+}
+
+/// One non-blocking read from `stream` into `buf`, like
+/// `TcpStream::try_read`, except that a read that did not fill `buf`
+/// drained the socket and so also clears its readiness (as tokio's own
+/// `poll_read` does): the next readiness poll registers the waker without
+/// another read that would only say `WouldBlock`. If more data arrived
+/// meanwhile, tokio keeps the newer readiness. Used by the server's TCP
+/// reader and by the load generator (`chat-sim load`).
+pub fn read_draining(stream: &tokio::net::TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let len = buf.len();
+    let mut drained = 0;
+    let read = stream.try_io(Interest::READABLE, || {
+        let n = std::io::Read::read(&mut &*socket2::SockRef::from(stream), buf)?;
+        if n > 0 && n < len {
+            drained = n;
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match read {
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock && drained > 0 => Ok(drained),
+        other => other,
     }
 }
 

@@ -62,9 +62,8 @@ pub(crate) struct Shared {
     lines_max: usize,
     /// Wakes the writer: lines arrived or a close was requested.
     ready: Notify,
-    /// The non-blocking write the room task may use, if the transport
-    /// offers one.
-    direct: Option<Arc<dyn DirectWrite>>,
+    /// The non-blocking write the room task uses.
+    direct: Arc<dyn DirectWrite>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -72,23 +71,13 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("Shared")
             .field("state", &self.state)
             .field("lines_max", &self.lines_max)
-            .field("direct", &self.direct.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl Shared {
-    /// An outbox whose writer task does all the writing.
-    #[cfg(test)]
-    pub(crate) fn new(lines_max: usize) -> Arc<Shared> {
-        Shared::with_direct(lines_max, None)
-    }
-
     /// An outbox whose room task writes through `direct` when it can.
-    pub(crate) fn with_direct(
-        lines_max: usize,
-        direct: Option<Arc<dyn DirectWrite>>,
-    ) -> Arc<Shared> {
+    pub(crate) fn new(lines_max: usize, direct: Arc<dyn DirectWrite>) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State::default()),
             lines_max,
@@ -200,10 +189,6 @@ impl Shared {
     /// for what the socket did not take) wakes the writer task. Returns
     /// whether the writer task was woken.
     fn publish(&self, buf: &mut Vec<u8>) -> bool {
-        let Some(direct) = self.direct.as_deref() else {
-            self.wake();
-            return true;
-        };
         let mut lines = {
             let mut state = self.lock();
             if state.dead || state.queue.is_empty() {
@@ -220,7 +205,7 @@ impl Shared {
             // connection keeps no queue memory.
             std::mem::take(&mut state.queue)
         };
-        let (written, offset) = write_now(direct, &lines, buf);
+        let (written, offset) = write_now(&*self.direct, &lines, buf);
         lines.drain(..written);
         let mut state = self.lock();
         state.unwritten = state.unwritten.saturating_sub(written);
@@ -250,14 +235,11 @@ impl Shared {
 /// block, fails or all are written; returns how many whole lines were
 /// written and how many bytes of the next one.
 fn write_now(direct: &dyn DirectWrite, lines: &[Bytes], buf: &mut Vec<u8>) -> (usize, usize) {
-    buf.clear();
-    for line in lines {
-        buf.extend_from_slice(line);
-    }
+    let bytes = contiguous(lines, buf);
     let mut done = 0;
     // Bounded: each iteration writes at least one byte or ends the loop.
-    while done < buf.len() {
-        match direct.try_write(&buf[done..]) {
+    while done < bytes.len() {
+        match direct.try_write(&bytes[done..]) {
             Ok(0) | Err(_) => break,
             Ok(written) => done += written,
         }
@@ -266,6 +248,35 @@ fn write_now(direct: &dyn DirectWrite, lines: &[Bytes], buf: &mut Vec<u8>) -> (u
         *buf = Vec::new();
     }
     split_at_byte(lines, done)
+}
+
+#[cfg(test)]
+impl Shared {
+    /// An outbox whose socket never takes a byte, so everything queued
+    /// goes to the writer task (for tests of the writer and the reader).
+    pub(crate) fn stuck(lines_max: usize) -> Arc<Shared> {
+        struct Stuck;
+        impl DirectWrite for Stuck {
+            fn try_write(&self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::WouldBlock.into())
+            }
+        }
+        Shared::new(lines_max, Arc::new(Stuck))
+    }
+}
+
+/// `lines` laid end to end for one write: a single line as it is (no
+/// copy), several copied into `buf` (cleared first).
+pub(crate) fn contiguous<'a>(lines: &'a [Bytes], buf: &'a mut Vec<u8>) -> &'a [u8] {
+    if let [line] = lines {
+        return line;
+    }
+    buf.clear();
+    buf.reserve(lines.iter().map(Bytes::len).sum());
+    for line in lines {
+        buf.extend_from_slice(line);
+    }
+    buf
 }
 
 /// Where byte `written` of `lines` (laid end to end) falls: how many whole
@@ -348,11 +359,7 @@ mod tests {
     // every later push refused, so nothing is queued behind a gap.
     #[tokio::test]
     async fn limit_2_full_is_sticky_and_counts_unwritten() {
-        let shared = Shared::new(2);
-        let mut h = Handle {
-            shared: shared.clone(),
-            wakes: Arc::default(),
-        };
+        let (shared, mut h) = outbox(2, &Socket::with_room(0));
         assert_eq!(h.push(&line("a\n")), Ok(()));
         assert_eq!(h.push(&line("b\n")), Ok(()));
         let mut batch = Vec::new();
@@ -368,11 +375,7 @@ mod tests {
     // limit; nothing is queued after close.
     #[tokio::test]
     async fn sess_6_close_appends_last_line_and_stops_pushes() {
-        let shared = Shared::new(1);
-        let mut h = Handle {
-            shared: shared.clone(),
-            wakes: Arc::default(),
-        };
+        let (shared, mut h) = outbox(1, &Socket::with_room(0));
         assert_eq!(h.push(&line("a\n")), Ok(()));
         h.close(Some(line("! too-slow: x\n")), 10);
         assert_eq!(h.push(&line("b\n")), Ok(()), "discarded, not refused");
@@ -385,11 +388,7 @@ mod tests {
     // member whose writer keeps up is never refused.
     #[test]
     fn limit_2_written_lines_free_the_outbox() {
-        let shared = Shared::new(2);
-        let mut h = Handle {
-            shared: shared.clone(),
-            wakes: Arc::default(),
-        };
+        let (shared, mut h) = outbox(2, &Socket::with_room(0));
         assert_eq!(h.push(&line("a\n")), Ok(()));
         assert_eq!(h.push(&line("b\n")), Ok(()));
         let mut batch = Vec::new();
@@ -422,11 +421,7 @@ mod tests {
     // queue with more than QUEUE_KEEP_LINES of capacity releases it.
     #[test]
     fn a_large_queue_is_released_after_a_burst() {
-        let shared = Shared::new(1000);
-        let mut h = Handle {
-            shared: shared.clone(),
-            wakes: Arc::default(),
-        };
+        let (shared, mut h) = outbox(1000, &Socket::with_room(0));
         let mut batch = Vec::with_capacity(QUEUE_KEEP_LINES + 1);
         assert_eq!(h.push(&line("a\n")), Ok(()));
         shared.take(&mut batch);
@@ -478,8 +473,7 @@ mod tests {
     }
 
     fn outbox(lines_max: usize, socket: &Arc<Socket>) -> (Arc<Shared>, Handle) {
-        let direct: Arc<dyn DirectWrite> = socket.clone();
-        let shared = Shared::with_direct(lines_max, Some(direct));
+        let shared = Shared::new(lines_max, socket.clone());
         let handle = Handle {
             shared: shared.clone(),
             wakes: Arc::default(),

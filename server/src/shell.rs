@@ -62,7 +62,7 @@ pub(crate) async fn run<L: Listener>(
                     next_conn += 1;
                     tracing::debug!(conn, %addr, "accepted");
                     let split = L::split(stream);
-                    let outbox = Shared::with_direct(limits.outbox_lines_max, Some(split.direct));
+                    let outbox = Shared::new(limits.outbox_lines_max, split.direct);
                     // The room hears of the connection before any of its
                     // lines: the reader starts only after this send.
                     if events_tx

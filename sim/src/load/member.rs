@@ -5,14 +5,12 @@
 //! it polls each socket's readiness and reads until it would block.
 
 use std::future::poll_fn;
-use std::io::{self, Read as _};
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-use socket2::SockRef;
-use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use super::dialect::{Dialect, Heard};
@@ -265,28 +263,6 @@ fn on_bytes(ctx: &mut Ctx<'_>, m: &mut Member, data: &[u8]) {
     }
 }
 
-/// One read from a socket that the caller saw ready. A read that did not
-/// fill `buf` drained the socket, so it also clears the readiness (as
-/// tokio's own `poll_read` does): the next poll registers the waker
-/// without another read that would only say `WouldBlock`. That read used
-/// to be a third of the generator's system calls in case C. If more data
-/// arrived meanwhile, tokio keeps the newer readiness.
-fn read_once(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    let mut drained = 0;
-    let read = stream.try_io(Interest::READABLE, || {
-        let n = (&*SockRef::from(stream)).read(buf)?;
-        if n > 0 && n < buf.len() {
-            drained = n;
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(n)
-    });
-    match read {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock && drained > 0 => Ok(drained),
-        other => other,
-    }
-}
-
 /// Reads `members` until `stop` fires, counting into a [`Tally`] and
 /// publishing progress. Lines already read by a handshake are handled
 /// first.
@@ -333,7 +309,10 @@ pub async fn read_group(
                         gone += 1;
                         break;
                     }
-                    match read_once(&m.stream, &mut buf) {
+                    // A short read also clears the readiness, saving the read that
+                    // would only say WouldBlock (a third of the generator's
+                    // system calls in case C).
+                    match server::listener::read_draining(&m.stream, &mut buf) {
                         Ok(0) => {
                             m.closed = true;
                             gone += 1;
