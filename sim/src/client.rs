@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
 
-use crate::record::{CloseKind, ConnId, Recording, What};
+use oracle::record::{CloseKind, ConnId, Recording, What};
+
 use crate::scenario::{Action, ClientSpec, NAME_TRIES_MAX, SERVER_HOST, SERVER_PORT};
 
 /// The longest server line a client accepts, in bytes before LF (WIRE-8).

@@ -61,14 +61,14 @@ enum Command {
         active_ms_max: u64,
     },
     /// Real-TCP load generator against a running or spawned server
-    /// (see `sim::load` for the server flags a benchmark needs).
-    Load(sim::load::LoadArgs),
+    /// (see `probe::load` for the server flags a benchmark needs).
+    Load(probe::load::LoadArgs),
     /// Black-box conformance: the scenarios over real TCP against any
     /// server, with a verdict per SPEC ID.
-    Conform(sim::conform::ConformArgs),
+    Conform(probe::conform::ConformArgs),
     /// A bounded real-TCP soak under faults, with live invariant checks
     /// and the server's memory before and after.
-    Soak(sim::soak::SoakArgs),
+    Soak(probe::soak::SoakArgs),
     /// Runs the benchmark (100 clients by default, 60 simulated seconds
     /// with faults) and prints its speed.
     Bench {
@@ -121,7 +121,7 @@ fn shrink_and_print(scenario: &sim::scenario::Scenario, ids: &[&'static str]) {
         small.action_count(),
         small.faults.len()
     );
-    print!("{}", outcome.transcript(&small));
+    print!("{}", outcome.transcript());
     println!("\nregression test, ready to paste into tests/tests/regressions.rs:\n");
     print!(
         "{}",
@@ -135,7 +135,7 @@ fn main() -> ExitCode {
         None => {
             let s = canon::course();
             let outcome = sim::simulate(&s);
-            print!("{}", outcome.transcript(&s));
+            print!("{}", outcome.transcript());
             println!("\n## a short sweep");
             outcome.passed() & run_sweep(0, 100, jobs(None), gen::Size::default(), true)
         }
@@ -175,7 +175,7 @@ fn main() -> ExitCode {
                 (None, None) => canon::course(),
             };
             let outcome = sim::simulate(&scenario);
-            print!("{}", outcome.transcript(&scenario));
+            print!("{}", outcome.transcript());
             if !outcome.passed() {
                 println!(
                     "\nFAIL seed {}: {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}{}",
@@ -190,9 +190,9 @@ fn main() -> ExitCode {
             }
             outcome.passed()
         }
-        Some(Command::Load(args)) => sim::load::main(&args),
-        Some(Command::Conform(args)) => sim::conform::main(&args),
-        Some(Command::Soak(args)) => sim::soak::main(&args),
+        Some(Command::Load(args)) => probe::load::main(&args),
+        Some(Command::Conform(args)) => probe::conform::main(&args),
+        Some(Command::Soak(args)) => probe::soak::main(&args),
         Some(Command::Bench {
             clients,
             tick_ms,
@@ -205,7 +205,7 @@ fn main() -> ExitCode {
             let started = Instant::now();
             let output = sim::runner::run(&s);
             let run_wall = started.elapsed();
-            let verdict = sim::check::check(&s, &output.recording, output.sim_ms);
+            let verdict = oracle::check::check(&output.recording);
             let wall = started.elapsed();
             println!(
                 "run {:.2}s ({} steps, {} events), check {:.2}s",
@@ -224,7 +224,7 @@ fn main() -> ExitCode {
                 if outcome.passed() { "PASS" } else { "FAIL" }
             );
             if !outcome.passed() {
-                print!("{}", sim::transcript::verdict_table(&outcome.verdict));
+                print!("{}", oracle::transcript::verdict_table(&outcome.verdict));
             }
             outcome.passed()
         }

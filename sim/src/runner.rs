@@ -9,8 +9,9 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use oracle::record::{CloseKind, Recording, What};
+
 use crate::client::{self, Progress, Shared};
-use crate::record::{CloseKind, Recording, What};
 use crate::scenario::{ClientSpec, Fault, Scenario, SERVER_HOST, SERVER_PORT};
 
 /// Segments in flight per stream direction and pending connects per
@@ -47,10 +48,7 @@ pub struct RunOutput {
     pub faults_applied: usize,
 }
 
-/// The turmoil host name of client host `h`.
-pub fn client_host(h: usize) -> String {
-    format!("c{h}")
-}
+pub use oracle::record::client_host;
 
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
@@ -160,7 +158,8 @@ pub fn run(scenario: &Scenario) -> RunOutput {
     let sim_ms = u64::try_from(sim.elapsed().as_millis()).unwrap_or(u64::MAX);
     // Tear down inside the simulation's world, so dropped streams find it.
     drop(sim);
-    let recording = std::mem::take(&mut *shared.rec.borrow_mut());
+    let mut recording = std::mem::take(&mut *shared.rec.borrow_mut());
+    recording.header = scenario.header(sim_ms);
     RunOutput {
         recording,
         sim_ms,
@@ -168,24 +167,6 @@ pub fn run(scenario: &Scenario) -> RunOutput {
         steps,
         failure,
         faults_applied: next_fault,
-    }
-}
-
-/// A fault as one transcript phrase.
-pub fn render_fault(fault: &Fault) -> String {
-    match fault {
-        Fault::Partition { host } => format!("partition {} <-/-> server", client_host(*host)),
-        Fault::Repair { host } => format!("repair {} <-> server", client_host(*host)),
-        Fault::Hold { host } => format!("hold {} <-> server", client_host(*host)),
-        Fault::Release { host } => format!("release {} <-> server", client_host(*host)),
-        Fault::Latency { host, ms } => {
-            format!("latency {} <-> server = {ms}ms", client_host(*host))
-        }
-        Fault::ServerCrash => "server crashes".to_owned(),
-        Fault::ServerShutdown => "server shuts down (SIGTERM)".to_owned(),
-        Fault::ServerRestart => "server restarts".to_owned(),
-        Fault::HostCrash { host } => format!("host {} crashes", client_host(*host)),
-        Fault::HostRestart { host } => format!("host {} restarts", client_host(*host)),
     }
 }
 
@@ -258,7 +239,7 @@ fn apply(
             shared
                 .rec
                 .borrow_mut()
-                .push(at_us, What::Fault(render_fault(fault)));
+                .push(at_us, What::Fault(fault.clone()));
             sim.crash(client_host(*host));
             let mut progress = shared.progress.borrow_mut();
             for (i, spec) in scenario.clients.iter().enumerate() {
@@ -286,6 +267,6 @@ fn apply(
         shared
             .rec
             .borrow_mut()
-            .push(at_us, What::Fault(render_fault(fault)));
+            .push(at_us, What::Fault(fault.clone()));
     }
 }

@@ -5,6 +5,10 @@
 //! the network, the clock or randomness: the runner executes a scenario,
 //! the generator produces one from a seed, the shrinker edits one.
 
+use std::collections::BTreeSet;
+
+use oracle::check::QUIET_MARGIN_MS;
+use oracle::record::{ClientInfo, Header, Quiescence};
 use protocol::Limits;
 
 /// The port the simulated server listens on (WIRE-1).
@@ -66,19 +70,7 @@ impl Settings {
     }
 }
 
-/// Something that happens at a simulated time, in ms from the start.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Timed<T> {
-    /// When, in ms of simulated time.
-    pub at_ms: u64,
-    /// What.
-    pub what: T,
-}
-
-/// Shorthand for [`Timed`].
-pub fn at<T>(at_ms: u64, what: T) -> Timed<T> {
-    Timed { at_ms, what }
-}
+pub use oracle::record::{at, Fault, Timed};
 
 /// One simulated client: a person with a terminal, or a script.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,71 +147,6 @@ pub enum Action {
 /// The most name claims one automatic naming makes.
 pub const NAME_TRIES_MAX: u32 = 8;
 
-/// A network or server fault.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Fault {
-    /// Drops every segment between client host `host` and the server.
-    Partition {
-        /// Client host index.
-        host: usize,
-    },
-    /// Ends a partition.
-    Repair {
-        /// Client host index.
-        host: usize,
-    },
-    /// Holds every segment between the host and the server.
-    Hold {
-        /// Client host index.
-        host: usize,
-    },
-    /// Delivers what was held.
-    Release {
-        /// Client host index.
-        host: usize,
-    },
-    /// Sets the link latency between the host and the server (a spike).
-    Latency {
-        /// Client host index.
-        host: usize,
-        /// New fixed one-way latency.
-        ms: u64,
-    },
-    /// Crashes the server host: every connection dies, room state is lost.
-    ServerCrash,
-    /// Asks the server to shut down gracefully, as SIGTERM does
-    /// (LEAVE-5); the host stays down until a [`Fault::ServerRestart`].
-    ServerShutdown,
-    /// Starts the server again on a crashed or shut-down host.
-    ServerRestart,
-    /// Crashes a client host: every client on it dies mid-whatever.
-    HostCrash {
-        /// Client host index.
-        host: usize,
-    },
-    /// Starts a crashed client host's clients again, where their scripts
-    /// are now.
-    HostRestart {
-        /// Client host index.
-        host: usize,
-    },
-}
-
-impl Fault {
-    /// Whether the fault leaves the network or server impaired until a
-    /// later fault ends it.
-    pub fn begins_impairment(&self) -> bool {
-        matches!(
-            self,
-            Fault::Partition { .. }
-                | Fault::Hold { .. }
-                | Fault::ServerCrash
-                | Fault::ServerShutdown
-                | Fault::HostCrash { .. }
-        )
-    }
-}
-
 impl Scenario {
     /// How many distinct client hosts the scenario uses.
     pub fn client_hosts(&self) -> usize {
@@ -234,6 +161,84 @@ impl Scenario {
             .iter()
             .flat_map(|c| c.script.iter().map(|a| a.at_ms));
         faults.chain(actions).max().unwrap_or(0)
+    }
+
+    /// The time from which no impairment was active and no client acted,
+    /// if the run ends with none active.
+    pub fn quiet_since_ms(&self) -> Option<u64> {
+        let mut faults = self.faults.clone();
+        faults.sort_by_key(|f| f.at_ms);
+        // Impairments in force, by kind and host.
+        let mut active: BTreeSet<(&'static str, usize)> = BTreeSet::new();
+        let mut quiet_since = 0;
+        for f in &faults {
+            let (kind, begins) = match f.what {
+                Fault::Partition { host } => (("partition", host), true),
+                Fault::Repair { host } => (("partition", host), false),
+                Fault::Hold { host } => (("hold", host), true),
+                Fault::Release { host } => (("hold", host), false),
+                Fault::HostCrash { host } => (("host", host), true),
+                Fault::HostRestart { host } => (("host", host), false),
+                Fault::ServerCrash | Fault::ServerShutdown => (("server", 0), true),
+                Fault::ServerRestart => (("server", 0), false),
+                Fault::Latency { .. } | Fault::Reset { .. } => {
+                    quiet_since = quiet_since.max(f.at_ms);
+                    continue;
+                }
+            };
+            if begins {
+                active.insert(kind);
+            } else {
+                active.remove(&kind);
+            }
+            quiet_since = quiet_since.max(f.at_ms);
+        }
+        if !active.is_empty() {
+            return None;
+        }
+        let actions = self
+            .clients
+            .iter()
+            .flat_map(|c| c.script.iter().map(|a| a.at_ms))
+            .max()
+            .unwrap_or(0);
+        Some(quiet_since.max(actions))
+    }
+
+    /// The recording header of a run of this scenario that ended at
+    /// `end_ms`: quiesced from the quiet time plus the server's idle
+    /// timeout, linger and a margin, so every timer has fired.
+    pub fn header(&self, end_ms: u64) -> Header {
+        let l = &self.settings.limits;
+        Header {
+            title: self.title.clone(),
+            about: format!(
+                "seed {}, {} clients on {} hosts, {} faults, until {}",
+                self.seed,
+                self.clients.len(),
+                self.client_hosts(),
+                self.faults.len(),
+                oracle::transcript::time(self.end_ms * 1000).trim()
+            ),
+            limits: l.clone(),
+            clients: self
+                .clients
+                .iter()
+                .map(|c| ClientInfo {
+                    label: c.label.clone(),
+                    host: c.host,
+                    witness: c.witness,
+                    stops_reading: c.script.iter().any(|a| a.what == Action::StopReading),
+                })
+                .collect(),
+            faults: self.faults.clone(),
+            end_ms,
+            quiescence: self
+                .quiet_since_ms()
+                .map_or(Quiescence::No, |q| Quiescence::From {
+                    at_ms: q + l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS,
+                }),
+        }
     }
 
     /// Counts the scripted actions of all clients.

@@ -7,7 +7,10 @@
 
 use std::fmt::Write;
 
-use crate::check::Verdict;
+use oracle::check::Verdict;
+use oracle::transcript::time;
+
+use crate::client::render_action;
 use crate::scenario::{Action, Scenario, Settings};
 
 /// The most candidate runs one shrink makes.
@@ -209,9 +212,29 @@ pub fn regression_test(s: &Scenario, name: &str, ids: &[&'static str]) -> String
     let _ = writeln!(out, "    let outcome = sim::simulate(&s);");
     let _ = writeln!(
         out,
-        "    assert!(outcome.passed(), \"{{}}\", outcome.transcript(&s));"
+        "    assert!(outcome.passed(), \"{{}}\", outcome.transcript());"
     );
     let _ = writeln!(out, "}}");
+    out
+}
+
+/// Renders a scenario's script compactly (used by the shrinker's output).
+pub fn render_script(scenario: &Scenario) -> String {
+    let mut out = String::new();
+    for (i, c) in scenario.clients.iter().enumerate() {
+        let _ = writeln!(out, "client {i} {} on c{}:", c.label, c.host);
+        for step in &c.script {
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                time(step.at_ms * 1000),
+                render_action(&step.what)
+            );
+        }
+    }
+    for f in &scenario.faults {
+        let _ = writeln!(out, "fault {}  {}", time(f.at_ms * 1000), f.what);
+    }
     out
 }
 

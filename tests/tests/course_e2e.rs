@@ -126,7 +126,7 @@ async fn course_scenario_with_real_server_and_piped_clients() {
         "{} --bind 127.0.0.1:{{port}}",
         common::bin("chat-server").display()
     );
-    let (server, addr) = sim::spawn::spawn_server(&server_cmd)
+    let (server, addr) = probe::spawn::spawn_server(&server_cmd)
         .await
         .expect("the chat-server binary starts and listens");
     let port = addr.port();

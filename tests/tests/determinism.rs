@@ -15,8 +15,8 @@ fn same_seed_gives_identical_transcript() {
         },
     );
     assert!(!scenario.faults.is_empty() || scenario.clients.len() > 2);
-    let first = sim::simulate(&scenario).transcript(&scenario);
-    let second = sim::simulate(&scenario).transcript(&scenario);
+    let first = sim::simulate(&scenario).transcript();
+    let second = sim::simulate(&scenario).transcript();
     assert!(
         first.lines().count() > 50,
         "too small to prove anything:\n{first}"
@@ -27,8 +27,8 @@ fn same_seed_gives_identical_transcript() {
 #[test]
 fn canonical_server_restart_is_deterministic() {
     let scenario = sim::canon::server_restart();
-    let first = sim::simulate(&scenario).transcript(&scenario);
-    let second = sim::simulate(&scenario).transcript(&scenario);
+    let first = sim::simulate(&scenario).transcript();
+    let second = sim::simulate(&scenario).transcript();
     assert_eq!(first, second);
 }
 

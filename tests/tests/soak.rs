@@ -7,10 +7,10 @@
 //! departure happens; and at the end the server has closed every
 //! connection and the room is empty.
 //!
-//! Method: `sim::soak::run` with 50 client slots for 5 s, a fixed seed
+//! Method: `probe::soak::run` with 50 client slots for 5 s, a fixed seed
 //! (the role draws are reproducible; the timing is real), limits that make
 //! each fault bite within a second or two, and the soak's live checker
-//! (`sim/src/soak/view.rs`) judging every received line by SPEC ID. The
+//! (`probe/src/soak/view.rs`) judging every received line by SPEC ID. The
 //! server's memory is reported by the soak but not asserted here (noisy);
 //! docs/soak.md has the long run's figures.
 
@@ -18,8 +18,8 @@ mod common;
 
 use std::time::Duration;
 
-use sim::soak::view::Reason;
-use sim::soak::{Mix, SoakArgs};
+use probe::soak::view::Reason;
+use probe::soak::{Mix, SoakArgs};
 
 // INV-1, INV-2, INV-3, INV-4, INV-5, INV-6, INV-7, INV-8, INV-9, SRV-1,
 // WIRE-4, WIRE-8, SESS-1, LEAVE-1, LEAVE-2, LEAVE-3, LEAVE-4, CMD-1,
@@ -49,7 +49,7 @@ fn short_soak_keeps_the_invariants_and_closes_everything() {
         .enable_all()
         .build()
         .expect("a runtime starts");
-    let report = runtime.block_on(sim::soak::run(&args));
+    let report = runtime.block_on(probe::soak::run(&args));
     let table = report.table();
     assert!(report.failure.is_none(), "{table}");
     assert_eq!(report.violations.total(), 0, "{table}");

@@ -86,7 +86,9 @@ fn every_spec_id_has_a_row_in_the_map() {
 fn every_test_named_in_the_map_exists() {
     let spec = spec();
     let mut sources = String::new();
-    for dir in ["protocol", "server", "client", "sim", "tests"] {
+    for dir in [
+        "protocol", "server", "client", "oracle", "sim", "probe", "tests",
+    ] {
         rust_sources(&root().join(dir), &mut sources);
     }
     let mut missing = Vec::new();
@@ -121,7 +123,7 @@ fn every_test_named_in_the_map_exists() {
 // against that ID).
 #[test]
 fn every_conform_case_named_in_the_map_exists_and_checks_its_row() {
-    let cases = sim::conform::cases::all();
+    let cases = probe::conform::cases::all();
     let mut wrong = Vec::new();
     for (id, tests) in map_rows(&spec()) {
         for name in tests.split(", ") {

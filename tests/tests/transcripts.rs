@@ -9,7 +9,7 @@
 
 fn check(name: &str, scenario: sim::scenario::Scenario) {
     let outcome = sim::simulate(&scenario);
-    let transcript = outcome.transcript(&scenario);
+    let transcript = outcome.transcript();
     assert!(outcome.passed(), "{name} failed:\n{transcript}");
     insta::assert_snapshot!(name, transcript);
 }

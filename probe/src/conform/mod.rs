@@ -5,9 +5,9 @@
 //! of the protocol itself (a line that must arrive; a `/who` round trip,
 //! which SRV-4 makes a barrier); every wait is bounded by the step timeout
 //! and no step sleeps. The driver ([`driver`]) records each case in the
-//! simulator's [`crate::record::Recording`] format with real elapsed time,
-//! and the simulator's own checker ([`crate::check`]) and transcript
-//! ([`crate::transcript`]) judge and render it unchanged. A case passes
+//! simulator's [`oracle::record::Recording`] format with real elapsed time,
+//! and the simulator's own checker ([`oracle::check`]) and transcript
+//! ([`oracle::transcript`]) judge and render it unchanged. A case passes
 //! when every step got what it expected and the checker found nothing.
 //!
 //! Profiles. Some cases need limits other than SPEC §8's defaults (a room
@@ -47,12 +47,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
-use crate::check::{self, Verdict, CHECKED_IDS};
-use crate::lines::{parse_server_line, SLine};
-use crate::scenario::{ClientSpec, Scenario, Settings};
 use crate::spawn::{spawn_server, Spawned};
 pub use cases::{Case, Profile};
 use driver::{run_case, CaseRun, DriverOpts};
+use oracle::check::{self, Verdict, CHECKED_IDS};
+use oracle::lines::{parse_server_line, SLine};
+use oracle::record::{ClientInfo, Header, Quiescence};
 
 /// Default bound of one step, ms.
 pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 5_000;
@@ -642,45 +642,40 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     })
 }
 
-/// The scenario the checker and the transcript see for a case.
-fn scenario_of(case: &Case, elapsed_ms: u64) -> Scenario {
-    Scenario {
+/// The recording header the judge and the transcript see for a case. A
+/// settled run has seen everything the server will send about it (every
+/// wait ended on a barrier), so the judge may treat it as quiesced.
+fn header_of(case: &Case, run: &CaseRun) -> Header {
+    Header {
         title: format!("conform {}: {}", case.name, case.about),
-        seed: 0,
-        settings: Settings {
-            limits: case.profile.limits(),
-            latency_min_ms: 0,
-            latency_max_ms: 0,
-            tick_ms: 1,
-        },
+        about: String::new(),
+        limits: case.profile.limits(),
         clients: case
             .clients
             .iter()
             .enumerate()
-            .map(|(i, label)| {
-                let mut spec = ClientSpec::new(label, i);
-                spec.witness = case.witness == Some(i);
-                spec
+            .map(|(i, label)| ClientInfo {
+                label: (*label).to_owned(),
+                host: i,
+                witness: case.witness == Some(i),
+                stops_reading: false,
             })
             .collect(),
         faults: Vec::new(),
-        end_ms: elapsed_ms,
+        end_ms: run.elapsed_ms,
+        quiescence: if run.settled && case.quiesced {
+            Quiescence::Settled
+        } else {
+            Quiescence::No
+        },
     }
 }
 
 /// Judges one run: the script's outcome and the checker's verdict.
 fn judge(case: &Case, run: &CaseRun, room: Option<String>, keep: bool) -> CaseResult {
-    let scenario = scenario_of(case, run.elapsed_ms);
-    // A settled run has seen everything the server will send about it
-    // (every wait ended on a barrier), so the checker may judge it as
-    // quiesced: as if the simulator had waited out every timeout.
-    let l = &scenario.settings.limits;
-    let end_ms = if run.settled && case.quiesced {
-        run.elapsed_ms + l.idle_timeout_ms + l.close_linger_ms + check::QUIET_MARGIN_MS + 1
-    } else {
-        run.elapsed_ms
-    };
-    let verdict: Verdict = check::check(&scenario, &run.recording, end_ms);
+    let mut recording = run.recording.clone();
+    recording.header = header_of(case, run);
+    let verdict: Verdict = check::check(&recording);
     let mut ids = case.all_ids();
     ids.extend(checker_ids());
     cases::sort_ids(&mut ids);
@@ -709,7 +704,7 @@ fn judge(case: &Case, run: &CaseRun, room: Option<String>, keep: bool) -> CaseRe
     };
     let failed = matches!(outcome, Outcome::Fail { .. });
     let transcript = (failed || keep).then(|| {
-        let mut t = crate::transcript::render(&scenario, &run.recording, &verdict);
+        let mut t = oracle::transcript::render(&recording, &verdict);
         if let Some((step, _, msg)) = &run.failure {
             let _ = writeln!(t, "  STEP {step} failed: {msg}");
         }

@@ -49,10 +49,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
-use crate::lines::{parse_server_line, SLine};
 use crate::load::stats::proc_sample;
 use crate::spawn::spawn_server;
 use client::{Conf, Totals};
+use oracle::lines::{parse_server_line, SLine};
 use view::{OwnEnd, Reason, Registry, Role, Shared, Violations};
 
 /// Longest soak.

@@ -6,8 +6,8 @@
 //! own grammar ([`crate::lines`]) and walked through the session states.
 //! Every member's room lines are checked against its own view of who is
 //! present (notices, echo, lines from absent members, duplicate names).
-//! The *reference* of a server run (the witness client if the scenario
-//! has one, else the earliest member) gives the room order; every other
+//! The *reference* of a server run (the witness client if the run has
+//! one, else the earliest member) gives the room order; every other
 //! member's received sequence must then be exactly the reference's lines
 //! between its join and its departure, minus its own messages, as a
 //! prefix (INV-3, INV-4). Senders' own lines give the ground truth of
@@ -26,14 +26,12 @@
 //!
 //! The checker must never trust the server's word about itself and must
 //! never depend on wall time: its verdict is a pure function of the
-//! scenario and the recording.
+//! recording (its header included).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::lines::{self, classify_member_line, key, parse_server_line, MemberLineKind, SLine};
-use crate::record::{CloseKind, Recording, What};
-use crate::runner::render_fault;
-use crate::scenario::{Action, Fault, Scenario};
+use crate::record::{CloseKind, Fault, Header, Recording, What};
 
 /// Every ID the checker judges, in the order of the verdict table.
 pub const CHECKED_IDS: [&str; 16] = [
@@ -162,7 +160,7 @@ struct Conn {
 type ChatsByName<'a> = BTreeMap<&'a str, Vec<(&'a [u8], &'a str)>>;
 
 struct Checker<'a> {
-    scenario: &'a Scenario,
+    header: &'a Header,
     conns: Vec<Conn>,
     violations: Vec<Violation>,
     reported: BTreeSet<(&'static str, String)>,
@@ -175,7 +173,7 @@ struct Checker<'a> {
 
 /// Transcript labels of every connection: the client's label, with `#k`
 /// for its k-th connection when it opened more than one.
-pub fn conn_labels(scenario: &Scenario, rec: &Recording) -> Vec<String> {
+pub fn conn_labels(rec: &Recording) -> Vec<String> {
     let mut per_client: BTreeMap<usize, usize> = BTreeMap::new();
     for &c in &rec.conn_client {
         *per_client.entry(c).or_default() += 1;
@@ -186,7 +184,8 @@ pub fn conn_labels(scenario: &Scenario, rec: &Recording) -> Vec<String> {
         .map(|&c| {
             let n = seen.entry(c).or_default();
             *n += 1;
-            let base = scenario
+            let base = rec
+                .header
                 .clients
                 .get(c)
                 .map_or_else(|| format!("client{c}"), |s| s.label.clone());
@@ -199,58 +198,11 @@ pub fn conn_labels(scenario: &Scenario, rec: &Recording) -> Vec<String> {
         .collect()
 }
 
-/// The time from which no impairment was active and no client acted, if
-/// the run ends with none active.
-pub fn quiet_since_ms(scenario: &Scenario) -> Option<u64> {
-    let mut faults = scenario.faults.clone();
-    faults.sort_by_key(|f| f.at_ms);
-    let mut active: BTreeSet<String> = BTreeSet::new();
-    let mut quiet_since = 0;
-    for f in &faults {
-        let (k, begins) = match &f.what {
-            Fault::Partition { host } | Fault::Repair { host } => (
-                format!("p{host}"),
-                matches!(f.what, Fault::Partition { .. }),
-            ),
-            Fault::Hold { host } | Fault::Release { host } => {
-                (format!("h{host}"), matches!(f.what, Fault::Hold { .. }))
-            }
-            Fault::HostCrash { host } | Fault::HostRestart { host } => (
-                format!("c{host}"),
-                matches!(f.what, Fault::HostCrash { .. }),
-            ),
-            Fault::ServerCrash | Fault::ServerShutdown | Fault::ServerRestart => {
-                ("server".to_owned(), f.what != Fault::ServerRestart)
-            }
-            Fault::Latency { .. } => {
-                quiet_since = quiet_since.max(f.at_ms);
-                continue;
-            }
-        };
-        if begins {
-            active.insert(k);
-        } else {
-            active.remove(&k);
-        }
-        quiet_since = quiet_since.max(f.at_ms);
-    }
-    if !active.is_empty() {
-        return None;
-    }
-    let actions = scenario
-        .clients
-        .iter()
-        .flat_map(|c| c.script.iter().map(|a| a.at_ms))
-        .max()
-        .unwrap_or(0);
-    Some(quiet_since.max(actions))
-}
-
 /// Whether any fault that can hold back the server's lines to `host`
 /// (a partition, a hold, a crash of the host or the server, a shutdown)
 /// was in force at some time in `[from_ms, to_ms]`.
-fn impaired(scenario: &Scenario, host: usize, from_ms: u64, to_ms: u64) -> bool {
-    let mut faults = scenario.faults.clone();
+fn impaired(header: &Header, host: usize, from_ms: u64, to_ms: u64) -> bool {
+    let mut faults = header.faults.clone();
     faults.sort_by_key(|f| f.at_ms);
     // Impairment kind -> since when it is in force.
     let mut active: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -277,14 +229,14 @@ fn impaired(scenario: &Scenario, host: usize, from_ms: u64, to_ms: u64) -> bool 
     active.values().any(|&start| start <= to_ms)
 }
 
-/// Checks a recording of `scenario`.
-pub fn check(scenario: &Scenario, rec: &Recording, sim_end_ms: u64) -> Verdict {
+/// Judges a recording.
+pub fn check(rec: &Recording) -> Verdict {
     let mut checker = Checker {
-        scenario,
+        header: &rec.header,
         conns: Vec::new(),
         violations: Vec::new(),
         reported: BTreeSet::new(),
-        end_us: sim_end_ms * 1000,
+        end_us: rec.header.judged_until_us(),
         ups: Vec::new(),
         shutdowns: Vec::new(),
     };
@@ -348,7 +300,7 @@ impl Checker<'_> {
     }
 
     fn load(&mut self, rec: &Recording) {
-        let labels = conn_labels(self.scenario, rec);
+        let labels = conn_labels(rec);
         let mut writes: Vec<Vec<(u64, Vec<u8>)>> = vec![Vec::new(); labels.len()];
         let mut opened = vec![0u64; labels.len()];
         self.conns = labels
@@ -372,9 +324,7 @@ impl Checker<'_> {
         for e in rec.sorted() {
             match &e.what {
                 What::ServerUp => self.ups.push(e.at_us),
-                What::Fault(text) if *text == render_fault(&Fault::ServerShutdown) => {
-                    self.shutdowns.push(e.at_us)
-                }
+                What::Fault(Fault::ServerShutdown) => self.shutdowns.push(e.at_us),
                 // A connection belongs to the server run that accepted it.
                 What::Connected { conn } => opened[*conn] = e.at_us,
                 What::Sent { conn, bytes, .. } => writes[*conn].push((e.at_us, bytes.clone())),
@@ -425,17 +375,12 @@ impl Checker<'_> {
     }
 
     fn last_epoch_quiesced(&self) -> bool {
-        let Some(quiet_ms) = quiet_since_ms(self.scenario) else {
-            return false;
-        };
-        let l = &self.scenario.settings.limits;
-        let needed_ms = quiet_ms + l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS;
-        self.end_us >= needed_ms * 1000
+        self.header.quiesced()
     }
 
     /// Walks each connection's lines through the session states.
     fn walk_sessions(&mut self) {
-        let line_max = self.scenario.settings.limits.line_bytes_max;
+        let line_max = self.header.limits.line_bytes_max;
         for ci in 0..self.conns.len() {
             let conn = &self.conns[ci];
             // Naming lines are the non-blank ones (SESS-2 ignores a line of
@@ -610,10 +555,11 @@ impl Checker<'_> {
                         .shutdowns
                         .iter()
                         .find(|&&t| conn.opened_us > 0 && conn.opened_us <= t && t <= closed_us);
-                    let paused = self.scenario.clients[conn.client]
-                        .script
-                        .iter()
-                        .any(|a| a.what == Action::StopReading);
+                    let paused = self
+                        .header
+                        .clients
+                        .get(conn.client)
+                        .is_some_and(|c| c.stops_reading);
                     if let (Some(&t), false) = (shut, paused) {
                         problems.push((
                             "LEAVE-5",
@@ -630,15 +576,15 @@ impl Checker<'_> {
             // after its accept gets `handshake-timeout` and is closed;
             // judged only where no fault could have delayed the error.
             if member.is_none() && st != St::Gone && conn.opened_us > 0 {
-                let l = &self.scenario.settings.limits;
+                let l = &self.header.limits;
                 let due_us = conn.opened_us + (l.handshake_timeout_ms + QUIET_MARGIN_MS) * 1000;
                 let closed_first = conn
                     .closed
                     .is_some_and(|(t, kind)| t < due_us && !matches!(kind, CloseKind::Eof));
-                let host = self.scenario.clients[conn.client].host;
+                let host = self.header.clients.get(conn.client).map_or(0, |c| c.host);
                 if due_us <= self.end_us
                     && !closed_first
-                    && !impaired(self.scenario, host, conn.opened_us / 1000, due_us / 1000)
+                    && !impaired(self.header, host, conn.opened_us / 1000, due_us / 1000)
                 {
                     problems.push((
                         "SESS-3",
@@ -697,7 +643,7 @@ impl Checker<'_> {
 
     /// The server's `presence_members_max` (LEAVE-6).
     fn presence_max(&self) -> usize {
-        self.scenario.settings.limits.presence_members_max
+        self.header.limits.presence_members_max
     }
 
     /// Connections of `epoch` that never saw a welcome but claimed a name:
@@ -854,7 +800,7 @@ impl Checker<'_> {
     /// input, a stopped reader, a dropped connection) is also an isolation
     /// failure.
     fn isolation(&mut self) {
-        let line_max = self.scenario.settings.limits.line_bytes_max;
+        let line_max = self.header.limits.line_bytes_max;
         let misbehaved = |c: &Conn| {
             c.stopped_reading
                 || c.rate_limited
@@ -1229,7 +1175,7 @@ impl Checker<'_> {
         let key_of = |c: &usize| {
             let conn = &self.conns[*c];
             let witness = self
-                .scenario
+                .header
                 .clients
                 .get(self.client_of(*c))
                 .is_some_and(|s| s.witness);
@@ -1266,8 +1212,8 @@ impl Checker<'_> {
         let ref_lines = self.room_lines(refc);
         let ref_complete = self.lasts_to_end(refc) && quiet;
         let ref_welcome = self.conns[refc].member.as_ref().map_or(0, |m| m.welcome_us);
-        let idle_ms = self.scenario.settings.limits.idle_timeout_ms;
-        let linger_ms = self.scenario.settings.limits.close_linger_ms;
+        let idle_ms = self.header.limits.idle_timeout_ms;
+        let linger_ms = self.header.limits.close_linger_ms;
         let mut used_joins: BTreeSet<usize> = BTreeSet::new();
         let mut intervals: Vec<(usize, String, usize, usize)> = Vec::new();
         let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
@@ -1718,7 +1664,8 @@ mod tests {
     //! kind of violation is caught under its own ID.
 
     use super::*;
-    use crate::scenario::{ClientSpec, Settings};
+    use crate::record::{ClientInfo, Quiescence};
+    use protocol::Limits;
 
     /// One hand-written event: time in ms, connection (= client index),
     /// and what happened.
@@ -1732,18 +1679,37 @@ mod tests {
 
     const NAMES: [&str; 5] = ["aa", "bb", "cc", "dd", "ee"];
 
-    fn scenario() -> Scenario {
-        Scenario {
+    /// Five clients on hosts of their own, small limits, quiesced from
+    /// 5 s (idle 3 s + linger 0.5 s + margin) of a 10 s run.
+    fn header() -> Header {
+        Header {
             title: "hand-made".into(),
-            seed: 0,
-            settings: Settings::small(),
+            about: String::new(),
+            limits: Limits {
+                line_bytes_max: 256,
+                handshake_timeout_ms: 5_000,
+                idle_timeout_ms: 3_000,
+                outbox_lines_max: 32,
+                rate_lines_per_s: 0,
+                who_names_max: 400,
+                close_linger_ms: 500,
+                shutdown_grace_ms: 1_000,
+                ..Limits::default()
+            },
             clients: NAMES
                 .iter()
                 .enumerate()
-                .map(|(i, n)| ClientSpec::new(n, i))
+                .map(|(i, n)| ClientInfo {
+                    label: (*n).to_owned(),
+                    host: i,
+                    ..ClientInfo::default()
+                })
                 .collect(),
             faults: Vec::new(),
             end_ms: 10_000,
+            quiescence: Quiescence::From {
+                at_ms: 3_000 + 500 + QUIET_MARGIN_MS,
+            },
         }
     }
 
@@ -1797,7 +1763,10 @@ mod tests {
     }
 
     fn recording(lines: &[Line]) -> Recording {
-        let mut rec = Recording::default();
+        let mut rec = Recording {
+            header: header(),
+            ..Recording::default()
+        };
         rec.push(0, What::ServerUp);
         for c in 0..NAMES.len() {
             let conn = rec.open(50, c);
@@ -1830,7 +1799,7 @@ mod tests {
     }
 
     fn verdict(lines: &[Line]) -> Verdict {
-        check(&scenario(), &recording(lines), 10_000)
+        check(&recording(lines))
     }
 
     /// Asserts the verdict names `id` (and prints it when it does not).
@@ -2045,16 +2014,16 @@ mod tests {
             l.push((2003, c, Ev::Close(CloseKind::Eof)));
         }
         let mut rec = recording(&l);
-        rec.push(2_000_000, What::Fault(render_fault(&Fault::ServerShutdown)));
+        rec.push(2_000_000, What::Fault(Fault::ServerShutdown));
         rec
     }
 
     // LEAVE-5: at shutdown every connection is told before it is closed.
     #[test]
     fn leave_5_closed_at_shutdown_without_the_goodbye() {
-        let told = check(&scenario(), &shut_down(true), 10_000);
+        let told = check(&shut_down(true));
         assert!(told.passed(), "{:#?}", told.violations);
-        let untold = check(&scenario(), &shut_down(false), 10_000);
+        let untold = check(&shut_down(false));
         assert_eq!(
             untold
                 .violations
@@ -2102,9 +2071,9 @@ mod tests {
     }
 
     fn quiet_verdict(lines: &[Line], presence_members_max: usize) -> Verdict {
-        let mut s = scenario();
-        s.settings.limits.presence_members_max = presence_members_max;
-        check(&s, &recording(lines), 10_000)
+        let mut rec = recording(lines);
+        rec.header.limits.presence_members_max = presence_members_max;
+        check(&rec)
     }
 
     /// Asserts the quiet-room verdict has a violation `id` whose detail

@@ -20,14 +20,14 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout, timeout_at, Instant};
 
 use super::cases::{Case, Pat, Step};
-use crate::record::{CloseKind, ConnId, Recording, What};
 use crate::spawn::Spawned;
-use crate::transcript::quote;
+use oracle::record::{CloseKind, ConnId, Fault, Recording, What};
+use oracle::transcript::quote;
 
 /// Bytes read from a socket at once.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// The longest server line accepted (WIRE-8).
-const SERVER_LINE_BYTES_MAX: usize = crate::lines::SERVER_LINE_BYTES_MAX;
+const SERVER_LINE_BYTES_MAX: usize = oracle::lines::SERVER_LINE_BYTES_MAX;
 /// The receive buffer a slow reader asks for.
 const SMALL_RCVBUF_BYTES: u32 = 4096;
 /// Most lines recorded from one connection.
@@ -267,7 +267,7 @@ async fn reader(
             Ok(_) if s.inbox[conn].lines.len() >= RECEIVED_LINES_MAX => {
                 // A server that floods the driver: stop here, as a
                 // client that gives up would.
-                s.push(What::Fault(format!(
+                s.push(What::Note(format!(
                     "the driver stops reading after {RECEIVED_LINES_MAX} lines"
                 )));
                 s.push(What::Closed {
@@ -378,12 +378,12 @@ impl Driver<'_> {
                 let Some(server) = self.spawned.take() else {
                     return Err("no spawned server to stop".into());
                 };
-                lock(&self.shared).push(What::Fault("the server is sent SIGTERM".into()));
+                lock(&self.shared).push(What::Fault(Fault::ServerShutdown));
                 self.stopping = Some(tokio::spawn(server.stop()));
                 Ok(())
             }
             Step::Note(text) => {
-                lock(&self.shared).push(What::Fault((*text).to_owned()));
+                lock(&self.shared).push(What::Note((*text).to_owned()));
                 Ok(())
             }
         }
@@ -609,7 +609,7 @@ impl Driver<'_> {
         {
             let mut s = lock(&self.shared);
             if reset {
-                s.push(What::Fault(format!("{label} resets its connection (RST)")));
+                s.push(What::Fault(Fault::Reset { client: label }));
             }
             if s.inbox[id].closed.is_none() {
                 s.push(What::Closed {

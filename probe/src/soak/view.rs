@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::lines::{key, parse_server_line, MemberList, SLine};
+use oracle::lines::{key, parse_server_line, MemberList, SLine};
 
 /// Violations kept with their detail; beyond this only counted.
 pub const VIOLATION_DETAILS_MAX: usize = 40;

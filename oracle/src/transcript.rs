@@ -1,17 +1,15 @@
 //! The transcript: a deterministic, time-ordered rendering of one run, one
 //! event per line, followed by the verdict table.
 //!
-//! A transcript is a pure function of the scenario, the recording and the
-//! verdict; it must never include wall time or anything else that differs
+//! A transcript is a pure function of the recording (its header included)
+//! and the verdict; it must never include wall time or anything else that differs
 //! between two runs of one seed (the determinism test compares them byte
 //! for byte).
 
 use std::fmt::Write;
 
 use crate::check::{conn_labels, Verdict, CHECKED_IDS};
-use crate::client::render_action;
 use crate::record::{Recording, What};
-use crate::scenario::Scenario;
 
 /// Longest rendered payload before it is cut short.
 const SHOW_CHARS_MAX: usize = 96;
@@ -79,20 +77,14 @@ fn sent(bytes: &[u8]) -> String {
 }
 
 /// Renders the run's events, then the verdict table.
-pub fn render(scenario: &Scenario, rec: &Recording, verdict: &Verdict) -> String {
-    let labels = conn_labels(scenario, rec);
+pub fn render(rec: &Recording, verdict: &Verdict) -> String {
+    let labels = conn_labels(rec);
     let width = labels.iter().map(String::len).max().unwrap_or(2).max(2);
     let mut out = String::new();
-    let _ = writeln!(out, "# {}", scenario.title);
-    let _ = writeln!(
-        out,
-        "# seed {}, {} clients on {} hosts, {} faults, until {}",
-        scenario.seed,
-        scenario.clients.len(),
-        scenario.client_hosts(),
-        scenario.faults.len(),
-        time(scenario.end_ms * 1000).trim()
-    );
+    let _ = writeln!(out, "# {}", rec.header.title);
+    if !rec.header.about.is_empty() {
+        let _ = writeln!(out, "# {}", rec.header.about);
+    }
     let _ = writeln!(out, "# keep-alives are not shown");
     for e in rec.sorted() {
         let t = time(e.at_us);
@@ -101,6 +93,7 @@ pub fn render(scenario: &Scenario, rec: &Recording, verdict: &Verdict) -> String
             What::ServerUp => "== server up".to_owned(),
             What::ServerDown => "== server crashes".to_owned(),
             What::Fault(f) => format!("!! {f}"),
+            What::Note(text) => format!("!! {text}"),
             What::Connecting { conn, .. } => format!("{} connects", who(conn)),
             What::Connected { .. } => continue,
             What::ConnectFailed { conn } => format!("{} could not connect", who(conn)),
@@ -122,7 +115,8 @@ pub fn render(scenario: &Scenario, rec: &Recording, verdict: &Verdict) -> String
             ),
             What::Closed { conn, how } => format!("{} {}", who(conn), how.as_str()),
             What::Skipped { client, action } => {
-                let label = scenario
+                let label = rec
+                    .header
                     .clients
                     .get(*client)
                     .map_or("?", |c| c.label.as_str());
@@ -162,31 +156,6 @@ pub fn verdict_table(verdict: &Verdict) -> String {
     }
     for v in &verdict.violations {
         let _ = writeln!(out, "  {} [{}]: {}", v.id, v.clients.join(", "), v.detail);
-    }
-    out
-}
-
-/// Renders a scenario's script compactly (used by the shrinker's output).
-pub fn render_script(scenario: &Scenario) -> String {
-    let mut out = String::new();
-    for (i, c) in scenario.clients.iter().enumerate() {
-        let _ = writeln!(out, "client {i} {} on c{}:", c.label, c.host);
-        for step in &c.script {
-            let _ = writeln!(
-                out,
-                "  {}  {}",
-                time(step.at_ms * 1000),
-                render_action(&step.what)
-            );
-        }
-    }
-    for f in &scenario.faults {
-        let _ = writeln!(
-            out,
-            "fault {}  {}",
-            time(f.at_ms * 1000),
-            crate::runner::render_fault(&f.what)
-        );
     }
     out
 }

@@ -4,14 +4,14 @@
 //! the benchmark figures in docs/performance.md can be trusted.
 //!
 //! Method: `server::run` on 127.0.0.1:0 in this process (rate limit off,
-//! as a benchmark needs), then `sim::load::run` with 10 members and
+//! as a benchmark needs), then `probe::load::run` with 10 members and
 //! 2 senders x 50 messages; the report must show every chat line received
 //! exactly once and in order (MSG-1, MSG-2: nobody hears itself; INV-4: no
 //! loss) and every join announced (SESS-4). No timing is asserted; every
 //! wait is bounded by the generator's --timeout-s.
 
+use probe::load::{self, LoadArgs};
 use server::{Config, Limits};
-use sim::load::{self, LoadArgs};
 
 /// Starts `server::run` with `limits` on a loopback port; returns its
 /// address, a stop switch and the server task.

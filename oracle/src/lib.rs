@@ -1,0 +1,21 @@
+//! chat-oracle: the judge of SPEC §7. A recording of what clients
+//! observed goes in, a verdict and a transcript come out.
+//!
+//! Layout:
+//! - [`record`]: the recording every runner produces: a header (title,
+//!   limits, clients, the fault timeline, when the run quiesced) and the
+//!   time-stamped events each client saw.
+//! - [`lines`]: the judge's own, independent reading of the wire (SPEC §5).
+//! - [`check`]: the invariant checker (SPEC §7, by ID).
+//! - [`transcript`]: the deterministic rendering of a run and its verdict.
+//!
+//! Invariant: the oracle does no I/O: no runtime, no sockets, no clock, no
+//! randomness. It knows no scenario and no runner: the simulator, conform
+//! and the soak differ in how they make a recording, never in how it is
+//! judged.
+#![deny(missing_docs)]
+
+pub mod check;
+pub mod lines;
+pub mod record;
+pub mod transcript;
