@@ -28,15 +28,30 @@
 //! never depend on wall time: its verdict is a pure function of the
 //! recording (its header included).
 
+use crate::SpecId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::lines::{self, classify_member_line, key, parse_server_line, MemberLineKind, SLine};
 use crate::record::{CloseKind, Fault, Header, Recording, What};
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [&str; 16] = [
-    "INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7", "INV-8", "INV-9", "SRV-1",
-    "WIRE-8", "SESS-1", "SESS-3", "SESS-6", "LEAVE-5", "SIM",
+pub const CHECKED_IDS: [SpecId; 16] = [
+    SpecId::Inv1,
+    SpecId::Inv2,
+    SpecId::Inv3,
+    SpecId::Inv4,
+    SpecId::Inv5,
+    SpecId::Inv6,
+    SpecId::Inv7,
+    SpecId::Inv8,
+    SpecId::Inv9,
+    SpecId::Srv1,
+    SpecId::Wire8,
+    SpecId::Sess1,
+    SpecId::Sess3,
+    SpecId::Sess6,
+    SpecId::Leave5,
+    SpecId::Sim,
 ];
 
 /// Time after the last fault or action from which a run counts as
@@ -47,7 +62,7 @@ pub const QUIET_MARGIN_MS: u64 = 1_500;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// The SPEC ID.
-    pub id: &'static str,
+    pub id: SpecId,
     /// The connections involved, as transcript labels.
     pub clients: Vec<String>,
     /// What is wrong, with the exact lines.
@@ -76,8 +91,8 @@ impl Verdict {
     }
 
     /// The violated IDs, sorted, without repeats.
-    pub fn violated_ids(&self) -> Vec<&'static str> {
-        let ids: BTreeSet<&'static str> = self.violations.iter().map(|v| v.id).collect();
+    pub fn violated_ids(&self) -> Vec<SpecId> {
+        let ids: BTreeSet<SpecId> = self.violations.iter().map(|v| v.id).collect();
         ids.into_iter().collect()
     }
 }
@@ -163,7 +178,7 @@ struct Checker<'a> {
     header: &'a Header,
     conns: Vec<Conn>,
     violations: Vec<Violation>,
-    reported: BTreeSet<(&'static str, String)>,
+    reported: BTreeSet<(SpecId, String)>,
     end_us: u64,
     /// Server start times, in order.
     ups: Vec<u64>,
@@ -287,7 +302,7 @@ fn show(bytes: &[u8]) -> String {
 }
 
 impl Checker<'_> {
-    fn report(&mut self, id: &'static str, conns: &[usize], detail: String) {
+    fn report(&mut self, id: SpecId, conns: &[usize], detail: String) {
         let clients: Vec<String> = conns.iter().map(|&c| self.conns[c].label.clone()).collect();
         let first = clients.first().cloned().unwrap_or_default();
         if self.reported.insert((id, first)) {
@@ -341,9 +356,9 @@ impl Checker<'_> {
                         }
                         Err(why) => {
                             let id = if why.starts_with("WIRE-8") {
-                                "WIRE-8"
+                                SpecId::Wire8
                             } else {
-                                "SRV-1"
+                                SpecId::Srv1
                             };
                             self.report(id, &[*conn], format!("{why}: {}", show(&line)));
                             self.conns[*conn].recv.push((e.at_us, line, None));
@@ -352,7 +367,11 @@ impl Checker<'_> {
                 }
                 What::Reading { conn, on } => self.conns[*conn].stopped_reading = !on,
                 What::ReceivedOverlong { conn } => {
-                    self.report("WIRE-8", &[*conn], "a line longer than 16384 bytes".into());
+                    self.report(
+                        SpecId::Wire8,
+                        &[*conn],
+                        "a line longer than 16384 bytes".into(),
+                    );
                 }
                 What::Closed { conn, how } if self.conns[*conn].closed.is_none() => {
                     self.conns[*conn].closed = Some((e.at_us, *how));
@@ -403,7 +422,7 @@ impl Checker<'_> {
             let mut st = St::Start;
             let mut member: Option<Membership> = None;
             let mut claim_sent_idx = None;
-            let mut problems: Vec<(&'static str, String)> = Vec::new();
+            let mut problems: Vec<(SpecId, String)> = Vec::new();
             for (ri, (_, raw, parsed)) in conn.recv.iter().enumerate() {
                 let Some(line) = parsed else { continue };
                 match st {
@@ -412,7 +431,7 @@ impl Checker<'_> {
                             SLine::Prompt => st = St::Naming,
                             SLine::Error(code) if code == "server-full" => st = St::Gone,
                             _ => problems.push((
-                                "SESS-1",
+                                SpecId::Sess1,
                                 format!("first line is not the prompt: {}", show(raw)),
                             )),
                         }
@@ -431,7 +450,7 @@ impl Checker<'_> {
                                 let text = String::from_utf8_lossy(&conn.sent[i].1);
                                 if text.trim_matches([' ', '\t']) != name {
                                     problems.push((
-                                        "INV-9",
+                                        SpecId::Inv9,
                                         format!(
                                             "welcomed as {name} after claiming {}",
                                             show(&conn.sent[i].1)
@@ -441,7 +460,7 @@ impl Checker<'_> {
                             }
                             if list.names.last() != Some(name) && list.more == 0 {
                                 problems.push((
-                                    "SRV-1",
+                                    SpecId::Srv1,
                                     format!(
                                         "welcome list does not end with the new member: {}",
                                         show(raw)
@@ -452,7 +471,7 @@ impl Checker<'_> {
                             for n in &list.names {
                                 if !keys.insert(key(n)) {
                                     problems.push((
-                                        "INV-9",
+                                        SpecId::Inv9,
                                         format!(
                                             "two members named {n} (any case) in {}",
                                             show(raw)
@@ -491,11 +510,11 @@ impl Checker<'_> {
                         SLine::Goodbye(None) => st = St::Gone,
                         SLine::Shutdown => st = St::Gone,
                         l if l.is_room_line() => problems.push((
-                            "INV-6",
+                            SpecId::Inv6,
                             format!("room line before its welcome: {}", show(raw)),
                         )),
                         _ => problems.push((
-                            "SRV-1",
+                            SpecId::Srv1,
                             format!("unexpected line while naming: {}", show(raw)),
                         )),
                     },
@@ -506,7 +525,7 @@ impl Checker<'_> {
                             SLine::Goodbye(Some(n)) => {
                                 if *n != m.name {
                                     problems.push((
-                                        "SRV-1",
+                                        SpecId::Srv1,
                                         format!("goodbye names someone else: {}", show(raw)),
                                     ));
                                 }
@@ -534,9 +553,9 @@ impl Checker<'_> {
                     }
                     St::Gone => {
                         let id = if line.is_room_line() {
-                            "INV-6"
+                            SpecId::Inv6
                         } else {
-                            "SESS-6"
+                            SpecId::Sess6
                         };
                         problems.push((
                             id,
@@ -562,7 +581,7 @@ impl Checker<'_> {
                         .is_some_and(|c| c.stops_reading);
                     if let (Some(&t), false) = (shut, paused) {
                         problems.push((
-                            "LEAVE-5",
+                            SpecId::Leave5,
                             format!(
                                 "closed by the server after the shutdown at {} without \
                                  `* Server shutting down. Goodbye.` or another final line",
@@ -587,7 +606,7 @@ impl Checker<'_> {
                     && !impaired(self.header, host, conn.opened_us / 1000, due_us / 1000)
                 {
                     problems.push((
-                        "SESS-3",
+                        SpecId::Sess3,
                         format!(
                             "still naming {} ms after its accept, and no `handshake-timeout`",
                             l.handshake_timeout_ms + QUIET_MARGIN_MS
@@ -811,7 +830,7 @@ impl Checker<'_> {
         };
         let mut found = Vec::new();
         for v in &self.violations {
-            if v.id != "INV-4" && v.id != "INV-7" {
+            if v.id != SpecId::Inv4 && v.id != SpecId::Inv7 {
                 continue;
             }
             let Some(victim) = self
@@ -835,7 +854,7 @@ impl Checker<'_> {
         for (victim, culprit, detail) in found {
             let culprit_label = self.conns[culprit].label.clone();
             self.report(
-                "INV-8",
+                SpecId::Inv8,
                 &[victim, culprit],
                 format!(
                     "a well-behaved member lost lines while {culprit_label} misbehaved: {detail}"
@@ -872,7 +891,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        let mut problems: Vec<(SpecId, Vec<usize>, String)> = Vec::new();
         // LEAVE-6. A member whose join was silent (and a possible ghost,
         // whose join nobody can see) may be heard from, or announced
         // departing, without a joined notice: it enters a receiver's view
@@ -949,7 +968,7 @@ impl Checker<'_> {
                                         .as_ref()
                                         .map_or(0, |sm| sm.list.count);
                                     problems.push((
-                                        "INV-5",
+                                        SpecId::Inv5,
                                         vec![r, last],
                                         format!(
                                             "{} in a quiet room: the joiner's welcome counts {count} \
@@ -962,7 +981,7 @@ impl Checker<'_> {
                         }
                         if k == own {
                             problems.push((
-                                "INV-9",
+                                SpecId::Inv9,
                                 vec![r],
                                 format!(
                                     "told that a member with its own name joined: {}",
@@ -972,7 +991,7 @@ impl Checker<'_> {
                         } else if let Some(p) =
                             present.get(&k).filter(|_| !dep_maybe_silent.contains(&k))
                         {
-                            let id = if p == n { "INV-5" } else { "INV-9" };
+                            let id = if p == n { SpecId::Inv5 } else { SpecId::Inv9 };
                             problems.push((
                                 id,
                                 vec![r],
@@ -985,7 +1004,7 @@ impl Checker<'_> {
                         let k = key(n);
                         if k == own {
                             problems.push((
-                                "INV-5",
+                                SpecId::Inv5,
                                 vec![r],
                                 format!("told of its own departure: {}", show(raw)),
                             ));
@@ -1000,7 +1019,7 @@ impl Checker<'_> {
                                     continue;
                                 }
                             }
-                            problems.push(("INV-5", vec![r], format!("departure of a member not present (twice, or never joined): {}", show(raw))));
+                            problems.push((SpecId::Inv5, vec![r], format!("departure of a member not present (twice, or never joined): {}", show(raw))));
                         }
                         present.remove(&k);
                     }
@@ -1009,13 +1028,13 @@ impl Checker<'_> {
                         if key(from) == own {
                             if senders.is_some_and(|s| s.iter().any(|(c, _)| *c == r)) {
                                 problems.push((
-                                    "INV-2",
+                                    SpecId::Inv2,
                                     vec![r],
                                     format!("received its own message: {}", show(raw)),
                                 ));
                             } else {
                                 problems.push((
-                                    "INV-1",
+                                    SpecId::Inv1,
                                     vec![r],
                                     format!("a line in its own name it never sent: {}", show(raw)),
                                 ));
@@ -1024,7 +1043,7 @@ impl Checker<'_> {
                         }
                         match senders {
                             None => problems.push((
-                                "INV-1",
+                                SpecId::Inv1,
                                 vec![r],
                                 format!("no member {from} ever sent this text: {}", show(raw)),
                             )),
@@ -1033,13 +1052,13 @@ impl Checker<'_> {
                                 *n += 1;
                                 if s.iter().all(|(_, t)| *t > at) {
                                     problems.push((
-                                        "INV-1",
+                                        SpecId::Inv1,
                                         vec![r, s[0].0],
                                         format!("received before it was sent: {}", show(raw)),
                                     ));
                                 } else if *n > s.len() {
                                     problems.push((
-                                        "INV-1",
+                                        SpecId::Inv1,
                                         vec![r, s[0].0],
                                         format!(
                                             "received {} times, said {} times: {}",
@@ -1071,7 +1090,7 @@ impl Checker<'_> {
                                 .map(|(c, _)| *c);
                             let mut conns = vec![r];
                             conns.extend(who);
-                            problems.push(("INV-6", conns, format!("a line from {from}, who is not in the room (departed or not yet joined): {}", show(raw))));
+                            problems.push((SpecId::Inv6, conns, format!("a line from {from}, who is not in the room (departed or not yet joined): {}", show(raw))));
                         }
                     }
                     _ => {}
@@ -1087,7 +1106,7 @@ impl Checker<'_> {
     /// (INV-3), without gaps (INV-4) and without repeats (INV-1).
     fn senders(&mut self, epoch: usize) {
         let members = self.members_of(epoch);
-        let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        let mut problems: Vec<(SpecId, Vec<usize>, String)> = Vec::new();
         // Per receiver: the chat lines it received, grouped by sender name.
         let mut heard: BTreeMap<usize, ChatsByName> = BTreeMap::new();
         for &r in &members {
@@ -1139,7 +1158,7 @@ impl Checker<'_> {
                     };
                     if idx >= p {
                         if idx > p && !seen.is_empty() && gaps_checked {
-                            problems.push(("INV-4", vec![r, s], format!(
+                            problems.push((SpecId::Inv4, vec![r, s], format!(
                                 "missed \"{}: {}\" between two later lines of that member (next received: {})",
                                 sm.name, msgs[p], show(raw))));
                             break;
@@ -1148,9 +1167,9 @@ impl Checker<'_> {
                         seen.insert(idx);
                     } else {
                         let id = if seen.contains(&idx) {
-                            "INV-1"
+                            SpecId::Inv1
                         } else {
-                            "INV-3"
+                            SpecId::Inv3
                         };
                         problems.push((
                             id,
@@ -1216,7 +1235,7 @@ impl Checker<'_> {
         let linger_ms = self.header.limits.close_linger_ms;
         let mut used_joins: BTreeSet<usize> = BTreeSet::new();
         let mut intervals: Vec<(usize, String, usize, usize)> = Vec::new();
-        let mut problems: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+        let mut problems: Vec<(SpecId, Vec<usize>, String)> = Vec::new();
         // LEAVE-6: in a room that may have been quiet, silent joins are
         // placed by their lines, and each departure is judged against
         // bounds on the room's size just before it.
@@ -1421,7 +1440,7 @@ impl Checker<'_> {
                     None => {
                         if ref_complete && ref_welcome < m.claim_us {
                             problems.push((
-                                "INV-5",
+                                SpecId::Inv5,
                                 vec![refc, r],
                                 format!("{ref_name} was never told that {name} joined"),
                             ));
@@ -1454,7 +1473,7 @@ impl Checker<'_> {
                 if let Some(want) = want {
                     if want != have {
                         problems.push((
-                            "INV-5",
+                            SpecId::Inv5,
                             vec![r, refc],
                             format!(
                                 "{name}'s own final line says {want}, others were told: {}",
@@ -1476,25 +1495,28 @@ impl Checker<'_> {
                 let g_later_expected = expected[i..].iter().any(|e| e.1 == g.1);
                 let w_later_got = got[i..].iter().any(|x| x.1 == w.1);
                 let (id, detail) = if matches!(&g.2, SLine::Chat { from, .. } if *from == name) {
-                    ("INV-2", format!("received its own message {}", show(g.1)))
+                    (
+                        SpecId::Inv2,
+                        format!("received its own message {}", show(g.1)),
+                    )
                 } else if g_later_expected && w_later_got {
                     (
-                        "INV-3",
+                        SpecId::Inv3,
                         format!(
                         "received {} before {}, but {ref_name} received them the other way round",
                         show(g.1), show(w.1)),
                     )
                 } else if g_later_expected {
                     (
-                        "INV-4",
+                        SpecId::Inv4,
                         format!("missed {} (next received: {})", show(w.1), show(g.1)),
                     )
                 } else if got[..i].iter().any(|x| x.1 == g.1) {
-                    ("INV-1", format!("received {} twice", show(g.1)))
+                    (SpecId::Inv1, format!("received {} twice", show(g.1)))
                 } else if ref_lines.iter().any(|x| x.1 == g.1) {
-                    ("INV-6", format!("received {} outside its membership (before its join or after its departure in {ref_name}'s order)", show(g.1)))
+                    (SpecId::Inv6, format!("received {} outside its membership (before its join or after its departure in {ref_name}'s order)", show(g.1)))
                 } else {
-                    ("INV-1", format!("received {}, which is not in the room order {ref_name} saw; expected {}", show(g.1), show(w.1)))
+                    (SpecId::Inv1, format!("received {}, which is not in the room order {ref_name} saw; expected {}", show(g.1), show(w.1)))
                 };
                 problems.push((id, vec![r, refc], detail));
                 break;
@@ -1506,7 +1528,7 @@ impl Checker<'_> {
                 let missing = &expected[got.len()].1;
                 if m.end == OwnEnd::Goodbye && end.is_some() {
                     problems.push((
-                        "INV-4",
+                        SpecId::Inv4,
                         vec![r, refc],
                         format!(
                             "left with exit but never received {} ({} lines missing)",
@@ -1515,13 +1537,13 @@ impl Checker<'_> {
                         ),
                     ));
                 } else if ref_complete && self.lasts_to_end(r) {
-                    problems.push(("INV-7", vec![r, refc], format!(
+                    problems.push((SpecId::Inv7, vec![r, refc], format!(
                         "still connected at the quiesced end but never received {} ({} lines missing)", show(missing), expected.len() - got.len())));
                 }
             } else if got.len() > expected.len() && ref_complete && end.is_none() {
                 let extra = &got[expected.len()];
                 problems.push((
-                    "INV-1",
+                    SpecId::Inv1,
                     vec![r, refc],
                     format!("received {}, which {ref_name} never did", show(extra.1)),
                 ));
@@ -1537,7 +1559,7 @@ impl Checker<'_> {
                     } else if closed_us + (idle_ms + linger_ms + QUIET_MARGIN_MS) * 1000
                         <= self.end_us
                     {
-                        problems.push(("INV-7", vec![r, refc], format!(
+                        problems.push((SpecId::Inv7, vec![r, refc], format!(
                             "{name}'s connection ended at {} but {ref_name} was never told of its departure",
                             crate::transcript::time(closed_us))));
                     }
@@ -1559,7 +1581,7 @@ impl Checker<'_> {
                 let (low, _) = self.size_bounds(epoch, r, &spans);
                 if low > p {
                     problems.push((
-                        "INV-5",
+                        SpecId::Inv5,
                         vec![r, refc],
                         format!(
                             "{} though the room had at least {low} members before it, more \
@@ -1577,7 +1599,7 @@ impl Checker<'_> {
                         .as_ref()
                         .map_or_else(String::new, |m| m.name.clone());
                     problems.push((
-                        "INV-7",
+                        SpecId::Inv7,
                         vec![r, refc],
                         format!(
                             "{name}'s connection ended at {} but {ref_name} was never told of its \
@@ -1594,7 +1616,7 @@ impl Checker<'_> {
             for b in &intervals[i + 1..] {
                 if a.1 == b.1 && a.2 < b.3 && b.2 < a.3 {
                     problems.push((
-                        "INV-9",
+                        SpecId::Inv9,
                         vec![a.0, b.0],
                         format!("both were members named {} at once", a.1),
                     ));
@@ -1636,7 +1658,7 @@ impl Checker<'_> {
                         continue;
                     }
                     problems.push((
-                        "INV-4",
+                        SpecId::Inv4,
                         vec![s, refc],
                         format!(
                             "{} said {text:?} before exit, but {ref_name} never received it{}",
@@ -1803,7 +1825,7 @@ mod tests {
     }
 
     /// Asserts the verdict names `id` (and prints it when it does not).
-    fn assert_caught(lines: &[Line], id: &str) {
+    fn assert_caught(lines: &[Line], id: SpecId) {
         let v = verdict(lines);
         assert!(
             v.violations.iter().any(|x| x.id == id),
@@ -1831,7 +1853,7 @@ mod tests {
     fn inv_1_forged_line() {
         let mut l = base();
         l.push((1150, 3, Ev::Recv("aa: never said this")));
-        assert_caught(&l, "INV-1");
+        assert_caught(&l, SpecId::Inv1);
     }
 
     // INV-1: a real text under the wrong name.
@@ -1840,7 +1862,7 @@ mod tests {
         let mut l = base();
         remove(&mut l, 3, Ev::Recv("bb: yo"));
         l.push((1102, 3, Ev::Recv("aa: yo")));
-        assert_caught(&l, "INV-1");
+        assert_caught(&l, SpecId::Inv1);
     }
 
     // INV-1: the same room line twice.
@@ -1848,7 +1870,7 @@ mod tests {
     fn inv_1_duplicate_line() {
         let mut l = base();
         l.push((1103, 3, Ev::Recv("bb: yo")));
-        assert_caught(&l, "INV-1");
+        assert_caught(&l, SpecId::Inv1);
     }
 
     // INV-2: a member receives its own message.
@@ -1856,7 +1878,7 @@ mod tests {
     fn inv_2_echo() {
         let mut l = base();
         l.push((1102, 1, Ev::Recv("bb: yo")));
-        assert_caught(&l, "INV-2");
+        assert_caught(&l, SpecId::Inv2);
     }
 
     // INV-3: two members see two room lines in different orders.
@@ -1865,7 +1887,7 @@ mod tests {
         let mut l = base();
         remove(&mut l, 3, Ev::Recv("bb: yo"));
         l.push((1203, 3, Ev::Recv("bb: yo")));
-        assert_caught(&l, "INV-3");
+        assert_caught(&l, SpecId::Inv3);
     }
 
     // INV-4: a gap: dd misses bb's line but gets later ones.
@@ -1873,7 +1895,7 @@ mod tests {
     fn inv_4_gap() {
         let mut l = base();
         remove(&mut l, 3, Ev::Recv("bb: yo"));
-        assert_caught(&l, "INV-4");
+        assert_caught(&l, SpecId::Inv4);
     }
 
     // INV-4: a member that left with exit misses a line before it.
@@ -1881,7 +1903,7 @@ mod tests {
     fn inv_4_exit_with_missing_lines() {
         let mut l = base();
         remove(&mut l, 2, Ev::Recv("bb: yo"));
-        assert_caught(&l, "INV-4");
+        assert_caught(&l, SpecId::Inv4);
     }
 
     // INV-5: a departure announced twice.
@@ -1889,7 +1911,7 @@ mod tests {
     fn inv_5_duplicate_notice() {
         let mut l = base();
         l.push((1303, 1, Ev::Recv("* cc has left the chat.")));
-        assert_caught(&l, "INV-5");
+        assert_caught(&l, SpecId::Inv5);
     }
 
     // INV-5: the departing member is told of its own departure.
@@ -1909,7 +1931,7 @@ mod tests {
                 line.2 = Ev::Recv("* cc was removed from the chat (idle timeout).");
             }
         }
-        assert_caught(&l, "INV-5");
+        assert_caught(&l, SpecId::Inv5);
     }
 
     // INV-6: a line from a member after its departure notice.
@@ -1918,7 +1940,7 @@ mod tests {
         let mut l = base();
         l.push((1250, 2, Ev::Send("one more")));
         l.push((1305, 1, Ev::Recv("cc: one more")));
-        assert_caught(&l, "INV-6");
+        assert_caught(&l, SpecId::Inv6);
     }
 
     // INV-6: a room line to a connection after its own goodbye.
@@ -1926,7 +1948,7 @@ mod tests {
     fn inv_6_room_line_after_goodbye() {
         let mut l = base();
         l.push((1302, 2, Ev::Recv("bb: yo")));
-        assert_caught(&l, "INV-6");
+        assert_caught(&l, SpecId::Inv6);
     }
 
     // INV-7: at a quiesced end a connected member lacks a line.
@@ -1934,7 +1956,7 @@ mod tests {
     fn inv_7_missing_suffix_at_quiesced_end() {
         let mut l = base();
         remove(&mut l, 3, Ev::Recv("* cc has left the chat."));
-        assert_caught(&l, "INV-7");
+        assert_caught(&l, SpecId::Inv7);
     }
 
     // INV-7: a member whose connection died is never removed.
@@ -1942,7 +1964,7 @@ mod tests {
     fn inv_7_dead_peer_never_removed() {
         let mut l = base();
         l.push((1400, 3, Ev::Close(CloseKind::Dropped)));
-        assert_caught(&l, "INV-7");
+        assert_caught(&l, SpecId::Inv7);
     }
 
     // INV-8: a well-behaved member loses a line while another sends junk.
@@ -1952,8 +1974,8 @@ mod tests {
         l.push((1050, 1, Ev::Send("\u{1b}[2J")));
         l.push((1052, 1, Ev::Recv("! control-char: no")));
         remove(&mut l, 3, Ev::Recv("bb: yo"));
-        assert_caught(&l, "INV-8");
-        assert_caught(&l, "INV-4");
+        assert_caught(&l, SpecId::Inv8);
+        assert_caught(&l, SpecId::Inv4);
     }
 
     // INV-9: two members with one name (in different case).
@@ -1968,7 +1990,7 @@ mod tests {
             Ev::Recv("* Welcome, AA! Members (4): aa, bb, dd, AA"),
         ));
         l.push((1502, 0, Ev::Recv("* AA has joined the chat.")));
-        assert_caught(&l, "INV-9");
+        assert_caught(&l, SpecId::Inv9);
     }
 
     // SRV-1: a line that matches no server-line rule.
@@ -1976,7 +1998,7 @@ mod tests {
     fn srv_1_malformed_line() {
         let mut l = base();
         l.push((1500, 0, Ev::Recv("* something odd happened")));
-        assert_caught(&l, "SRV-1");
+        assert_caught(&l, SpecId::Srv1);
     }
 
     // WIRE-8: a forbidden character from the server.
@@ -1984,7 +2006,7 @@ mod tests {
     fn wire_8_forbidden_character() {
         let mut l = base();
         l.push((1500, 0, Ev::Recv("bb: \u{1b}[2J")));
-        assert_caught(&l, "WIRE-8");
+        assert_caught(&l, SpecId::Wire8);
     }
 
     // SESS-3: a connection left naming past the handshake timeout.
@@ -1997,10 +2019,10 @@ mod tests {
             Ev::Recv("! handshake-timeout: no name within 5 s"),
         );
         remove(&mut l, 4, Ev::Close(CloseKind::Eof));
-        assert_caught(&l, "SESS-3");
+        assert_caught(&l, SpecId::Sess3);
         // Closed by the server without the error: caught as well.
         l.push((5061, 4, Ev::Close(CloseKind::Eof)));
-        assert_caught(&l, "SESS-3");
+        assert_caught(&l, SpecId::Sess3);
     }
 
     /// `lines` with a graceful shutdown at 2000 ms after which the server
@@ -2028,7 +2050,7 @@ mod tests {
             untold
                 .violations
                 .iter()
-                .filter(|v| v.id == "LEAVE-5")
+                .filter(|v| v.id == SpecId::Leave5)
                 .count(),
             3,
             "{:#?}",
@@ -2078,7 +2100,7 @@ mod tests {
 
     /// Asserts the quiet-room verdict has a violation `id` whose detail
     /// contains `needle`.
-    fn assert_quiet_caught(lines: &[Line], id: &str, needle: &str) {
+    fn assert_quiet_caught(lines: &[Line], id: SpecId, needle: &str) {
         let v = quiet_verdict(lines, 3);
         assert!(
             v.violations
@@ -2109,7 +2131,7 @@ mod tests {
         for c in [0, 1, 2] {
             l.push((402, c, Ev::Recv("* dd has joined the chat.")));
         }
-        assert_quiet_caught(&l, "INV-5", "in a quiet room");
+        assert_quiet_caught(&l, SpecId::Inv5, "in a quiet room");
     }
 
     // LEAVE-6 (INV-5): a departure announced though the room surely had
@@ -2120,7 +2142,7 @@ mod tests {
         for c in [0, 1, 3] {
             l.push((1302, c, Ev::Recv("* cc has left the chat.")));
         }
-        assert_quiet_caught(&l, "INV-5", "at least 4 members");
+        assert_quiet_caught(&l, SpecId::Inv5, "at least 4 members");
     }
 
     // LEAVE-6 (INV-7): a departure never announced though the room surely
@@ -2131,7 +2153,7 @@ mod tests {
         for c in [0, 1] {
             remove(&mut l, c, Ev::Recv("* dd has left the chat."));
         }
-        assert_quiet_caught(&l, "INV-7", "at most 3 members");
+        assert_quiet_caught(&l, SpecId::Inv7, "at most 3 members");
     }
 
     // LEAVE-6 (INV-6): a silent joiner is still not heard after its
@@ -2141,7 +2163,7 @@ mod tests {
         let mut l = quiet_room();
         l.push((1460, 3, Ev::Send("too late")));
         l.push((1510, 1, Ev::Recv("dd: too late")));
-        assert_quiet_caught(&l, "INV-6", "not in the room");
+        assert_quiet_caught(&l, SpecId::Inv6, "not in the room");
     }
 
     // SESS-1: the first line is not the prompt.
@@ -2149,6 +2171,6 @@ mod tests {
     fn sess_1_no_prompt_first() {
         let mut l = base();
         l.push((60, 4, Ev::Recv("* Goodbye.")));
-        assert_caught(&l, "SESS-1");
+        assert_caught(&l, SpecId::Sess1);
     }
 }

@@ -5,6 +5,7 @@
 //! - [`record`]: the recording every runner produces: a header (title,
 //!   limits, clients, the fault timeline, when the run quiesced) and the
 //!   time-stamped events each client saw.
+//! - [`spec`]: [`SpecId`], every requirement ID of SPEC.md as a type.
 //! - [`lines`]: the judge's own, independent reading of the wire (SPEC §5).
 //! - [`check`]: the invariant checker (SPEC §7, by ID).
 //! - [`transcript`]: the deterministic rendering of a run and its verdict.
@@ -18,4 +19,7 @@
 pub mod check;
 pub mod lines;
 pub mod record;
+pub mod spec;
 pub mod transcript;
+
+pub use spec::SpecId;

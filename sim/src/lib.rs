@@ -29,6 +29,7 @@ pub mod shrink;
 pub mod sweep;
 
 use oracle::check::{self, Verdict};
+use oracle::SpecId;
 use runner::RunOutput;
 use scenario::Scenario;
 
@@ -61,7 +62,7 @@ pub fn simulate(scenario: &Scenario) -> Outcome {
         verdict.violations.insert(
             0,
             check::Violation {
-                id: "SIM",
+                id: SpecId::Sim,
                 clients: vec!["server".to_owned()],
                 detail: format!("the simulation failed: {failure}"),
             },

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use oracle::SpecId;
 use sim::{canon, gen, shrink, sweep};
 
 #[derive(Parser)]
@@ -108,11 +109,11 @@ fn run_sweep(start: u64, seeds: u64, jobs: usize, size: gen::Size, do_shrink: bo
     first_fail.is_none()
 }
 
-fn shrink_and_print(scenario: &sim::scenario::Scenario, ids: &[&'static str]) {
+fn shrink_and_print(scenario: &sim::scenario::Scenario, ids: &[SpecId]) {
     println!(
         "\nshrinking seed {} ({}) ...",
         scenario.seed,
-        ids.join(", ")
+        oracle::spec::join(ids, ", ")
     );
     let (small, runs) = shrink::shrink(scenario, ids);
     let outcome = sim::simulate(&small);
@@ -180,7 +181,7 @@ fn main() -> ExitCode {
                 println!(
                     "\nFAIL seed {}: {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}{}",
                     scenario.seed,
-                    outcome.verdict.violated_ids().join(", "),
+                    oracle::spec::join(&outcome.verdict.violated_ids(), ", "),
                     scenario.seed,
                     sweep::size_args(size)
                 );

@@ -5,6 +5,7 @@
 //! number of runs is bounded. The shrinker must never change what an
 //! action means, only drop actions, faults and clients.
 
+use oracle::SpecId;
 use std::fmt::Write;
 
 use oracle::check::Verdict;
@@ -63,7 +64,7 @@ fn without(s: &Scenario, drop: &[Unit]) -> Scenario {
     out
 }
 
-fn fails_alike(s: &Scenario, ids: &[&'static str]) -> Option<Verdict> {
+fn fails_alike(s: &Scenario, ids: &[SpecId]) -> Option<Verdict> {
     let outcome = crate::simulate(s);
     let v = outcome.verdict;
     v.violated_ids()
@@ -75,7 +76,7 @@ fn fails_alike(s: &Scenario, ids: &[&'static str]) -> Option<Verdict> {
 /// Shrinks `scenario`, which fails with `ids`, as far as the run budget
 /// allows (ddmin over actions and faults). Returns the smallest failing
 /// scenario found and the number of runs made.
-pub fn shrink(scenario: &Scenario, ids: &[&'static str]) -> (Scenario, usize) {
+pub fn shrink(scenario: &Scenario, ids: &[SpecId]) -> (Scenario, usize) {
     shrink_by(scenario, |s| fails_alike(s, ids).is_some())
 }
 
@@ -136,12 +137,12 @@ fn rust_action(a: &Action) -> String {
 }
 
 /// The scenario as a ready-to-paste regression test for `tests/`.
-pub fn regression_test(s: &Scenario, name: &str, ids: &[&'static str]) -> String {
+pub fn regression_test(s: &Scenario, name: &str, ids: &[SpecId]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "// Regression: shrunk from a failing run ({}).",
-        ids.join(", ")
+        oracle::spec::join(ids, ", ")
     );
     let _ = writeln!(out, "#[test]");
     let _ = writeln!(out, "fn {name}() {{");
@@ -281,7 +282,7 @@ mod tests {
             "clients without actions are dropped"
         );
         assert!(runs < SHRINK_RUNS_MAX);
-        let test = regression_test(&small, "regression_x", &["INV-1"]);
+        let test = regression_test(&small, "regression_x", &[SpecId::Inv1]);
         assert!(
             test.contains("Action::Line(\"the bad line\".into())"),
             "{test}"
@@ -294,11 +295,11 @@ mod tests {
     #[test]
     fn regression_test_carries_non_default_settings() {
         let mut s = crate::canon::course();
-        let plain = regression_test(&s, "regression_y", &["INV-2"]);
+        let plain = regression_test(&s, "regression_y", &[SpecId::Inv2]);
         assert!(!plain.contains("s.settings."), "{plain}");
         s.settings.tick_ms = 7;
         s.settings.limits.outbox_lines_max = 3;
-        let test = regression_test(&s, "regression_y", &["INV-2"]);
+        let test = regression_test(&s, "regression_y", &[SpecId::Inv2]);
         assert!(test.contains("s.settings.tick_ms = 7;"), "{test}");
         assert!(
             test.contains("s.settings.limits = protocol::Limits {")

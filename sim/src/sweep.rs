@@ -4,6 +4,7 @@
 //! not depend on scheduling; they are sorted by seed before reporting.
 //! Wall time is measured for the summary only and never feeds a run.
 
+use oracle::SpecId;
 use std::fmt::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +26,7 @@ pub struct SeedResult {
     /// Faults injected.
     pub faults: usize,
     /// Violated IDs (empty when it passed).
-    pub violated: Vec<&'static str>,
+    pub violated: Vec<SpecId>,
     /// The first violation, rendered.
     pub first_violation: Option<String>,
     /// Simulated time, ms.
@@ -71,7 +72,7 @@ pub fn run_scenario(seed: u64, scenario: &Scenario) -> SeedResult {
                 clients: scenario.clients.len(),
                 messages: 0,
                 faults: 0,
-                violated: vec!["SIM"],
+                violated: vec![SpecId::Sim],
                 first_violation: Some(format!("SIM: the simulation panicked: {msg}")),
                 sim_ms: 0,
                 wall: started.elapsed(),
@@ -162,7 +163,7 @@ pub fn summary(results: &[SeedResult], wall: Duration, size: gen::Size) -> Strin
             out,
             "\nFAIL seed {}: {}\n  {}\n  replay: cargo run --release --bin chat-sim -- replay --seed {}{}",
             r.seed,
-            r.violated.join(", "),
+            oracle::spec::join(&r.violated, ", "),
             r.first_violation.as_deref().unwrap_or(""),
             r.seed,
             size_args(size)

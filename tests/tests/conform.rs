@@ -18,6 +18,7 @@
 
 mod common;
 
+use oracle::SpecId;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,13 +55,13 @@ fn reference_server_passes_every_applicable_spec_id() {
     let report = run(&Options::new(Target::Spawn(spawn_cmd(), true)));
     let table = report.table();
     assert!(report.passed(), "{table}");
-    let skipped: Vec<&str> = report
+    let skipped: Vec<SpecId> = report
         .id_rows()
         .iter()
         .filter(|r| r.result != "pass")
         .map(|r| r.id)
         .collect();
-    assert_eq!(skipped, ["WIRE-3", "CLI-1"], "{table}");
+    assert_eq!(skipped, [SpecId::Wire3, SpecId::Cli1], "{table}");
 }
 
 /// How a wrong server is wrong.
@@ -207,9 +208,9 @@ fn echoing_server_fails_msg_2_and_inv_2() {
     );
     let failed = report.failed_ids();
     assert!(!report.passed());
-    assert!(failed.contains(&"MSG-2"), "{}", report.table());
-    assert!(failed.contains(&"INV-2"), "{}", report.table());
-    assert!(!failed.contains(&"LEAVE-1"), "{}", report.table());
+    assert!(failed.contains(&SpecId::Msg2), "{}", report.table());
+    assert!(failed.contains(&SpecId::Inv2), "{}", report.table());
+    assert!(!failed.contains(&SpecId::Leave1), "{}", report.table());
 }
 
 // LEAVE-1: a server that never announces departures fails the leaving
@@ -224,9 +225,9 @@ fn server_without_departure_notices_fails_leave_1() {
         &["leave_close", "leave_reset"],
     );
     let failed = report.failed_ids();
-    assert!(failed.contains(&"LEAVE-1"), "{}", report.table());
-    assert!(!failed.contains(&"INV-2"), "{}", report.table());
-    assert!(!failed.contains(&"MSG-2"), "{}", report.table());
+    assert!(failed.contains(&SpecId::Leave1), "{}", report.table());
+    assert!(!failed.contains(&SpecId::Inv2), "{}", report.table());
+    assert!(!failed.contains(&SpecId::Msg2), "{}", report.table());
 }
 
 // The binary end to end: `--spawn` against the real server exits 0 with
@@ -247,13 +248,13 @@ fn chat_sim_conform_binary_exit_code_and_json() {
     assert_eq!(cases.len(), 3);
     assert!(cases.iter().all(|c| c["result"] == "pass"), "{stdout}");
     let ids = json["ids"].as_array().expect("a list of IDs");
-    let row = |id: &str| {
+    let row = |id: SpecId| {
         ids.iter()
-            .find(|r| r["id"] == id)
+            .find(|r| r["id"] == id.as_str())
             .map(|r| r["result"].clone())
     };
-    assert_eq!(row("LEAVE-5"), Some("pass".into()));
-    assert_eq!(row("WIRE-2"), Some("pass".into()));
+    assert_eq!(row(SpecId::Leave5), Some("pass".into()));
+    assert_eq!(row(SpecId::Wire2), Some("pass".into()));
 
     let rt = runtime();
     let addr = rt.block_on(wrong_server(Faults {
@@ -277,7 +278,7 @@ fn chat_sim_conform_binary_exit_code_and_json() {
     assert_eq!(json["passed"], false);
     let leave_1 = json["ids"]
         .as_array()
-        .and_then(|ids| ids.iter().find(|r| r["id"] == "LEAVE-1"))
+        .and_then(|ids| ids.iter().find(|r| r["id"] == SpecId::Leave1.as_str()))
         .map(|r| r["result"].clone());
     assert_eq!(leave_1, Some("fail".into()), "{stdout}");
 }

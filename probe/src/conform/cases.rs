@@ -9,6 +9,7 @@
 //! [`Step::Expect`]; concurrent effects use [`Step::WaitFor`] and
 //! [`Step::ExpectAll`], and the checker judges the rest.
 
+use oracle::SpecId;
 use std::fmt;
 
 use protocol::Limits;
@@ -158,7 +159,7 @@ impl fmt::Display for Pat {
 pub enum Step {
     /// The steps after this check these SPEC IDs: a failure there is
     /// reported against them.
-    Section(&'static [&'static str]),
+    Section(&'static [SpecId]),
     /// Opens a new connection for the client.
     Connect(usize),
     /// Connect, expect the prompt, send the name, expect this welcome.
@@ -227,7 +228,7 @@ pub struct Case {
     /// The server limits it needs.
     pub profile: Profile,
     /// SPEC IDs checked before the first [`Step::Section`].
-    pub ids: &'static [&'static str],
+    pub ids: &'static [SpecId],
     /// Client labels (their names, usually).
     pub clients: Vec<String>,
     /// The script.
@@ -248,8 +249,8 @@ pub struct Case {
 
 impl Case {
     /// Every SPEC ID the case checks (its own and its sections'), sorted.
-    pub fn all_ids(&self) -> Vec<&'static str> {
-        let mut ids: Vec<&'static str> = self.ids.to_vec();
+    pub fn all_ids(&self) -> Vec<SpecId> {
+        let mut ids: Vec<SpecId> = self.ids.to_vec();
         for s in &self.steps {
             if let Step::Section(more) = s {
                 ids.extend_from_slice(more);
@@ -260,44 +261,25 @@ impl Case {
     }
 }
 
-/// Sorts SPEC IDs by prefix in SPEC order, then number.
-pub fn sort_ids(ids: &mut Vec<&'static str>) {
-    ids.sort_by_key(|id| id_order(id));
+/// Sorts SPEC IDs in SPEC order, without repeats.
+pub fn sort_ids(ids: &mut Vec<SpecId>) {
+    ids.sort();
     ids.dedup();
 }
 
-/// The position of an ID in SPEC order.
-pub fn id_order(id: &str) -> (usize, u32) {
-    const PREFIXES: [&str; 11] = [
-        "WIRE", "NAME", "SESS", "CMD", "MSG", "SRV", "LEAVE", "INV", "LIMIT", "ERR", "CLI",
-    ];
-    let (prefix, n) = id.split_once('-').unwrap_or((id, "0"));
-    (
-        PREFIXES
-            .iter()
-            .position(|p| *p == prefix)
-            .unwrap_or(PREFIXES.len()),
-        n.parse().unwrap_or(0),
-    )
-}
-
 /// Every SPEC ID with a MUST (SPEC §12), in SPEC order.
-pub const ALL_IDS: [&str; 54] = [
-    "WIRE-1", "WIRE-2", "WIRE-3", "WIRE-4", "WIRE-5", "WIRE-6", "WIRE-7", "WIRE-8", "WIRE-9",
-    "NAME-1", "NAME-2", "NAME-3", "NAME-4", "NAME-5", "NAME-6", "SESS-1", "SESS-2", "SESS-3",
-    "SESS-4", "SESS-5", "SESS-6", "SESS-7", "CMD-1", "CMD-2", "CMD-3", "CMD-4", "CMD-5", "MSG-1",
-    "MSG-2", "SRV-1", "SRV-2", "SRV-3", "SRV-4", "LEAVE-1", "LEAVE-2", "LEAVE-3", "LEAVE-4",
-    "LEAVE-5", "LEAVE-6", "INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7", "INV-8",
-    "INV-9", "LIMIT-1", "LIMIT-2", "LIMIT-3", "LIMIT-4", "ERR-1", "CLI-1",
-];
+pub const ALL_IDS: &[SpecId] = SpecId::ALL;
 
 /// IDs no case can observe over TCP, with the reason.
-pub const NOT_OBSERVABLE: [(&str, &str); 2] = [
+pub const NOT_OBSERVABLE: [(SpecId, &str); 2] = [
     (
-        "WIRE-3",
+        SpecId::Wire3,
         "how a line is displayed is not observable on the wire",
     ),
-    ("CLI-1", "a client requirement; the driver tests servers"),
+    (
+        SpecId::Cli1,
+        "a client requirement; the driver tests servers",
+    ),
 ];
 
 /// Builds a case step by step.
@@ -323,7 +305,7 @@ impl B {
         self.0.profile = p;
         self
     }
-    fn ids(mut self, ids: &'static [&'static str]) -> B {
+    fn ids(mut self, ids: &'static [SpecId]) -> B {
         self.0.ids = ids;
         self
     }
@@ -331,7 +313,7 @@ impl B {
         self.0.steps.push(s);
         self
     }
-    fn section(self, ids: &'static [&'static str]) -> B {
+    fn section(self, ids: &'static [SpecId]) -> B {
         self.step(Step::Section(ids))
     }
     fn join(self, c: usize, name: &str, welcome: &str) -> B {
@@ -437,13 +419,13 @@ pub fn all() -> Vec<Case> {
         sim_only(
             "partition",
             "a member vanishes behind a network partition (LEAVE-4)",
-            &["LEAVE-4", "INV-7"],
+            &[SpecId::Leave4, SpecId::Inv7],
             "network partitions are simulation-only (chat-sim replay --canon partition_reconnect)",
         ),
         sim_only(
             "server_restart",
             "the server host crashes and restarts",
-            &["SESS-7"],
+            &[SpecId::Sess7],
             "a server crash is simulation-only (chat-sim replay --canon server_restart)",
         ),
     ]
@@ -452,7 +434,7 @@ pub fn all() -> Vec<Case> {
 fn sim_only(
     name: &'static str,
     about: &'static str,
-    ids: &'static [&'static str],
+    ids: &'static [SpecId],
     why: &'static str,
 ) -> Case {
     let mut c = B::new::<&str>(name, about, &[]).ids(ids).done();
@@ -468,7 +450,7 @@ fn course() -> Case {
         "SPEC §10: bb types exit, cc's terminal gets Ctrl-C, dd and aa stay",
         &["aa", "bb", "cc", "dd"],
     )
-    .ids(&["WIRE-1", "SESS-1", "SESS-4", "SRV-3"])
+    .ids(&[SpecId::Wire1, SpecId::Sess1, SpecId::Sess4, SpecId::Srv3])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .join(bb, "bb", "* Welcome, bb! Members (2): aa, bb")
     .expect(aa, &joined("bb"))
@@ -476,21 +458,21 @@ fn course() -> Case {
     .expect_each(&[aa, bb], &joined("cc"))
     .join(dd, "dd", "* Welcome, dd! Members (4): aa, bb, cc, dd")
     .expect_each(&[aa, bb, cc], &joined("dd"))
-    .section(&["MSG-1", "MSG-2"])
+    .section(&[SpecId::Msg1, SpecId::Msg2])
     .line(aa, "hello everyone")
     .expect_each(&[bb, cc, dd], "aa: hello everyone")
     .line(bb, "hi aa")
     .expect_each(&[aa, cc, dd], "bb: hi aa")
     .line(cc, "hey")
     .expect_each(&[aa, bb, dd], "cc: hey")
-    .section(&["CMD-1", "LEAVE-1", "SESS-7"])
+    .section(&[SpecId::Cmd1, SpecId::Leave1, SpecId::Sess7])
     .line(bb, "exit")
     .expect(bb, "* Goodbye, bb.")
     .closed(bb)
     .expect_each(&[aa, cc, dd], &left("bb"))
     .step(Step::Close(cc))
     .expect_each(&[aa, dd], &lost("cc"))
-    .section(&["MSG-1", "MSG-2"])
+    .section(&[SpecId::Msg1, SpecId::Msg2])
     .line(dd, "just us now")
     .expect(aa, "dd: just us now")
     .barrier(aa)
@@ -506,7 +488,7 @@ fn crlf() -> Case {
         "a telnet client's CRLF lines: one CR before LF is removed",
         &["aa", "bb"],
     )
-    .ids(&["WIRE-2"])
+    .ids(&[SpecId::Wire2])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .connect(bb)
     .prompt(bb)
@@ -532,7 +514,7 @@ fn fragment_at_eof() -> Case {
         "bytes after the last LF at end of stream are discarded",
         &["aa", "bb"],
     ))
-    .ids(&["WIRE-4", "LEAVE-1"])
+    .ids(&[SpecId::Wire4, SpecId::Leave1])
     .send(bb, b"half a line")
     .step(Step::Close(bb))
     .expect(aa, &lost("bb"))
@@ -548,7 +530,7 @@ fn byte_at_a_time() -> Case {
         "a name and a message written one byte at a time arrive whole",
         &["aa", "bb"],
     )
-    .ids(&["WIRE-4", "WIRE-2", "NAME-1"])
+    .ids(&[SpecId::Wire4, SpecId::Wire2, SpecId::Name1])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .connect(bb)
     .prompt(bb)
@@ -572,7 +554,7 @@ fn over_long_line() -> Case {
         "an over-long line gets one line-too-long, is discarded, the connection goes on",
         &["aa", "bb"],
     ))
-    .ids(&["WIRE-5", "WIRE-9", "ERR-1", "INV-8"])
+    .ids(&[SpecId::Wire5, SpecId::Wire9, SpecId::Err1, SpecId::Inv8])
     .line(bb, &"x".repeat(1500))
     .expect_err(bb, "line-too-long")
     .barrier(bb)
@@ -604,7 +586,7 @@ fn invalid_utf8() -> Case {
         "a line that is not UTF-8 gets invalid-utf8; the connection goes on",
         &["aa", "bb"],
     ))
-    .ids(&["WIRE-6", "ERR-1", "INV-8"])
+    .ids(&[SpecId::Wire6, SpecId::Err1, SpecId::Inv8])
     .send(bb, b"caf\xe9\n")
     .expect_err(bb, "invalid-utf8")
     .send(bb, b"\xc3\x28 bad second byte\n")
@@ -625,7 +607,7 @@ fn control_chars() -> Case {
         "ESC, NUL, a bare CR, DEL, C1 controls get control-char; a tab is fine",
         &["aa", "bb"],
     ))
-    .ids(&["WIRE-7", "ERR-1", "INV-8"]);
+    .ids(&[SpecId::Wire7, SpecId::Err1, SpecId::Inv8]);
     for bad in [
         &b"\x1b[2J cleared your screen\n"[..],
         b"nul\x00inside\n",
@@ -638,13 +620,13 @@ fn control_chars() -> Case {
         b = b.send(bb, bad).expect_err(bb, "control-char");
     }
     b.barrier(aa)
-        .section(&["WIRE-9"])
+        .section(&[SpecId::Wire9])
         .send(bb, b"\xff\x1b\n")
         .expect_err(bb, "invalid-utf8")
         .send(bb, format!("{}\x1b\n", "q".repeat(1100)).as_bytes())
         .expect_err(bb, "line-too-long")
         .barrier(bb)
-        .section(&["WIRE-7", "MSG-1"])
+        .section(&[SpecId::Wire7, SpecId::Msg1])
         .line(bb, "tab\there")
         .expect(aa, "bb: tab\there")
         .barrier(aa)
@@ -660,7 +642,7 @@ fn no_forgery() -> Case {
         "a member's text always arrives after its name: nobody can forge the server",
         &["aa", "Bo-b_9"],
     )
-    .ids(&["SRV-1", "SRV-2", "SRV-3", "MSG-1"])
+    .ids(&[SpecId::Srv1, SpecId::Srv2, SpecId::Srv3, SpecId::Msg1])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .join(bb, "Bo-b_9", "* Welcome, Bo-b_9! Members (2): aa, Bo-b_9")
     .expect(aa, &joined("Bo-b_9"))
@@ -674,7 +656,7 @@ fn no_forgery() -> Case {
     .expect(aa, "Bo-b_9:   two  spaces\tand a tab  ")
     .line(bb, "caf\u{e9} \u{1f600} \u{4e2d}\u{6587}")
     .expect(aa, "Bo-b_9: caf\u{e9} \u{1f600} \u{4e2d}\u{6587}")
-    .section(&["CMD-5"])
+    .section(&[SpecId::Cmd5])
     .line(bb, "//etc/passwd is a path")
     .expect(aa, "Bo-b_9: /etc/passwd is a path")
     .line(bb, "///three")
@@ -691,17 +673,17 @@ fn commands() -> Case {
         "/who, /help, unknown commands, keep-alives; Exit and 'exit ' are messages",
         &["aa", "bb"],
     ))
-    .ids(&["SESS-5"])
-    .section(&["CMD-2"])
+    .ids(&[SpecId::Sess5])
+    .section(&[SpecId::Cmd2])
     .line(bb, "/who")
     .expect(bb, "* Members (2): aa, bb")
-    .section(&["CMD-3"])
+    .section(&[SpecId::Cmd3])
     .line(bb, "/help")
     .step(Step::Expect(
         bb,
         Pat::PrefixWith("* Commands:", &["/who", "/quit", "exit", "/help", "//"]),
     ))
-    .section(&["CMD-4", "ERR-1"])
+    .section(&[SpecId::Cmd4, SpecId::Err1])
     .line(bb, "/who with some words")
     .expect(bb, "* Members (2): aa, bb")
     .line(bb, "/nick x")
@@ -711,12 +693,12 @@ fn commands() -> Case {
     .line(bb, "/quitting")
     .expect_err(bb, "unknown-command")
     .barrier(aa)
-    .section(&["SESS-5"])
+    .section(&[SpecId::Sess5])
     .line(bb, "")
     .line(bb, " \t ")
     .barrier(bb)
     .barrier(aa)
-    .section(&["CMD-1"])
+    .section(&[SpecId::Cmd1])
     .line(bb, "Exit")
     .expect(aa, "bb: Exit")
     .line(bb, "exit ")
@@ -735,7 +717,7 @@ fn reply_order() -> Case {
         "a /who reply comes after the room lines ordered before it",
         &["aa", "bb", "cc"],
     ))
-    .ids(&["SRV-4"])
+    .ids(&[SpecId::Srv4])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
     .expect_each(&[aa, bb], &joined("cc"))
     .line(aa, "m1")
@@ -757,14 +739,14 @@ fn naming_errors() -> Case {
         "invalid and taken names get an error and a new prompt on the same connection",
         &["aa", "cc", "dd"],
     )
-    .ids(&["NAME-3", "ERR-1"])
+    .ids(&[SpecId::Name3, SpecId::Err1])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .connect(cc)
     .prompt(cc)
-    .section(&["SESS-2"])
+    .section(&[SpecId::Sess2])
     .line(cc, "")
     .line(cc, " \t")
-    .section(&["NAME-1", "NAME-3"])
+    .section(&[SpecId::Name1, SpecId::Name3])
     .line(cc, "bad name!")
     .expect_err(cc, "invalid-name")
     .prompt(cc)
@@ -777,18 +759,18 @@ fn naming_errors() -> Case {
     .line(cc, "*aa")
     .expect_err(cc, "invalid-name")
     .prompt(cc)
-    .section(&["NAME-2", "NAME-4"])
+    .section(&[SpecId::Name2, SpecId::Name4])
     .line(cc, "AA")
     .expect_err(cc, "name-taken")
     .prompt(cc)
     .line(cc, " aA ")
     .expect_err(cc, "name-taken")
     .prompt(cc)
-    .section(&["NAME-3", "SESS-4"])
+    .section(&[SpecId::Name3, SpecId::Sess4])
     .line(cc, "  ee\t")
     .expect(cc, "* Welcome, ee! Members (2): aa, ee")
     .expect(aa, &joined("ee"))
-    .section(&["NAME-1", "SRV-3"])
+    .section(&[SpecId::Name1, SpecId::Srv3])
     .join(
         dd,
         max,
@@ -810,7 +792,7 @@ fn naming_exit() -> Case {
         "exit and /quit while naming close with a goodbye; ' exit ' is a name",
         &["aa", "n1", "n2", "n3", "n4", "n5"],
     )
-    .ids(&["SESS-2"])
+    .ids(&[SpecId::Sess2])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .connect(n1)
     .prompt(n1)
@@ -835,7 +817,7 @@ fn naming_exit() -> Case {
     .step(Step::Close(n5))
     .note("nobody is told about connections that never became members")
     .barrier(aa)
-    .section(&["SESS-2", "NAME-3"])
+    .section(&[SpecId::Sess2, SpecId::Name3])
     .connect(n4)
     .prompt(n4)
     .line(n4, " exit ")
@@ -858,7 +840,7 @@ fn too_many_attempts() -> Case {
         "naming_attempts_max (10) rejected names: too-many-attempts and closed",
         &["aa", "cc"],
     )
-    .ids(&["NAME-6", "ERR-1"])
+    .ids(&[SpecId::Name6, SpecId::Err1])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .connect(cc)
     .prompt(cc);
@@ -893,7 +875,7 @@ fn name_free_again() -> Case {
         "a departed member's name (any case) can be claimed again on a new connection",
         &["aa", "bb", "cc"],
     ))
-    .ids(&["NAME-5", "SESS-7"])
+    .ids(&[SpecId::Name5, SpecId::Sess7])
     .line(bb, "exit")
     .expect(bb, "* Goodbye, bb.")
     .closed(bb)
@@ -918,7 +900,7 @@ fn leave_quit() -> Case {
         "/quit (with or without words) says goodbye, announces the departure, closes",
         &["aa", "bb", "cc"],
     ))
-    .ids(&["CMD-1", "LEAVE-1", "SESS-6", "SESS-7"])
+    .ids(&[SpecId::Cmd1, SpecId::Leave1, SpecId::Sess6, SpecId::Sess7])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
     .expect_each(&[aa, bb], &joined("cc"))
     .line(bb, "/quit")
@@ -941,7 +923,7 @@ fn leave_close() -> Case {
         "a member whose socket closes is removed (connection lost), announced once",
         &["aa", "bb", "cc"],
     ))
-    .ids(&["LEAVE-1"])
+    .ids(&[SpecId::Leave1])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
     .expect_each(&[aa, bb], &joined("cc"))
     .step(Step::Close(bb))
@@ -959,7 +941,7 @@ fn leave_reset() -> Case {
         "a member whose connection is reset (RST) is removed (connection lost)",
         &["aa", "bb"],
     ))
-    .ids(&["LEAVE-1"])
+    .ids(&[SpecId::Leave1])
     .line(bb, "before the reset")
     .expect(aa, "bb: before the reset")
     .step(Step::Reset(bb))
@@ -976,7 +958,7 @@ fn two_leave_at_once() -> Case {
         "bb types exit while cc's connection resets: each announced exactly once",
         &["aa", "bb", "cc", "dd"],
     ))
-    .ids(&["LEAVE-1", "LEAVE-2", "INV-5"])
+    .ids(&[SpecId::Leave1, SpecId::Leave2, SpecId::Inv5])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
     .expect_each(&[aa, bb], &joined("cc"))
     .join(dd, "dd", "* Welcome, dd! Members (4): aa, bb, cc, dd")
@@ -1007,7 +989,7 @@ fn exit_racing_reset() -> Case {
         "bb types exit and its connection resets at once: one departure, one notice",
         &["aa", "bb"],
     ))
-    .ids(&["LEAVE-2", "INV-5"])
+    .ids(&[SpecId::Leave2, SpecId::Inv5])
     .line(bb, "exit")
     .step(Step::Reset(bb))
     .step(Step::Expect(
@@ -1031,7 +1013,7 @@ fn exit_racing_messages() -> Case {
         "bb pipelines a line, exit, and a line after exit while cc sends a burst",
         &["aa", "bb", "cc", "dd"],
     ))
-    .ids(&["LEAVE-3", "INV-4", "INV-6"])
+    .ids(&[SpecId::Leave3, SpecId::Inv4, SpecId::Inv6])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
     .expect_each(&[aa, bb], &joined("cc"))
     .join(dd, "dd", "* Welcome, dd! Members (4): aa, bb, cc, dd")
@@ -1066,7 +1048,7 @@ fn flood() -> Case {
         "200 lines at once with the default token bucket: rate-limited, then flooding",
         &["aa", "bb", "cc"],
     ))
-    .ids(&["LIMIT-3", "LIMIT-1", "ERR-1", "INV-8"])
+    .ids(&[SpecId::Limit3, SpecId::Limit1, SpecId::Err1, SpecId::Inv8])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
     .expect_each(&[aa, bb], &joined("cc"))
     .send(bb, &burst)
@@ -1100,7 +1082,7 @@ fn many_members() -> Case {
         "24 members join one by one and each says one line; everyone hears everything",
         &names,
     )
-    .ids(&["SESS-4", "MSG-1", "MSG-2", "LEAVE-1"]);
+    .ids(&[SpecId::Sess4, SpecId::Msg1, SpecId::Msg2, SpecId::Leave1]);
     for (i, name) in names.iter().enumerate() {
         let welcome = format!(
             "* Welcome, {name}! Members ({}): {}",
@@ -1137,7 +1119,7 @@ fn connect_churn() -> Case {
         "20 connections open, get the prompt and drop, half of them reset; nobody is told",
         &labels,
     )
-    .ids(&["SESS-2", "SESS-1"])
+    .ids(&[SpecId::Sess2, SpecId::Sess1])
     .join(0, "aa", "* Welcome, aa! Members (1): aa");
     for c in 1..=CHURN_CONNECTIONS {
         b = b.connect(c).prompt(c);
@@ -1164,7 +1146,7 @@ fn slow_reader() -> Case {
         &["cc", "aa", "bb"],
     )
     .profile(Profile::Limits)
-    .ids(&["LIMIT-2", "LIMIT-1", "INV-8"])
+    .ids(&[SpecId::Limit2, SpecId::Limit1, SpecId::Inv8])
     .join(cc, "cc", "* Welcome, cc! Members (1): cc")
     .join(aa, "aa", "* Welcome, aa! Members (2): cc, aa")
     .expect(cc, &joined("aa"))
@@ -1206,16 +1188,16 @@ fn member_limit() -> Case {
         &["aa", "bb", "cc", "dd", "ee", "ff"],
     ))
     .profile(Profile::Limits)
-    .ids(&["SESS-4", "LIMIT-1", "ERR-1"])
+    .ids(&[SpecId::Sess4, SpecId::Limit1, SpecId::Err1])
     .connect(ee)
     .prompt(ee)
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb and 1 more")
     .expect_each(&[aa, bb], &joined("cc"))
-    .section(&["SESS-1"])
+    .section(&[SpecId::Sess1])
     .connect(dd)
     .expect_err(dd, "server-full")
     .closed(dd)
-    .section(&["SESS-4"])
+    .section(&[SpecId::Sess4])
     .line(ee, "ee")
     .expect_err(ee, "server-full")
     .closed(ee)
@@ -1238,7 +1220,7 @@ fn naming_limit() -> Case {
         &["n1", "n2", "n3", "n4", "n5"],
     )
     .profile(Profile::Limits)
-    .ids(&["SESS-1", "LIMIT-1"])
+    .ids(&[SpecId::Sess1, SpecId::Limit1])
     .connect(n1)
     .prompt(n1)
     .connect(n2)
@@ -1265,7 +1247,7 @@ fn who_cap() -> Case {
         &["aa", "bb", "cc"],
     ))
     .profile(Profile::Limits)
-    .ids(&["LIMIT-4", "CMD-2", "SESS-4"])
+    .ids(&[SpecId::Limit4, SpecId::Cmd2, SpecId::Sess4])
     .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb and 1 more")
     .expect_each(&[aa, bb], &joined("cc"))
     .line(cc, "/who")
@@ -1282,7 +1264,7 @@ fn handshake_timeout() -> Case {
         &["n1"],
     )
     .profile(Profile::Timeouts)
-    .ids(&["SESS-3", "ERR-1"])
+    .ids(&[SpecId::Sess3, SpecId::Err1])
     .connect(n1)
     .prompt(n1)
     .expect_err(n1, "handshake-timeout")
@@ -1299,7 +1281,7 @@ fn idle_timeout() -> Case {
         &["aa", "bb"],
     ))
     .profile(Profile::Timeouts)
-    .ids(&["LEAVE-4", "LEAVE-1", "ERR-1"])
+    .ids(&[SpecId::Leave4, SpecId::Leave1, SpecId::Err1])
     .expect_err(bb, "idle-timeout")
     .closed(bb)
     .expect(aa, "* bb was removed from the chat (idle timeout).")
@@ -1316,7 +1298,7 @@ fn quiet_room() -> Case {
         &["aa", "bb"],
     )
     .profile(Profile::Quiet)
-    .ids(&["LEAVE-6"])
+    .ids(&[SpecId::Leave6])
     .join(aa, "aa", "* Welcome, aa! Members (1): aa")
     .join(bb, "bb", "* Welcome, bb! Members (2): aa, bb")
     .line(aa, "hi")
@@ -1339,7 +1321,7 @@ fn shutdown() -> Case {
         &["aa", "bb", "n1"],
     ))
     .profile(Profile::Shutdown)
-    .ids(&["LEAVE-5"])
+    .ids(&[SpecId::Leave5])
     .connect(n1)
     .prompt(n1)
     .step(Step::Shutdown)

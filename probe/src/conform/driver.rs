@@ -23,6 +23,7 @@ use super::cases::{Case, Pat, Step};
 use crate::spawn::Spawned;
 use oracle::record::{CloseKind, ConnId, Fault, Recording, What};
 use oracle::transcript::quote;
+use oracle::SpecId;
 
 /// Bytes read from a socket at once.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -92,7 +93,7 @@ pub struct CaseRun {
     /// Everything observed.
     pub recording: Recording,
     /// The first failed step: its index, its SPEC IDs and why.
-    pub failure: Option<(usize, Vec<&'static str>, String)>,
+    pub failure: Option<(usize, Vec<SpecId>, String)>,
     /// Whether the script ran to its end and every reading member
     /// completed a final `/who` round trip (the run is quiesced).
     pub settled: bool,
@@ -141,7 +142,7 @@ pub async fn run_case(opts: &DriverOpts, case: &Case, spawned: &mut Option<Spawn
         stopping: None,
     };
     let mut failure = None;
-    let mut section: Vec<&'static str> = case.ids.to_vec();
+    let mut section: Vec<SpecId> = case.ids.to_vec();
     for (i, step) in case.steps.iter().enumerate() {
         if let Step::Section(ids) = step {
             section = ids.to_vec();

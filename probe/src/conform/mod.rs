@@ -39,6 +39,7 @@
 pub mod cases;
 pub mod driver;
 
+use oracle::{spec, SpecId};
 use std::fmt::Write as _;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -165,7 +166,7 @@ pub enum Outcome {
     /// These IDs failed, for this reason.
     Fail {
         /// The IDs the failure is reported against.
-        ids: Vec<&'static str>,
+        ids: Vec<SpecId>,
         /// The failed step's message, or the checker's.
         why: String,
     },
@@ -181,7 +182,7 @@ pub struct CaseResult {
     /// Its profile.
     pub profile: Profile,
     /// Every ID it checks, with the checker's IDs when it ran.
-    pub ids: Vec<&'static str>,
+    pub ids: Vec<SpecId>,
     /// How it ended.
     pub outcome: Outcome,
     /// The transcript with its verdict table (failing cases, or all with
@@ -195,7 +196,7 @@ pub struct CaseResult {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdRow {
     /// The ID.
-    pub id: &'static str,
+    pub id: SpecId,
     /// "pass", "fail" or "skipped".
     pub result: &'static str,
     /// The cases that checked it (failing ones for "fail").
@@ -212,11 +213,11 @@ pub struct Report {
 }
 
 /// The checker's IDs (judged on every case that runs).
-fn checker_ids() -> Vec<&'static str> {
+fn checker_ids() -> Vec<SpecId> {
     CHECKED_IDS
         .iter()
         .copied()
-        .filter(|id| *id != "SIM")
+        .filter(|id| *id != SpecId::Sim)
         .collect()
 }
 
@@ -306,7 +307,7 @@ impl Report {
     }
 
     /// The IDs that failed.
-    pub fn failed_ids(&self) -> Vec<&'static str> {
+    pub fn failed_ids(&self) -> Vec<SpecId> {
         self.id_rows()
             .into_iter()
             .filter(|r| r.result == "fail")
@@ -321,7 +322,9 @@ impl Report {
         for c in &self.cases {
             let (result, detail) = match &c.outcome {
                 Outcome::Pass => ("pass", String::new()),
-                Outcome::Fail { ids, why } => ("FAIL", format!("  [{}] {why}", ids.join(", "))),
+                Outcome::Fail { ids, why } => {
+                    ("FAIL", format!("  [{}] {why}", spec::join(ids, ", ")))
+                }
                 Outcome::Skipped(why) => ("skipped", format!("  ({why})")),
             };
             let _ = writeln!(
@@ -388,8 +391,8 @@ impl Report {
                 js(c.name),
                 js(c.profile.name()),
                 js(result),
-                js_list(&c.ids),
-                js_list(&ids),
+                js_ids(&c.ids),
+                js_ids(&ids),
                 why.map_or("null".to_owned(), js),
                 c.elapsed_ms,
                 c.transcript.as_deref().map_or("null".to_owned(), js)
@@ -403,7 +406,7 @@ impl Report {
             let _ = write!(
                 out,
                 "{{\"id\":{},\"result\":{},\"cases\":{},\"reason\":{}}}",
-                js(r.id),
+                js(r.id.as_str()),
                 js(r.result),
                 js_list(&r.cases),
                 r.reason.as_deref().map_or("null".to_owned(), js)
@@ -432,6 +435,11 @@ fn js(s: &str) -> String {
     out
 }
 
+fn js_ids(ids: &[SpecId]) -> String {
+    let texts: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+    js_list(&texts)
+}
+
 fn js_list(items: &[&str]) -> String {
     let shown: Vec<String> = items.iter().map(|s| js(s)).collect();
     format!("[{}]", shown.join(","))
@@ -440,7 +448,7 @@ fn js_list(items: &[&str]) -> String {
 /// The map of cases to SPEC IDs (`--list`).
 pub fn list() -> String {
     let mut out = String::from("## cases (the checker also judges every case that runs: ");
-    out.push_str(&checker_ids().join(", "));
+    out.push_str(&spec::join(&checker_ids(), ", "));
     out.push_str(")\n");
     for c in cases::all() {
         let _ = writeln!(
@@ -451,7 +459,7 @@ pub fn list() -> String {
             c.about,
             "",
             "",
-            c.all_ids().join(", ")
+            spec::join(&c.all_ids(), ", ")
         );
         if let Some(why) = c.sim_only {
             let _ = writeln!(out, "  {:<32} skipped: {why}", "");
@@ -462,17 +470,17 @@ pub fn list() -> String {
     for id in cases::ALL_IDS {
         let names: Vec<&str> = all
             .iter()
-            .filter(|c| c.sim_only.is_none() && c.all_ids().contains(&id))
+            .filter(|c| c.sim_only.is_none() && c.all_ids().contains(id))
             .map(|c| c.name)
             .collect();
-        let by_checker = checker_ids().contains(&id);
+        let by_checker = checker_ids().contains(id);
         let detail = match (names.is_empty(), by_checker) {
             (true, true) => "the checker, on every case".to_owned(),
             (false, true) => format!("the checker, and {}", names.join(", ")),
             (false, false) => names.join(", "),
             (true, false) => cases::NOT_OBSERVABLE
                 .iter()
-                .find(|(i, _)| *i == id)
+                .find(|(i, _)| *i == *id)
                 .map_or("no case".to_owned(), |(_, why)| format!("skipped: {why}")),
         };
         let _ = writeln!(out, "  {id:<8} {detail}");
@@ -683,14 +691,14 @@ fn judge(case: &Case, run: &CaseRun, room: Option<String>, keep: bool) -> CaseRe
     let outcome = match (&run.failure, violated.is_empty()) {
         (None, true) => Outcome::Pass,
         (failure, _) => {
-            let mut failed: Vec<&'static str> = violated.clone();
+            let mut failed: Vec<SpecId> = violated.clone();
             let mut why = Vec::new();
             if let Some((_, step_ids, msg)) = failure {
                 failed.extend(step_ids.iter().copied());
                 why.push(msg.clone());
             }
             if !violated.is_empty() {
-                why.push(format!("checker: {}", violated.join(", ")));
+                why.push(format!("checker: {}", spec::join(&violated, ", ")));
             }
             if let Some(room) = &room {
                 why.push(format!("(note: {room})"));
@@ -787,7 +795,7 @@ mod tests {
 
     use super::*;
 
-    fn result(name: &'static str, ids: &[&'static str], outcome: Outcome) -> CaseResult {
+    fn result(name: &'static str, ids: &[SpecId], outcome: Outcome) -> CaseResult {
         CaseResult {
             name,
             profile: Profile::Default,
@@ -798,7 +806,7 @@ mod tests {
         }
     }
 
-    fn row(report: &Report, id: &str) -> IdRow {
+    fn row(report: &Report, id: SpecId) -> IdRow {
         report
             .id_rows()
             .into_iter()
@@ -810,30 +818,30 @@ mod tests {
     fn an_id_fails_if_any_case_fails_it_and_passes_only_if_checked() {
         let report = Report {
             cases: vec![
-                result("a", &["MSG-1", "MSG-2"], Outcome::Pass),
+                result("a", &[SpecId::Msg1, SpecId::Msg2], Outcome::Pass),
                 result(
                     "b",
-                    &["MSG-2", "LEAVE-1", "CMD-1"],
+                    &[SpecId::Msg2, SpecId::Leave1, SpecId::Cmd1],
                     Outcome::Fail {
-                        ids: vec!["MSG-2"],
+                        ids: vec![SpecId::Msg2],
                         why: "echo".into(),
                     },
                 ),
-                result("c", &["LEAVE-4"], Outcome::Skipped("sim only".into())),
+                result("c", &[SpecId::Leave4], Outcome::Skipped("sim only".into())),
             ],
         };
         assert!(!report.passed());
-        assert_eq!(row(&report, "MSG-1").result, "pass");
-        assert_eq!(row(&report, "MSG-2").result, "fail");
-        assert_eq!(row(&report, "MSG-2").cases, ["b"]);
+        assert_eq!(row(&report, SpecId::Msg1).result, "pass");
+        assert_eq!(row(&report, SpecId::Msg2).result, "fail");
+        assert_eq!(row(&report, SpecId::Msg2).cases, ["b"]);
         // Touched only by a case that failed elsewhere: not a pass.
-        assert_eq!(row(&report, "LEAVE-1").result, "skipped");
-        assert_eq!(row(&report, "LEAVE-4").result, "skipped");
-        assert!(row(&report, "LEAVE-4")
+        assert_eq!(row(&report, SpecId::Leave1).result, "skipped");
+        assert_eq!(row(&report, SpecId::Leave4).result, "skipped");
+        assert!(row(&report, SpecId::Leave4)
             .reason
             .is_some_and(|r| r.contains("sim only")));
-        assert_eq!(row(&report, "WIRE-3").result, "skipped");
-        assert_eq!(report.failed_ids(), ["MSG-2"]);
+        assert_eq!(row(&report, SpecId::Wire3).result, "skipped");
+        assert_eq!(report.failed_ids(), [SpecId::Msg2]);
     }
 
     #[test]
@@ -841,9 +849,9 @@ mod tests {
         let report = Report {
             cases: vec![result(
                 "a",
-                &["MSG-1"],
+                &[SpecId::Msg1],
                 Outcome::Fail {
-                    ids: vec!["MSG-1"],
+                    ids: vec![SpecId::Msg1],
                     why: "got \"x\"\n\u{1b}".into(),
                 },
             )],

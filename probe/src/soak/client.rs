@@ -11,6 +11,7 @@
 //! timeout`. Every wait is bounded; a client never writes a forbidden
 //! character; it must never touch the server's code or process.
 
+use oracle::SpecId;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -297,7 +298,7 @@ impl Conn {
             // A line longer than the buffer: WIRE-8 allows 16384 bytes and
             // the buffer holds more, so this is a server bug.
             conf.shared.violation(
-                "WIRE-8",
+                SpecId::Wire8,
                 self.view.name(),
                 format!("a server line longer than {READ_BUFFER_BYTES} bytes"),
             );
@@ -614,7 +615,7 @@ async fn member(
                 if got.goodbye {
                     drain(conf, c).await;
                     let note = format!("{} {} got a goodbye it did not ask for", role.label(), c.view.name());
-                    conf.shared.violation("CMD-1", c.view.name(), "goodbye without exit or /quit".to_owned());
+                    conf.shared.violation(SpecId::Cmd1, c.view.name(), "goodbye without exit or /quit".to_owned());
                     return (OwnEnd::Saw(Reason::Left), false, Some(note), 0);
                 }
                 if c.eof {
@@ -684,7 +685,7 @@ async fn member(
                     }
                     Act::IdleGiveUp => {
                         conf.shared.violation(
-                            "LEAVE-4",
+                            SpecId::Leave4,
                             c.view.name(),
                             format!(
                                 "silent member not removed within idle_timeout_ms + {} ms",
@@ -825,13 +826,16 @@ async fn leave(conf: &Conf, c: &mut Conn, quit: bool) -> MemberEnd {
             0,
         ),
         Ok(None) => {
-            conf.shared
-                .violation("CMD-1", c.view.name(), format!("no goodbye after {line}"));
+            conf.shared.violation(
+                SpecId::Cmd1,
+                c.view.name(),
+                format!("no goodbye after {line}"),
+            );
             (OwnEnd::Unsure(Reason::Left), false, None, 0)
         }
         Err(_) => {
             conf.shared.violation(
-                "CMD-1",
+                SpecId::Cmd1,
                 c.view.name(),
                 format!(
                     "no goodbye and close within {} ms of {line}",

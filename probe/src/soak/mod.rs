@@ -37,6 +37,7 @@
 pub mod client;
 pub mod view;
 
+use oracle::SpecId;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -557,7 +558,7 @@ impl Report {
             .violations
             .counts
             .iter()
-            .map(|(k, v)| format!("{}:{v}", text(k)))
+            .map(|(k, v)| format!("{}:{v}", text(k.as_str())))
             .collect();
         field("violations", format!("{{{}}}", counts.join(",")));
         let first: Vec<String> = self
@@ -817,7 +818,7 @@ pub async fn run(args: &SoakArgs) -> Report {
     };
     if !report.room_empty {
         conf.shared.violation(
-            "INV-7",
+            SpecId::Inv7,
             "probe",
             "the room was not empty after every client left".to_owned(),
         );
@@ -838,7 +839,7 @@ pub async fn run(args: &SoakArgs) -> Report {
     if let [(_, a), (_, b), ..] = records.as_slice() {
         report.witness_lines = [a.len(), b.len()];
         if let Some(d) = view::order_violation(a, b) {
-            conf.shared.violation("INV-3", "witnesses", d);
+            conf.shared.violation(SpecId::Inv3, "witnesses", d);
         }
     }
     reconcile(&conf, &mut report);
@@ -960,7 +961,7 @@ fn reconcile(conf: &Conf, report: &mut Report) {
         if let (Some(h), Some(e)) = (heard, expected) {
             if h != e && Some(h) != also {
                 conf.shared.violation(
-                    "INV-5",
+                    SpecId::Inv5,
                     &format!("connection {id}"),
                     format!(
                         "its departure was announced as {} but it saw {}",

@@ -41,6 +41,7 @@
 //!
 //! This module never touches a socket and never sleeps.
 
+use oracle::SpecId;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -377,7 +378,7 @@ impl Registry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// The SPEC ID.
-    pub id: &'static str,
+    pub id: SpecId,
     /// The connection (its name) that saw it.
     pub at: String,
     /// What was wrong, with the line.
@@ -388,7 +389,7 @@ pub struct Violation {
 #[derive(Debug, Default)]
 pub struct Violations {
     /// Count per SPEC ID.
-    pub counts: BTreeMap<&'static str, u64>,
+    pub counts: BTreeMap<SpecId, u64>,
     /// The first few of them ([`VIOLATION_DETAILS_PER_ID_MAX`] per ID).
     pub first: Vec<Violation>,
 }
@@ -422,7 +423,7 @@ pub struct Shared {
 
 impl Shared {
     /// Records a violation.
-    pub fn violation(&self, id: &'static str, at: &str, detail: String) {
+    pub fn violation(&self, id: SpecId, at: &str, detail: String) {
         let v = Violation {
             id,
             at: at.to_owned(),
@@ -580,7 +581,7 @@ impl View {
         }
     }
 
-    fn bad(&self, shared: &Shared, id: &'static str, detail: String) {
+    fn bad(&self, shared: &Shared, id: SpecId, detail: String) {
         shared.violation(id, &self.my_name, detail);
     }
 
@@ -599,9 +600,9 @@ impl View {
             Ok(l) => l,
             Err(e) => {
                 let id = if e.starts_with("WIRE-8") {
-                    "WIRE-8"
+                    SpecId::Wire8
                 } else {
-                    "SRV-1"
+                    SpecId::Srv1
                 };
                 self.bad(shared, id, e);
                 return Heard::Bad;
@@ -610,7 +611,7 @@ impl View {
         if self.stage == Stage::Ended {
             self.bad(
                 shared,
-                "INV-6",
+                SpecId::Inv6,
                 format!("line after its own final line: {:?}", show(bytes)),
             );
             return Heard::Other;
@@ -621,14 +622,14 @@ impl View {
         {
             self.bad(
                 shared,
-                "SESS-1",
+                SpecId::Sess1,
                 format!("first line is not the prompt: {:?}", show(bytes)),
             );
         }
         match line {
             SLine::Prompt => {
                 if self.stage == Stage::Member {
-                    self.bad(shared, "SRV-1", "prompt to a member".to_owned());
+                    self.bad(shared, SpecId::Srv1, "prompt to a member".to_owned());
                 }
                 if self.stage == Stage::Start {
                     self.stage = Stage::Naming;
@@ -639,7 +640,7 @@ impl View {
                 if name != self.my_name || self.stage != Stage::Naming {
                     self.bad(
                         shared,
-                        "SRV-1",
+                        SpecId::Srv1,
                         format!("unexpected welcome: {:?}", show(bytes)),
                     );
                     return Heard::Other;
@@ -680,7 +681,7 @@ impl View {
                 if !self.may_get(&code) {
                     self.bad(
                         shared,
-                        "ERR-1",
+                        SpecId::Err1,
                         format!("error it did not cause: {:?}", show(bytes)),
                     );
                 }
@@ -720,7 +721,7 @@ impl View {
         if keys.windows(2).any(|w| w[0] == w[1]) {
             self.bad(
                 shared,
-                "INV-9",
+                SpecId::Inv9,
                 format!("two members with one name: {:?}", show(bytes)),
             );
         }
@@ -730,13 +731,17 @@ impl View {
         if self.stage != Stage::Member {
             self.bad(
                 shared,
-                "INV-6",
+                SpecId::Inv6,
                 format!("chat before its welcome: {:?}", show(bytes)),
             );
             return;
         }
         if from == self.my_name {
-            self.bad(shared, "INV-2", format!("own message: {:?}", show(bytes)));
+            self.bad(
+                shared,
+                SpecId::Inv2,
+                format!("own message: {:?}", show(bytes)),
+            );
             return;
         }
         let Some((role, id)) =
@@ -744,7 +749,7 @@ impl View {
         else {
             self.bad(
                 shared,
-                "INV-1",
+                SpecId::Inv1,
                 format!("sender never connected: {:?}", show(bytes)),
             );
             return;
@@ -752,7 +757,7 @@ impl View {
         if text == fragment(from) {
             self.bad(
                 shared,
-                "WIRE-4",
+                SpecId::Wire4,
                 format!("a fragment without LF was delivered: {:?}", show(bytes)),
             );
             return;
@@ -766,7 +771,7 @@ impl View {
             _ => {
                 self.bad(
                     shared,
-                    "INV-1",
+                    SpecId::Inv1,
                     format!("text {from} never sent ({sent} sent): {:?}", show(bytes)),
                 );
                 return;
@@ -775,7 +780,7 @@ impl View {
         if self.gone.contains(id) {
             self.bad(
                 shared,
-                "INV-6",
+                SpecId::Inv6,
                 format!(
                     "message after its sender's departure notice: {:?}",
                     show(bytes)
@@ -789,7 +794,7 @@ impl View {
                 if self.complete {
                     self.bad(
                         shared,
-                        "INV-6",
+                        SpecId::Inv6,
                         format!(
                             "message from a member neither welcomed with nor joined: {:?}",
                             show(bytes)
@@ -803,10 +808,13 @@ impl View {
         let mut problem = None;
         if let Some(next) = peer.next {
             if seq + 1 == next {
-                problem = Some(("INV-1", format!("the same line twice: {:?}", show(bytes))));
+                problem = Some((
+                    SpecId::Inv1,
+                    format!("the same line twice: {:?}", show(bytes)),
+                ));
             } else if seq < next {
                 problem = Some((
-                    "INV-3",
+                    SpecId::Inv3,
                     format!(
                         "{from}'s message {seq} after its message {}: {:?}",
                         next - 1,
@@ -815,7 +823,7 @@ impl View {
                 ));
             } else if seq > next && !gaps_allowed {
                 problem = Some((
-                    "INV-4",
+                    SpecId::Inv4,
                     format!(
                         "{} of {from}'s messages missing before: {:?}",
                         seq - next,
@@ -824,7 +832,7 @@ impl View {
                 ));
             }
         }
-        if problem.as_ref().is_none_or(|(id, _)| *id == "INV-4") {
+        if problem.as_ref().is_none_or(|(id, _)| *id == SpecId::Inv4) {
             peer.next = Some(seq + 1);
         }
         if let Some((vid, detail)) = problem {
@@ -837,7 +845,7 @@ impl View {
         if self.stage != Stage::Member {
             self.bad(
                 shared,
-                "INV-6",
+                SpecId::Inv6,
                 format!("notice before its welcome: {:?}", show(bytes)),
             );
             return;
@@ -848,7 +856,7 @@ impl View {
         if id == self.me {
             self.bad(
                 shared,
-                "INV-5",
+                SpecId::Inv5,
                 format!("own join announced to itself: {:?}", show(bytes)),
             );
             return;
@@ -856,7 +864,7 @@ impl View {
         if self.peers.contains_key(&id) || self.gone.contains(id) {
             self.bad(
                 shared,
-                "INV-5",
+                SpecId::Inv5,
                 format!(
                     "joined of a member already present or gone: {:?}",
                     show(bytes)
@@ -872,7 +880,7 @@ impl View {
         if self.stage != Stage::Member {
             self.bad(
                 shared,
-                "INV-6",
+                SpecId::Inv6,
                 format!("notice before its welcome: {:?}", show(bytes)),
             );
             return;
@@ -886,7 +894,7 @@ impl View {
         if id == self.me {
             self.bad(
                 shared,
-                "INV-5",
+                SpecId::Inv5,
                 format!("own departure announced to itself: {:?}", show(bytes)),
             );
             return;
@@ -894,7 +902,7 @@ impl View {
         if self.gone.contains(id) {
             self.bad(
                 shared,
-                "INV-5",
+                SpecId::Inv5,
                 format!("second departure notice: {:?}", show(bytes)),
             );
             return;
@@ -904,7 +912,7 @@ impl View {
         if peer.is_none() && self.complete {
             self.bad(
                 shared,
-                "INV-6",
+                SpecId::Inv6,
                 format!("departure of a member never present: {:?}", show(bytes)),
             );
         }
@@ -917,7 +925,7 @@ impl View {
                 if first != reason as u8 {
                     self.bad(
                         shared,
-                        "INV-5",
+                        SpecId::Inv5,
                         format!(
                             "departure reason differs from the one another member heard ({}): {:?}",
                             Reason::from_u8(first).map_or("?", Reason::label),
@@ -946,7 +954,7 @@ impl View {
                 if next != sent {
                     self.bad(
                         shared,
-                        "INV-4",
+                        SpecId::Inv4,
                         format!(
                             "{who} sent {sent} messages before its departure, {} of them missing here{}: {:?}",
                             sent.saturating_sub(next),
@@ -1042,7 +1050,7 @@ mod tests {
         }
     }
 
-    fn ids(s: &Shared) -> Vec<&'static str> {
+    fn ids(s: &Shared) -> Vec<SpecId> {
         let g = s.violations.lock().unwrap_or_else(|p| p.into_inner());
         g.counts.keys().copied().collect()
     }
@@ -1089,7 +1097,7 @@ mod tests {
         ];
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         feed(&mut v, &s, &lines);
-        assert_eq!(ids(&s), Vec::<&str>::new());
+        assert_eq!(ids(&s), Vec::<SpecId>::new());
         assert_eq!(v.take_record().map(|r| r.len()), Some(6));
     }
 
@@ -1100,31 +1108,31 @@ mod tests {
         let forged = format!("{}: {}", long("l1"), text(&long("l1"), 9, 48));
         let own = chat("s0", 0);
         let frag = format!("{}: {}", long("c2"), fragment(&long("c2")));
-        let cases: [(&str, Vec<String>); 9] = [
-            ("INV-1", vec![forged]),
-            ("INV-2", vec![own]),
-            ("INV-3", vec![chat("l1", 1), chat("l1", 0)]),
+        let cases: [(SpecId, Vec<String>); 9] = [
+            (SpecId::Inv1, vec![forged]),
+            (SpecId::Inv2, vec![own]),
+            (SpecId::Inv3, vec![chat("l1", 1), chat("l1", 0)]),
             (
-                "INV-4",
+                SpecId::Inv4,
                 vec!["* c2 has joined the chat.".into(), chat("c2", 1)],
             ),
             (
-                "INV-4",
+                SpecId::Inv4,
                 vec![chat("l1", 0), "* l1 has left the chat.".into()],
             ),
             (
-                "INV-5",
+                SpecId::Inv5,
                 vec![
                     "* l1 has left the chat.".into(),
                     "* l1 has left the chat.".into(),
                 ],
             ),
             (
-                "INV-6",
+                SpecId::Inv6,
                 vec!["* l1 has left the chat.".into(), chat("l1", 0)],
             ),
-            ("WIRE-4", vec![frag]),
-            ("SRV-1", vec!["* l1 has gone.".into()]),
+            (SpecId::Wire4, vec![frag]),
+            (SpecId::Srv1, vec!["* l1 has gone.".into()]),
         ];
         for (want, lines) in cases {
             let s = shared();
