@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::decoder::has_forbidden_char;
+use crate::chars::has_forbidden_char;
 use crate::limits::{Limits, NAME_BYTES_MAX, SERVER_LINE_BYTES_MAX};
 use crate::name::{is_name_byte, Name};
 

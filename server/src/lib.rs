@@ -5,7 +5,8 @@
 //!   departures, rate limits and timeouts; events in, lines out through an
 //!   [`room::Outbox`] trait. No tokio, no clock, no sockets.
 //! - [`listener`]: the transport seam ([`Listener`]), with impls for
-//!   tokio's and turmoil's `TcpListener`.
+//!   tokio's `TcpListener` and, with the `turmoil` feature (chat-sim and
+//!   this crate's tests), turmoil's.
 //! - `shell`: the tokio shell: one accept loop and one room task that
 //!   owns the [`room::Room`] and applies events to it one at a time (the
 //!   room order of SPEC §7).
@@ -79,7 +80,8 @@ mod tests {
     fn assert_send<T: Send>(_: &T) {}
 
     /// The entry point's future is `Send` for both transports, so callers
-    /// may `tokio::spawn` it.
+    /// may `tokio::spawn` it. (The dev-dependency on this crate turns the
+    /// `turmoil` feature on for every test build.)
     #[test]
     fn run_is_send_for_both_transports() {
         fn check<L: Listener>(listener: L) {

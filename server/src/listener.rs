@@ -1,6 +1,7 @@
 //! The transport seam: a tiny listener trait with one impl for tokio's
-//! `TcpListener` and one for turmoil's, so the simulator runs exactly the
-//! server's code; and how an accepted stream is split between a
+//! `TcpListener` and one for turmoil's (only with the `turmoil` feature,
+//! so the release binary does not link the simulator's network), so the
+//! simulator runs exactly the server's code; and how an accepted stream is split between a
 //! connection's reader task, its writer task and the room task's
 //! non-blocking write-through (for every transport, so the simulator runs
 //! it too).
@@ -228,6 +229,8 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for LockedWriter<W> {
     }
 }
 
+/// The simulator's transport; the default [`Listener::split`] suffices.
+#[cfg(feature = "turmoil")]
 impl Listener for turmoil::net::TcpListener {
     type Stream = turmoil::net::TcpStream;
 
