@@ -11,7 +11,8 @@
 //!   and the server-line formatter; public as
 //!   [`decoder::is_forbidden_char`] and [`decoder::has_forbidden_char`].
 //! - [`decoder`]: the incremental, bounded line decoder (SPEC §1).
-//! - [`codec`]: a `tokio_util::codec` shell around the decoder.
+//! - `codec` (feature `codec`): a `tokio_util::codec` shell around the
+//!   decoder.
 //! - [`client`]: lines a client sends, by session state (SPEC §3, §4).
 //! - [`server`]: lines the server sends (SPEC §5, §9).
 //! - [`session`]: the per-connection state machine (SPEC §3).
@@ -25,6 +26,7 @@
 
 mod chars;
 pub mod client;
+#[cfg(feature = "codec")]
 pub mod codec;
 pub mod decoder;
 pub mod limits;

@@ -6,6 +6,7 @@
 //! - [`client`]: the scripted client task that runs inside turmoil.
 //! - [`runner`]: hosts the real `server::run` in turmoil and injects faults.
 //! - [`bench`]: the simulator's own speed.
+//! - [`wall`]: the one wall-clock reading, for speed reports.
 //! - [`canon`]: the canonical scenarios the snapshot tests pin down.
 //! - [`shrink`]: delta debugging of failing scenarios.
 //! - [`sweep`]: many seeds across threads.
@@ -27,6 +28,7 @@ pub mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
+pub mod wall;
 
 use oracle::check::{self, Verdict};
 use oracle::SpecId;

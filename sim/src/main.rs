@@ -7,7 +7,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use oracle::SpecId;
@@ -93,7 +92,7 @@ fn jobs(j: Option<usize>) -> usize {
 }
 
 fn run_sweep(start: u64, seeds: u64, jobs: usize, size: gen::Size, do_shrink: bool) -> bool {
-    let started = Instant::now();
+    let started = sim::wall::Stopwatch::start();
     let progress = |done: u64, failed: u64| {
         let mut err = std::io::stderr();
         let _ = write!(err, "\r  {done}/{seeds} seeds, {failed} failing");
@@ -203,7 +202,7 @@ fn main() -> ExitCode {
             let clients = clients.clamp(1, sim::bench::CLIENTS_MAX);
             let mut s = sim::bench::scenario_with_rate(clients, 60_000, say_every_ms, hosts);
             s.settings.tick_ms = tick_ms;
-            let started = Instant::now();
+            let started = sim::wall::Stopwatch::start();
             let output = sim::runner::run(&s);
             let run_wall = started.elapsed();
             let verdict = oracle::check::check(&output.recording);

@@ -7,7 +7,7 @@
 //! Every loop is step-bounded.
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oracle::record::{CloseKind, Recording, What};
 
@@ -25,6 +25,20 @@ pub const TCP_CAPACITY_MIN: usize = 64;
 /// what evicts it (LIMIT-2).
 pub fn tcp_capacity(scenario: &Scenario) -> usize {
     (scenario.clients.len() + 16).max(TCP_CAPACITY_MIN)
+}
+
+/// The server's listener inside the simulation: turmoil's, behind the
+/// server's own [`server::listener::Listener`] trait (the default split
+/// suffices). It lives here, not in `server`, so that no build of
+/// `chat-server` links turmoil, even one built together with `chat-sim`.
+struct SimListener(turmoil::net::TcpListener);
+
+impl server::listener::Listener for SimListener {
+    type Stream = turmoil::net::TcpStream;
+
+    async fn accept(&mut self) -> std::io::Result<(Self::Stream, std::net::SocketAddr)> {
+        self.0.accept().await
+    }
 }
 
 /// Simulated time allowed beyond `end_ms` before turmoil itself gives up.
@@ -59,7 +73,7 @@ type ShutdownSlot = Rc<std::cell::RefCell<Option<tokio::sync::oneshot::Sender<()
 
 /// Runs `scenario` to its end and returns the recording.
 pub fn run(scenario: &Scenario) -> RunOutput {
-    let started = Instant::now();
+    let started = crate::wall::Stopwatch::start();
     let settings = &scenario.settings;
     let tick_ms = settings.tick_ms.max(1);
     let shared = Rc::new(Shared::default());
@@ -93,9 +107,10 @@ pub fn run(scenario: &Scenario) -> RunOutput {
                     .rec
                     .borrow_mut()
                     .push(client::now_us(), What::ServerUp);
-                let listener =
+                let listener = SimListener(
                     turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, SERVER_PORT))
-                        .await?;
+                        .await?,
+                );
                 let signal = async {
                     // A dropped sender (a restart replaced it) is no request.
                     if signal.await.is_err() {

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::gen;
 use crate::scenario::Scenario;
@@ -44,7 +44,7 @@ impl SeedResult {
 
 /// Runs one scenario, turning a panic anywhere into a `SIM` violation.
 pub fn run_scenario(seed: u64, scenario: &Scenario) -> SeedResult {
-    let started = Instant::now();
+    let started = crate::wall::Stopwatch::start();
     let outcome = catch_unwind(AssertUnwindSafe(|| crate::simulate(scenario)));
     match outcome {
         Ok(o) => SeedResult {
