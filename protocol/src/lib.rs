@@ -5,7 +5,8 @@
 //! and the simulator all speak the protocol through this crate only.
 //!
 //! Layout:
-//! - [`limits`]: every bound of SPEC §8 with its default.
+//! - [`limits`]: every bound of SPEC §8 with its default, from one table
+//!   that also gives the reference server's flags.
 //! - [`name`]: member names (SPEC §2).
 //! - `chars`: the forbidden characters of WIRE-7, shared by the decoder
 //!   and the server-line formatter; public as
@@ -22,6 +23,9 @@
 //! `name` → `limits`; `server` → `chars`, `limits`, `name`; `decoder` →
 //! `chars`, `server` (for [`ErrorCode`]); `codec` → `decoder`; `client` →
 //! `name`; `session` → `client`, `decoder`, `limits`, `name`, `server`.
+//!
+//! Features (off by default): `codec` (above); `clap`: `Limits` derives `clap::Args`, so a
+//! binary can `#[command(flatten)]` every limit in as a flag.
 #![deny(missing_docs)]
 
 mod chars;

@@ -33,73 +33,9 @@ struct Args {
     /// stays mapped in the allocator's per-thread arenas.
     #[arg(long, default_value_t = TRIM_INTERVAL_MS)]
     trim_interval_ms: u64,
-    /// Content bytes of one client line (WIRE-5).
-    #[arg(long, default_value_t = Limits::default().line_bytes_max)]
-    line_bytes_max: usize,
-    /// Bytes of a name, at most 32 (NAME-1).
-    #[arg(long, default_value_t = Limits::default().name_bytes_max)]
-    name_bytes_max: usize,
-    /// Rejected names on one connection before it is closed (NAME-6).
-    #[arg(long, default_value_t = Limits::default().naming_attempts_max)]
-    naming_attempts_max: u32,
-    /// Members in the room (SESS-1, SESS-4).
-    #[arg(long, default_value_t = Limits::default().members_max)]
-    members_max: usize,
-    /// Connections naming at once (SESS-1).
-    #[arg(long, default_value_t = Limits::default().naming_max)]
-    naming_max: usize,
-    /// Time from accept to membership, ms (SESS-3).
-    #[arg(long, default_value_t = Limits::default().handshake_timeout_ms)]
-    handshake_timeout_ms: u64,
-    /// Silence after which a member is removed, ms (LEAVE-4).
-    #[arg(long, default_value_t = Limits::default().idle_timeout_ms)]
-    idle_timeout_ms: u64,
-    /// Lines queued to one connection and not yet written (LIMIT-2).
-    #[arg(long, default_value_t = Limits::default().outbox_lines_max)]
-    outbox_lines_max: usize,
-    /// Token bucket refill per second; 0 disables rate limiting (LIMIT-3).
-    #[arg(long, default_value_t = Limits::default().rate_lines_per_s)]
-    rate_lines_per_s: u32,
-    /// Token bucket size (LIMIT-3).
-    #[arg(long, default_value_t = Limits::default().rate_burst_lines)]
-    rate_burst_lines: u32,
-    /// Rate-limited lines in a row that remove a member (LIMIT-3).
-    #[arg(long, default_value_t = Limits::default().flood_strikes_max)]
-    flood_strikes_max: u32,
-    /// Names listed in a welcome or /who reply, at most 400 (LIMIT-4).
-    #[arg(long, default_value_t = Limits::default().who_names_max)]
-    who_names_max: usize,
-    /// Largest room that announces joins and departures (LEAVE-6).
-    #[arg(long, default_value_t = Limits::default().presence_members_max)]
-    presence_members_max: usize,
-    /// Flush time of a gone connection, ms (SESS-6).
-    #[arg(long, default_value_t = Limits::default().close_linger_ms)]
-    close_linger_ms: u64,
-    /// Flush time at shutdown, ms (LEAVE-5).
-    #[arg(long, default_value_t = Limits::default().shutdown_grace_ms)]
-    shutdown_grace_ms: u64,
-}
-
-impl Args {
-    fn limits(&self) -> Limits {
-        Limits {
-            line_bytes_max: self.line_bytes_max,
-            name_bytes_max: self.name_bytes_max,
-            naming_attempts_max: self.naming_attempts_max,
-            members_max: self.members_max,
-            naming_max: self.naming_max,
-            handshake_timeout_ms: self.handshake_timeout_ms,
-            idle_timeout_ms: self.idle_timeout_ms,
-            outbox_lines_max: self.outbox_lines_max,
-            rate_lines_per_s: self.rate_lines_per_s,
-            rate_burst_lines: self.rate_burst_lines,
-            flood_strikes_max: self.flood_strikes_max,
-            who_names_max: self.who_names_max,
-            presence_members_max: self.presence_members_max,
-            close_linger_ms: self.close_linger_ms,
-            shutdown_grace_ms: self.shutdown_grace_ms,
-        }
-    }
+    /// Every limit of SPEC §8, one flag each (`protocol::Limits`).
+    #[command(flatten)]
+    limits: Limits,
 }
 
 /// Raises the soft open-file limit to the hard limit: every member is a
@@ -210,8 +146,7 @@ async fn serve(args: Args) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let limits = args.limits();
-    if let Err(err) = limits.validate() {
+    if let Err(err) = args.limits.validate() {
         eprintln!("chat-server: invalid limits: {err}");
         return ExitCode::from(2);
     }
@@ -229,7 +164,7 @@ async fn serve(args: Args) -> ExitCode {
     }
     spawn_memory_trim(args.trim_interval_ms);
     let config = Config {
-        limits,
+        limits: args.limits,
         ..Config::default()
     };
     match server::run(listener, shutdown_signal(), config).await {
