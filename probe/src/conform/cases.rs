@@ -58,19 +58,14 @@ impl Profile {
         PROFILES.into_iter().find(|p| p.name() == name)
     }
 
-    /// The reference server's flags for this profile.
-    pub fn flags(self) -> &'static str {
-        match self {
-            Profile::Default | Profile::Shutdown => "",
-            Profile::Limits => {
-                "--members-max 3 --naming-max 3 --who-names-max 2 --outbox-lines-max 16 --rate-lines-per-s 0"
-            }
-            Profile::Timeouts => "--handshake-timeout-ms 1000 --idle-timeout-ms 1000",
-            Profile::Quiet => "--presence-members-max 1",
-        }
+    /// The reference server's flags for this profile: the limits that
+    /// differ from the defaults, spelled by the limits table itself.
+    pub fn flags(self) -> String {
+        self.limits().to_flags_changed().join(" ")
     }
 
-    /// The limits these flags give (what the checker needs to know).
+    /// The limits of this profile (what the server is started with and
+    /// what the judge needs to know).
     pub fn limits(self) -> Limits {
         let d = Limits::default();
         match self {

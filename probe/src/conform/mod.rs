@@ -590,7 +590,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
                     ))
                 } else {
                     let line = if cmd.contains("{flags}") {
-                        cmd.replace("{flags}", profile.flags())
+                        cmd.replace("{flags}", &profile.flags())
                     } else if profile.flags().is_empty() {
                         cmd.clone()
                     } else {

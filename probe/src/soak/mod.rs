@@ -164,18 +164,28 @@ impl Default for SoakArgs {
 }
 
 impl SoakArgs {
-    /// The server flags this soak assumes.
+    /// The limits this soak assumes of the server.
+    pub fn server_limits(&self) -> protocol::Limits {
+        protocol::Limits {
+            idle_timeout_ms: self.idle_timeout_ms,
+            close_linger_ms: self.close_linger_ms,
+            outbox_lines_max: self.outbox_lines_max,
+            who_names_max: 400,
+            presence_members_max: (self.clients + 16).max(1_000),
+            ..protocol::Limits::default()
+        }
+    }
+
+    /// The server flags this soak assumes: its limits (those that differ
+    /// from the defaults, spelled by the limits table) and the server's
+    /// memory trim interval.
     pub fn limits(&self) -> String {
-        format!(
-            "--idle-timeout-ms {} --close-linger-ms {} --outbox-lines-max {} --who-names-max 400 --presence-members-max {} --trim-interval-ms {}",
-            self.idle_timeout_ms,
-            self.close_linger_ms,
-            self.outbox_lines_max,
-            (self.clients + 16).max(1_000),
-            // Well inside SETTLE_MS, so freed memory is back with the OS
-            // before the end sample.
-            SETTLE_MS / 2,
-        )
+        let mut flags = self.server_limits().to_flags_changed();
+        flags.push("--trim-interval-ms".to_owned());
+        // Well inside SETTLE_MS, so freed memory is back with the OS
+        // before the end sample.
+        flags.push((SETTLE_MS / 2).to_string());
+        flags.join(" ")
     }
 }
 
