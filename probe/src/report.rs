@@ -4,6 +4,8 @@
 
 use std::future::Future;
 
+use serde::ser::{Serialize, Serializer};
+
 /// A tool's final report.
 pub trait Report {
     /// Whether the run passed.
@@ -48,4 +50,30 @@ pub fn run_current_thread<R: Report>(
             false
         }
     }
+}
+
+/// `value` as JSON.
+pub fn to_json(value: &impl Serialize) -> String {
+    // Cannot fail: the report structs hold only strings, numbers, bools,
+    // options, lists and string-keyed maps, and derive `Serialize`.
+    serde_json::to_string(value).expect("a report always serializes")
+}
+
+/// `x` rounded to `decimals` places, so that a JSON figure shows the
+/// precision it is measured to (serde prints every digit of an `f64`).
+pub fn rounded(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
+/// Serializes `(key, value)` pairs as a JSON object in their order (a
+/// `BTreeMap` would sort the keys; reports list them in SPEC or role
+/// order).
+pub fn ordered_map<K, V, S>(pairs: &[(K, V)], s: S) -> Result<S::Ok, S::Error>
+where
+    K: Serialize,
+    V: Serialize,
+    S: Serializer,
+{
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }

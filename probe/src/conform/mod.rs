@@ -374,75 +374,87 @@ impl Report {
 
     /// The report as JSON (for CI).
     pub fn json(&self) -> String {
-        let mut out = String::from("{");
-        let _ = write!(out, "\"passed\":{},\"cases\":[", self.passed());
-        for (i, c) in self.cases.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let (result, ids, why) = match &c.outcome {
-                Outcome::Pass => ("pass", Vec::new(), None),
-                Outcome::Fail { ids, why } => ("fail", ids.clone(), Some(why.as_str())),
-                Outcome::Skipped(why) => ("skipped", Vec::new(), Some(why.as_str())),
-            };
-            let _ = write!(
-                out,
-                "{{\"name\":{},\"profile\":{},\"result\":{},\"ids\":{},\"failed_ids\":{},\"reason\":{},\"elapsed_ms\":{},\"transcript\":{}}}",
-                js(c.name),
-                js(c.profile.name()),
-                js(result),
-                js_ids(&c.ids),
-                js_ids(&ids),
-                why.map_or("null".to_owned(), js),
-                c.elapsed_ms,
-                c.transcript.as_deref().map_or("null".to_owned(), js)
-            );
-        }
-        out.push_str("],\"ids\":[");
-        for (i, r) in self.id_rows().iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(
-                out,
-                "{{\"id\":{},\"result\":{},\"cases\":{},\"reason\":{}}}",
-                js(r.id.as_str()),
-                js(r.result),
-                js_list(&r.cases),
-                r.reason.as_deref().map_or("null".to_owned(), js)
-            );
-        }
-        out.push_str("]}");
-        out
+        let cases = self
+            .cases
+            .iter()
+            .map(|c| {
+                let (result, failed_ids, reason) = match &c.outcome {
+                    Outcome::Pass => ("pass", &[][..], None),
+                    Outcome::Fail { ids, why } => ("fail", &ids[..], Some(why.as_str())),
+                    Outcome::Skipped(why) => ("skipped", &[][..], Some(why.as_str())),
+                };
+                CaseJson {
+                    name: c.name,
+                    profile: c.profile.name(),
+                    result,
+                    ids: &c.ids,
+                    failed_ids,
+                    reason,
+                    elapsed_ms: c.elapsed_ms,
+                    transcript: c.transcript.as_deref(),
+                }
+            })
+            .collect();
+        let rows = self.id_rows();
+        let ids = rows
+            .iter()
+            .map(|r| IdJson {
+                id: r.id,
+                result: r.result,
+                cases: &r.cases,
+                reason: r.reason.as_deref(),
+            })
+            .collect();
+        crate::report::to_json(&ReportJson {
+            passed: self.passed(),
+            cases,
+            ids,
+        })
     }
 }
 
-/// A JSON string.
-fn js(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// The `--json` report: the cases in run order, then every SPEC ID.
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    passed: bool,
+    cases: Vec<CaseJson<'a>>,
+    ids: Vec<IdJson<'a>>,
 }
 
-fn js_ids(ids: &[SpecId]) -> String {
-    let texts: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
-    js_list(&texts)
+/// One case of the `--json` report.
+#[derive(serde::Serialize)]
+struct CaseJson<'a> {
+    name: &'a str,
+    profile: &'a str,
+    /// "pass", "fail" or "skipped".
+    result: &'a str,
+    #[serde(serialize_with = "spec_ids")]
+    ids: &'a [SpecId],
+    #[serde(serialize_with = "spec_ids")]
+    failed_ids: &'a [SpecId],
+    reason: Option<&'a str>,
+    elapsed_ms: u64,
+    transcript: Option<&'a str>,
 }
 
-fn js_list(items: &[&str]) -> String {
-    let shown: Vec<String> = items.iter().map(|s| js(s)).collect();
-    format!("[{}]", shown.join(","))
+/// One SPEC ID's row of the `--json` report.
+#[derive(serde::Serialize)]
+struct IdJson<'a> {
+    #[serde(serialize_with = "spec_id")]
+    id: SpecId,
+    result: &'a str,
+    cases: &'a [&'static str],
+    reason: Option<&'a str>,
+}
+
+/// A SPEC ID as its text (`"MSG-1"`).
+fn spec_id<S: serde::Serializer>(id: &SpecId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(id.as_str())
+}
+
+/// SPEC IDs as a list of their texts.
+fn spec_ids<S: serde::Serializer>(ids: &&[SpecId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ids.iter().map(|id| id.as_str()))
 }
 
 /// The map of cases to SPEC IDs (`--list`).

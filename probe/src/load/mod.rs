@@ -331,71 +331,97 @@ impl Report {
 
     /// The report as one JSON object (keys stable for scripts).
     pub fn json(&self) -> String {
+        use crate::report::rounded;
         let l = &self.tally.latency;
-        let ms = |us: u64| us as f64 / 1000.0;
-        let mut s = String::from("{");
-        let mut field = |k: &str, v: String| {
-            if s.len() > 1 {
-                s.push(',');
-            }
-            let _ = write!(s, "\"{k}\":{v}");
-        };
-        field("dialect", format!("\"{}\"", self.dialect));
-        field("members", self.members.to_string());
-        field("senders", self.senders.to_string());
-        field("messages", self.messages.to_string());
-        field("size", self.size.to_string());
-        field("rate", self.rate.to_string());
-        field("connect_s", format!("{:.4}", self.connect_s));
-        field(
-            "handshake_p99_ms",
-            format!("{:.3}", ms(self.handshake.quantile_us(0.99))),
-        );
-        field("notices_expected", self.notices_expected.to_string());
-        field("notices_received", self.notices_received.to_string());
-        field("expected", self.tally.expected.to_string());
-        field("received", self.tally.chat.to_string());
-        field("lost", self.lost().to_string());
-        field("out_of_order", self.tally.out_of_order.to_string());
-        field("evictions", self.tally.removed.to_string());
-        field("departures", self.tally.left.to_string());
-        field("errors", self.tally.errors.to_string());
-        field("closed", self.tally.closed.to_string());
-        field("elapsed_s", format!("{:.4}", self.elapsed_s));
-        field(
-            "deliveries_per_s",
-            format!("{:.0}", self.deliveries_per_s()),
-        );
-        field("latency_p50_ms", format!("{:.3}", ms(l.quantile_us(0.5))));
-        field("latency_p99_ms", format!("{:.3}", ms(l.quantile_us(0.99))));
-        field("latency_max_ms", format!("{:.3}", ms(l.max_us())));
-        if let Some(sv) = self.server {
-            for (k, p) in [
-                ("before", sv.before),
-                ("joined", sv.joined),
-                ("after", sv.after),
-            ] {
-                field(&format!("server_cpu_s_{k}"), format!("{:.2}", p.cpu_s));
-                field(&format!("server_rss_kib_{k}"), p.rss_kib.to_string());
-            }
-            field(
-                "server_rss_per_member_kib",
-                format!("{:.3}", self.rss_per_member_kib().unwrap_or(0.0)),
-            );
-        }
-        field("own_cpu_msg_s", format!("{:.2}", self.own_cpu_msg_s));
-        field("own_cpu_s", format!("{:.2}", self.own_cpu_s));
-        field("passed", self.passed().to_string());
-        field(
-            "failure",
-            match &self.failure {
-                Some(f) => format!("\"{}\"", f.replace(['"', '\\'], "'")),
-                None => "null".to_owned(),
-            },
-        );
-        s.push('}');
-        s
+        let ms = |us: u64, decimals| rounded(us as f64 / 1000.0, decimals);
+        let server = self.server.map(|sv| ServerJson {
+            server_cpu_s_before: rounded(sv.before.cpu_s, 2),
+            server_rss_kib_before: sv.before.rss_kib,
+            server_cpu_s_joined: rounded(sv.joined.cpu_s, 2),
+            server_rss_kib_joined: sv.joined.rss_kib,
+            server_cpu_s_after: rounded(sv.after.cpu_s, 2),
+            server_rss_kib_after: sv.after.rss_kib,
+            server_rss_per_member_kib: rounded(self.rss_per_member_kib().unwrap_or(0.0), 3),
+        });
+        crate::report::to_json(&ReportJson {
+            dialect: self.dialect,
+            members: self.members,
+            senders: self.senders,
+            messages: self.messages,
+            size: self.size,
+            rate: self.rate,
+            connect_s: rounded(self.connect_s, 4),
+            handshake_p99_ms: ms(self.handshake.quantile_us(0.99), 3),
+            notices_expected: self.notices_expected,
+            notices_received: self.notices_received,
+            expected: self.tally.expected,
+            received: self.tally.chat,
+            lost: self.lost(),
+            out_of_order: self.tally.out_of_order,
+            evictions: self.tally.removed,
+            departures: self.tally.left,
+            errors: self.tally.errors,
+            closed: self.tally.closed,
+            elapsed_s: rounded(self.elapsed_s, 4),
+            // A whole number, as before serde.
+            deliveries_per_s: self.deliveries_per_s().round() as u64,
+            latency_p50_ms: ms(l.quantile_us(0.5), 3),
+            latency_p99_ms: ms(l.quantile_us(0.99), 3),
+            latency_max_ms: ms(l.max_us(), 3),
+            server,
+            own_cpu_msg_s: rounded(self.own_cpu_msg_s, 2),
+            own_cpu_s: rounded(self.own_cpu_s, 2),
+            passed: self.passed(),
+            failure: self.failure.as_deref(),
+        })
     }
+}
+
+/// The `--json` report (keys stable for scripts).
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    dialect: &'a str,
+    members: usize,
+    senders: usize,
+    messages: usize,
+    size: usize,
+    rate: u64,
+    connect_s: f64,
+    handshake_p99_ms: f64,
+    notices_expected: u64,
+    notices_received: u64,
+    expected: u64,
+    received: u64,
+    lost: u64,
+    out_of_order: u64,
+    evictions: u64,
+    departures: u64,
+    errors: u64,
+    closed: u64,
+    elapsed_s: f64,
+    deliveries_per_s: u64,
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    latency_max_ms: f64,
+    /// Only for a spawned server: its keys are absent otherwise.
+    #[serde(flatten)]
+    server: Option<ServerJson>,
+    own_cpu_msg_s: f64,
+    own_cpu_s: f64,
+    passed: bool,
+    failure: Option<&'a str>,
+}
+
+/// The spawned server's samples, flattened into [`ReportJson`].
+#[derive(serde::Serialize)]
+struct ServerJson {
+    server_cpu_s_before: f64,
+    server_rss_kib_before: u64,
+    server_cpu_s_joined: f64,
+    server_rss_kib_joined: u64,
+    server_cpu_s_after: f64,
+    server_rss_kib_after: u64,
+    server_rss_per_member_kib: f64,
 }
 
 /// Runs `chat-sim load` on a current-thread runtime and prints the report;
@@ -788,6 +814,24 @@ mod tests {
         offsets_ms.sort_unstable();
         offsets_ms.dedup();
         assert_eq!(offsets_ms.len(), 30, "no two sends at the same instant");
+    }
+
+    #[test]
+    fn json_escapes_and_has_server_keys_only_when_spawned() {
+        let mut report = Report {
+            failure: Some("a \"quoted\" \\ failure".to_owned()),
+            ..Report::default()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&report.json()).expect("the report is JSON");
+        assert_eq!(json["failure"], "a \"quoted\" \\ failure");
+        assert!(json.get("server_rss_kib_before").is_none());
+        assert_eq!(json.as_object().map(|o| o.len()), Some(27));
+        report.server = Some(ServerSamples::default());
+        let json: serde_json::Value =
+            serde_json::from_str(&report.json()).expect("the report is JSON");
+        assert_eq!(json["server_rss_kib_before"], 0);
+        assert_eq!(json.as_object().map(|o| o.len()), Some(34));
     }
 
     #[test]

@@ -508,99 +508,121 @@ impl Report {
 
     /// The report as one JSON object.
     pub fn json(&self) -> String {
+        use crate::report::rounded;
         let t = &self.totals;
-        let mut s = String::from("{");
-        let mut field = |k: &str, v: String| {
-            if s.len() > 1 {
-                s.push(',');
-            }
-            let _ = write!(s, "\"{k}\":{v}");
-        };
-        let text = |x: &str| format!("\"{}\"", x.replace(['"', '\\'], "'"));
-        field("clients", self.clients.to_string());
-        field("seed", self.seed.to_string());
-        field("duration_s", format!("{:.1}", self.duration_s));
-        field("elapsed_s", format!("{:.1}", self.elapsed_s));
-        field("connections", self.connections().to_string());
-        field(
-            "members",
-            t.roles.iter().map(|r| r.members).sum::<u64>().to_string(),
-        );
-        field("connect_failures", t.connect_failures.to_string());
-        field("lines_sent", t.lines_sent.to_string());
-        field("messages_sent", t.messages_sent.to_string());
-        field("lines_received", t.tally.lines.to_string());
-        field("chats_received", t.tally.chats.to_string());
-        let roles: Vec<String> = Role::ALL
+        let roles = Role::ALL
             .iter()
             .zip(&t.roles)
             .map(|(r, c)| {
-                format!(
-                    "{}:{{\"connections\":{},\"members\":{},\"as_planned\":{},\"otherwise\":{},\"cut_at_end\":{}}}",
-                    text(r.label()),
-                    c.connections,
-                    c.members,
-                    c.as_planned,
-                    c.unplanned,
-                    c.cut_at_end
+                (
+                    r.label(),
+                    RoleJson {
+                        connections: c.connections,
+                        members: c.members,
+                        as_planned: c.as_planned,
+                        otherwise: c.unplanned,
+                        cut_at_end: c.cut_at_end,
+                    },
                 )
             })
             .collect();
-        field("roles", format!("{{{}}}", roles.join(",")));
-        let deps: Vec<String> = Reason::ALL
+        let departures = Reason::ALL
             .iter()
             .zip(&self.departures)
-            .map(|(r, n)| format!("{}:{n}", text(r.label())))
+            .map(|(r, n)| (r.label(), *n))
             .collect();
-        field("departures", format!("{{{}}}", deps.join(",")));
-        field("departures_unheard", self.departures_unheard.to_string());
-        let counts: Vec<String> = self
+        let violations = self
             .violations
             .counts
             .iter()
-            .map(|(k, v)| format!("{}:{v}", text(k.as_str())))
+            .map(|(id, n)| (id.as_str(), *n))
             .collect();
-        field("violations", format!("{{{}}}", counts.join(",")));
-        let first: Vec<String> = self
+        let violation_details = self
             .violations
             .first
             .iter()
-            .map(|v| text(&format!("{} at {}: {}", v.id, v.at, v.detail)))
+            .map(|v| format!("{} at {}: {}", v.id, v.at, v.detail))
             .collect();
-        field("violation_details", format!("[{}]", first.join(",")));
-        let rss = |m: Option<MemSample>| m.map_or("null".to_owned(), |m| m.rss_kib.to_string());
-        field("rss_kib_start", rss(self.mem_start));
-        field("rss_kib_peak", rss(self.mem_peak));
-        field("rss_kib_end", rss(self.mem_end));
-        field(
-            "live_at_peak",
-            self.mem_peak.map_or(0, |m| m.live).to_string(),
-        );
-        field(
-            "rss_kib_per_connection_at_peak",
-            self.per_connection_kib()
-                .map_or("null".to_owned(), |v| format!("{v:.2}")),
-        );
-        field("leak_ok", self.leak_ok().to_string());
-        field(
-            "closed_all",
-            self.closed_all.map_or("null".to_owned(), |b| b.to_string()),
-        );
-        field("room_empty", self.room_empty.to_string());
-        field(
-            "server_cpu_s",
-            self.server_cpu_s
-                .map_or("null".to_owned(), |c| format!("{c:.2}")),
-        );
-        field("own_cpu_s", format!("{:.2}", self.own_cpu_s));
-        field("passed", self.passed().to_string());
-        field(
-            "failure",
-            self.failure.as_deref().map_or("null".to_owned(), text),
-        );
-        s.push('}');
-        s
+        crate::report::to_json(&ReportJson {
+            clients: self.clients,
+            seed: self.seed,
+            duration_s: rounded(self.duration_s, 1),
+            elapsed_s: rounded(self.elapsed_s, 1),
+            connections: self.connections(),
+            members: t.roles.iter().map(|r| r.members).sum(),
+            connect_failures: t.connect_failures,
+            lines_sent: t.lines_sent,
+            messages_sent: t.messages_sent,
+            lines_received: t.tally.lines,
+            chats_received: t.tally.chats,
+            roles,
+            departures,
+            departures_unheard: self.departures_unheard,
+            violations,
+            violation_details,
+            rss_kib_start: self.mem_start.map(|m| m.rss_kib),
+            rss_kib_peak: self.mem_peak.map(|m| m.rss_kib),
+            rss_kib_end: self.mem_end.map(|m| m.rss_kib),
+            live_at_peak: self.mem_peak.map_or(0, |m| m.live),
+            rss_kib_per_connection_at_peak: self.per_connection_kib().map(|v| rounded(v, 2)),
+            leak_ok: self.leak_ok(),
+            closed_all: self.closed_all,
+            room_empty: self.room_empty,
+            server_cpu_s: self.server_cpu_s.map(|c| rounded(c, 2)),
+            own_cpu_s: rounded(self.own_cpu_s, 2),
+            passed: self.passed(),
+            failure: self.failure.as_deref(),
+        })
     }
+}
+
+/// The `--json` report.
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    clients: usize,
+    seed: u64,
+    duration_s: f64,
+    elapsed_s: f64,
+    connections: u64,
+    members: u64,
+    connect_failures: u64,
+    lines_sent: u64,
+    messages_sent: u64,
+    lines_received: u64,
+    chats_received: u64,
+    /// By role label, in [`Role::ALL`] order.
+    #[serde(serialize_with = "crate::report::ordered_map")]
+    roles: Vec<(&'static str, RoleJson)>,
+    /// By reason label, in [`Reason::ALL`] order.
+    #[serde(serialize_with = "crate::report::ordered_map")]
+    departures: Vec<(&'static str, u64)>,
+    departures_unheard: u64,
+    /// By SPEC ID, in SPEC order.
+    #[serde(serialize_with = "crate::report::ordered_map")]
+    violations: Vec<(&'static str, u64)>,
+    violation_details: Vec<String>,
+    rss_kib_start: Option<u64>,
+    rss_kib_peak: Option<u64>,
+    rss_kib_end: Option<u64>,
+    live_at_peak: usize,
+    rss_kib_per_connection_at_peak: Option<f64>,
+    leak_ok: bool,
+    closed_all: Option<bool>,
+    room_empty: bool,
+    server_cpu_s: Option<f64>,
+    own_cpu_s: f64,
+    passed: bool,
+    failure: Option<&'a str>,
+}
+
+/// One role's counts in the `--json` report.
+#[derive(serde::Serialize)]
+struct RoleJson {
+    connections: u64,
+    members: u64,
+    as_planned: u64,
+    otherwise: u64,
+    cut_at_end: u64,
 }
 
 /// Runs `chat-sim soak` and prints the report; returns whether it passed.
@@ -987,6 +1009,21 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("3601s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn json_escapes_and_keeps_its_keys() {
+        let report = Report {
+            failure: Some("spawn: `a \\ \"b\"` exited".to_owned()),
+            ..Report::default()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&report.json()).expect("the report is JSON");
+        assert_eq!(json["failure"], "spawn: `a \\ \"b\"` exited");
+        assert_eq!(json["roles"]["slow reader"]["otherwise"], 0);
+        assert_eq!(json["departures"]["connection lost"], 0);
+        assert_eq!(json["rss_kib_start"], serde_json::Value::Null);
+        assert_eq!(json.as_object().map(|o| o.len()), Some(28));
     }
 
     #[test]
