@@ -16,6 +16,52 @@ pub trait Report {
     fn json(&self) -> String;
 }
 
+/// How a tool's command ends: its process exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the run passed.
+    Passed,
+    /// 1: the server under test failed the run.
+    Failed,
+    /// 2: the flags were wrong (as clap's own usage errors).
+    Usage,
+    /// 3: the run could not be done (nothing listening, spawn failed).
+    CouldNotRun,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Passed => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::CouldNotRun => 3,
+        }
+    }
+
+    /// [`Exit::Passed`] or [`Exit::Failed`].
+    pub fn of_verdict(passed: bool) -> Exit {
+        if passed {
+            Exit::Passed
+        } else {
+            Exit::Failed
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+/// An error that ends a tool's run before it has a report.
+pub trait RunError: std::error::Error {
+    /// How the command exits on it.
+    fn exit(&self) -> Exit;
+}
+
 /// Prints `report` as JSON or as a table; returns whether it passed.
 pub fn print(report: &impl Report, json: bool) -> bool {
     if json {
@@ -27,12 +73,12 @@ pub fn print(report: &impl Report, json: bool) -> bool {
 }
 
 /// Runs `run` on a current-thread runtime and prints its report; a run
-/// that could not start or failed prints `tool: error` and fails.
-pub fn run_current_thread<R: Report>(
+/// that could not start prints `tool: error` and exits as the error says.
+pub fn run_current_thread<R: Report, E: RunError>(
     tool: &str,
     json: bool,
-    run: impl Future<Output = Result<R, String>>,
-) -> bool {
+    run: impl Future<Output = Result<R, E>>,
+) -> Exit {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -40,14 +86,14 @@ pub fn run_current_thread<R: Report>(
         Ok(r) => r,
         Err(e) => {
             eprintln!("{tool}: cannot start a runtime: {e}");
-            return false;
+            return Exit::CouldNotRun;
         }
     };
     match runtime.block_on(run) {
-        Ok(report) => print(&report, json),
+        Ok(report) => Exit::of_verdict(print(&report, json)),
         Err(e) => {
             eprintln!("{tool}: {e}");
-            false
+            e.exit()
         }
     }
 }

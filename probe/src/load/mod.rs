@@ -40,7 +40,7 @@ pub mod dialect;
 pub mod member;
 pub mod stats;
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::sync::atomic::Ordering;
@@ -49,7 +49,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::spawn::{spawn_server, Spawned};
+use crate::report::{Exit, RunError};
+use crate::spawn::{spawn_server, SpawnError, Spawned};
 pub use dialect::Dialect;
 use member::{Member, Progress, Tally};
 use stats::{proc_sample, Histogram, ProcSample};
@@ -426,16 +427,148 @@ struct ServerJson {
 
 /// Runs `chat-sim load` on a current-thread runtime and prints the report;
 /// returns whether the run passed.
-pub fn main(args: &LoadArgs) -> bool {
-    crate::report::run_current_thread("chat-sim load", args.json, run(args))
+pub fn main(args: &LoadArgs) -> Exit {
+    crate::report::run_current_thread("chat-sim load", args.json, execute(args))
 }
 
-fn check_args(a: &LoadArgs) -> Result<(), String> {
-    let bound = |what: &str, v: usize, lo: usize, hi: usize| {
-        if (lo..=hi).contains(&v) {
+/// A flag of `chat-sim load` out of its bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// `--what` is not within `lo..=hi`.
+    OutOfRange {
+        /// The flag, without `--`.
+        what: &'static str,
+        /// Smallest value allowed.
+        lo: usize,
+        /// Largest value allowed.
+        hi: usize,
+        /// The value given.
+        value: usize,
+    },
+    /// `--no-join` with senders.
+    NoJoinSenders,
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::OutOfRange {
+                what,
+                lo,
+                hi,
+                value,
+            } => write!(f, "--{what} must be {lo} to {hi}, not {value}"),
+            ArgsError::NoJoinSenders => {
+                write!(f, "--no-join members cannot send: use --senders 0")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+/// Why a load run could not be set up.
+#[derive(Debug)]
+pub enum LoadError {
+    /// A flag is out of bounds.
+    Args(ArgsError),
+    /// Neither `--addr` nor `--spawn`.
+    NoTarget,
+    /// `--spawn` could not start the server.
+    Spawn(SpawnError),
+    /// `--addr` does not resolve.
+    Resolve {
+        /// The address given.
+        addr: String,
+        /// Why.
+        error: io::Error,
+    },
+    /// `--addr` has no IPv4 address.
+    NoIpv4 {
+        /// The address given.
+        addr: String,
+    },
+    /// Not every member could join.
+    NotJoined {
+        /// Members that joined.
+        joined: usize,
+        /// Members asked for.
+        members: usize,
+        /// The first member's failure.
+        first: String,
+    },
+    /// A connecting task panicked or was cancelled.
+    ConnectTask(tokio::task::JoinError),
+    /// A member joined but its connection is missing.
+    NoConnection {
+        /// The member's index.
+        member: usize,
+    },
+    /// A reader task panicked or was cancelled.
+    ReaderTask(tokio::task::JoinError),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Args(e) => write!(f, "{e}"),
+            LoadError::NoTarget => write!(f, "give --addr HOST:PORT or --spawn 'CMD {{port}}'"),
+            LoadError::Spawn(e) => write!(f, "{e}"),
+            LoadError::Resolve { addr, error } => write!(f, "--addr {addr}: {error}"),
+            LoadError::NoIpv4 { addr } => write!(f, "--addr {addr}: no IPv4 address"),
+            LoadError::NotJoined {
+                joined,
+                members,
+                first,
+            } => write!(f, "{joined} of {members} members joined; {first}"),
+            LoadError::ConnectTask(e) => write!(f, "connect task: {e}"),
+            LoadError::NoConnection { member } => write!(f, "member m{member} has no connection"),
+            LoadError::ReaderTask(e) => write!(f, "reader task: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Args(e) => Some(e),
+            LoadError::Spawn(e) => Some(e),
+            LoadError::Resolve { error, .. } => Some(error),
+            LoadError::ConnectTask(e) | LoadError::ReaderTask(e) => Some(e),
+            LoadError::NoTarget
+            | LoadError::NoIpv4 { .. }
+            | LoadError::NotJoined { .. }
+            | LoadError::NoConnection { .. } => None,
+        }
+    }
+}
+
+impl RunError for LoadError {
+    fn exit(&self) -> Exit {
+        match self {
+            LoadError::Args(_) | LoadError::NoTarget => Exit::Usage,
+            LoadError::Spawn(_)
+            | LoadError::Resolve { .. }
+            | LoadError::NoIpv4 { .. }
+            | LoadError::NotJoined { .. }
+            | LoadError::ConnectTask(_)
+            | LoadError::NoConnection { .. }
+            | LoadError::ReaderTask(_) => Exit::CouldNotRun,
+        }
+    }
+}
+
+fn check_args(a: &LoadArgs) -> Result<(), ArgsError> {
+    let bound = |what: &'static str, value: usize, lo: usize, hi: usize| {
+        if (lo..=hi).contains(&value) {
             Ok(())
         } else {
-            Err(format!("--{what} must be {lo} to {hi}, not {v}"))
+            Err(ArgsError::OutOfRange {
+                what,
+                lo,
+                hi,
+                value,
+            })
         }
     };
     bound("members", a.members, 1, MEMBERS_MAX)?;
@@ -450,7 +583,7 @@ fn check_args(a: &LoadArgs) -> Result<(), String> {
     )?;
     bound("timeout-s", a.timeout_s as usize, 1, TIMEOUT_S_MAX as usize)?;
     if a.no_join && a.senders > 0 {
-        return Err("--no-join members cannot send: use --senders 0".to_owned());
+        return Err(ArgsError::NoJoinSenders);
     }
     Ok(())
 }
@@ -565,11 +698,18 @@ async fn send(
     Ok(())
 }
 
+/// [`execute`] with its error as text, the message `chat-sim load`
+/// prints. Kept for callers that look for a word in it
+/// (`probe/tests/load_smoke.rs`); new code should call [`execute`].
+pub async fn run(args: &LoadArgs) -> Result<Report, String> {
+    execute(args).await.map_err(|e| e.to_string())
+}
+
 /// Runs one load test as `args` says. `Err` only when the run could not
 /// be set up (bad flags, server not reachable, a member not joined);
 /// losses and timeouts are in the report.
-pub async fn run(args: &LoadArgs) -> Result<Report, String> {
-    check_args(args)?;
+pub async fn execute(args: &LoadArgs) -> Result<Report, LoadError> {
+    check_args(args).map_err(LoadError::Args)?;
     let a = args.clone();
     let epoch = Instant::now();
     let deadline = epoch + Duration::from_secs(a.timeout_s);
@@ -577,18 +717,21 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
 
     let (spawned, addr) = match (&a.spawn, &a.addr) {
         (Some(cmd), _) => {
-            let (s, addr) = spawn_server(cmd).await.map_err(|e| e.to_string())?;
+            let (s, addr) = spawn_server(cmd).await.map_err(LoadError::Spawn)?;
             (Some(s), addr)
         }
         (None, Some(addr)) => {
             let addr = addr
                 .to_socket_addrs()
-                .map_err(|e| format!("--addr {addr}: {e}"))?
+                .map_err(|error| LoadError::Resolve {
+                    addr: addr.clone(),
+                    error,
+                })?
                 .find(SocketAddr::is_ipv4)
-                .ok_or_else(|| format!("--addr {addr}: no IPv4 address"))?;
+                .ok_or_else(|| LoadError::NoIpv4 { addr: addr.clone() })?;
             (None, addr)
         }
-        (None, None) => return Err("give --addr HOST:PORT or --spawn 'CMD {port}'".to_owned()),
+        (None, None) => return Err(LoadError::NoTarget),
     };
     // Let a freshly spawned server settle after the readiness probe.
     let before = spawned.as_ref().map(Spawned::sample).unwrap_or_default();
@@ -617,7 +760,7 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
     let mut handshake = Histogram::default();
     let mut first_failure = None;
     while let Some(res) = joins.join_next().await {
-        let mine = res.map_err(|e| format!("connect task: {e}"))?;
+        let mine = res.map_err(LoadError::ConnectTask)?;
         for (i, r) in mine {
             match r {
                 Ok((stream, leftover, took)) => {
@@ -635,7 +778,11 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
         if let Some(s) = spawned {
             s.stop().await;
         }
-        return Err(format!("{n} of {} members joined; {f}", a.members));
+        return Err(LoadError::NotJoined {
+            joined: n,
+            members: a.members,
+            first: f,
+        });
     }
     let connect_s = connect_start.elapsed().as_secs_f64();
 
@@ -647,7 +794,7 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
     let mut group = Vec::new();
     for (i, slot) in joined.into_iter().enumerate() {
         let Some((stream, leftover)) = slot else {
-            return Err(format!("member m{i} has no connection"));
+            return Err(LoadError::NoConnection { member: i });
         };
         let stream = Arc::new(stream);
         let own = usize::from(i < a.senders);
@@ -739,7 +886,7 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
     let _ = stop_tx.send(true);
     let mut tally = Tally::default();
     for r in readers {
-        let t = r.await.map_err(|e| format!("reader task: {e}"))?;
+        let t = r.await.map_err(LoadError::ReaderTask)?;
         tally.merge(&t);
     }
     let elapsed_s = match tally.last_chat {
