@@ -123,3 +123,26 @@ where
 {
     s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_the_documented_ones() {
+        let codes: Vec<u8> = [Exit::Passed, Exit::Failed, Exit::Usage, Exit::CouldNotRun]
+            .into_iter()
+            .map(Exit::code)
+            .collect();
+        assert_eq!(codes, [0, 1, 2, 3]);
+        assert_eq!(Exit::of_verdict(true), Exit::Passed);
+        assert_eq!(Exit::of_verdict(false), Exit::Failed);
+    }
+
+    #[test]
+    fn rounding_keeps_the_measured_precision() {
+        assert_eq!(rounded(0.013_849, 4), 0.0138);
+        assert_eq!(rounded(15.8, 3), 15.8);
+        assert_eq!(to_json(&rounded(3.0, 1)), "3.0");
+    }
+}

@@ -982,6 +982,24 @@ mod tests {
     }
 
     #[test]
+    fn errors_say_what_they_said_and_exit_by_cause() {
+        let e = check_args(&LoadArgs {
+            members: 0,
+            ..LoadArgs::default()
+        })
+        .expect_err("no members");
+        assert_eq!(e.to_string(), "--members must be 1 to 100000, not 0");
+        assert_eq!(LoadError::Args(e).exit(), Exit::Usage);
+        let e = LoadError::NotJoined {
+            joined: 0,
+            members: 100,
+            first: "member m0: refused".to_owned(),
+        };
+        assert_eq!(e.to_string(), "0 of 100 members joined; member m0: refused");
+        assert_eq!(e.exit(), Exit::CouldNotRun);
+    }
+
+    #[test]
     fn flags_are_bounded() {
         let ok = LoadArgs::default();
         assert!(check_args(&ok).is_ok());
