@@ -3,9 +3,10 @@
 //! its CPU and memory, and stopping it. Shared by `chat-sim load`,
 //! `conform` and `soak`. This module must never speak the chat protocol.
 
+use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -16,6 +17,48 @@ use crate::load::stats::{proc_sample, ProcSample};
 pub const SPAWN_READY_MS: u64 = 10_000;
 /// How long a spawned server may take to exit after SIGTERM.
 pub const SPAWN_EXIT_MS: u64 = 10_000;
+
+/// Why a server could not be started.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// No free loopback port could be found.
+    Port(io::Error),
+    /// `sh` could not be started.
+    Start(io::Error),
+    /// The command exited before it accepted a connection.
+    Exited {
+        /// The command as run.
+        line: String,
+        /// How it exited.
+        status: ExitStatus,
+    },
+    /// The command did not accept within [`SPAWN_READY_MS`].
+    NotReady {
+        /// The command as run.
+        line: String,
+    },
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Port(e) | SpawnError::Start(e) => write!(f, "{e}"),
+            SpawnError::Exited { line, status } => write!(f, "`{line}` exited: {status}"),
+            SpawnError::NotReady { line } => {
+                write!(f, "`{line}` did not accept within {SPAWN_READY_MS} ms")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpawnError::Port(e) | SpawnError::Start(e) => Some(e),
+            SpawnError::Exited { .. } | SpawnError::NotReady { .. } => None,
+        }
+    }
+}
 
 /// A server started by `--spawn`, sent SIGTERM (then SIGKILL) on drop.
 pub struct Spawned {
@@ -58,9 +101,10 @@ impl Drop for Spawned {
 
 /// Runs `cmd` (`{port}` replaced by a free loopback port) under `sh -c`
 /// and waits until it accepts a connection on that port.
-pub async fn spawn_server(cmd: &str) -> io::Result<(Spawned, SocketAddr)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
+pub async fn spawn_server(cmd: &str) -> Result<(Spawned, SocketAddr), SpawnError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(SpawnError::Port)?
         .port();
     let line = cmd.replace("{port}", &port.to_string());
     let mut command = Command::new("sh");
@@ -73,7 +117,7 @@ pub async fn spawn_server(cmd: &str) -> io::Result<(Spawned, SocketAddr)> {
     if std::env::var_os("RUST_LOG").is_none() {
         command.env("RUST_LOG", "warn");
     }
-    let child = command.spawn()?;
+    let child = command.spawn().map_err(SpawnError::Start)?;
     let mut spawned = Spawned {
         pid: child.id().to_string(),
         child,
@@ -81,14 +125,12 @@ pub async fn spawn_server(cmd: &str) -> io::Result<(Spawned, SocketAddr)> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     for _ in 0..SPAWN_READY_MS / 20 {
         if let Ok(Some(status)) = spawned.child.try_wait() {
-            return Err(io::Error::other(format!("`{line}` exited: {status}")));
+            return Err(SpawnError::Exited { line, status });
         }
         if TcpStream::connect(addr).await.is_ok() {
             return Ok((spawned, addr));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Err(io::Error::other(format!(
-        "`{line}` did not accept within {SPAWN_READY_MS} ms"
-    )))
+    Err(SpawnError::NotReady { line })
 }

@@ -190,9 +190,11 @@ fn main() -> ExitCode {
             }
             outcome.passed()
         }
-        Some(Command::Load(args)) => probe::load::main(&args),
-        Some(Command::Conform(args)) => probe::conform::main(&args),
-        Some(Command::Soak(args)) => probe::soak::main(&args),
+        // The real-TCP tools end with their own exit status: 0 passed, 1
+        // the server failed, 2 usage, 3 could not run (`probe::report::Exit`).
+        Some(Command::Load(args)) => return probe::load::main(&args).into(),
+        Some(Command::Conform(args)) => return probe::conform::main(&args).into(),
+        Some(Command::Soak(args)) => return probe::soak::main(&args).into(),
         Some(Command::Bench {
             clients,
             tick_ms,

@@ -9,6 +9,7 @@
 //! checker's job. It must never sleep to synchronise and never hold the
 //! recording's lock across an await.
 
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -88,6 +89,160 @@ struct Conn {
     last_sent: Instant,
 }
 
+/// Why a step of a case failed: what the server did (or did not do)
+/// that the script did not expect, or a script that cannot run.
+#[derive(Debug)]
+pub enum StepError {
+    /// The client has no open connection.
+    NoConnection {
+        /// The client's label.
+        client: String,
+    },
+    /// A `Shutdown` step without a spawned server.
+    NoSpawnedServer,
+    /// More than [`CASE_CONNECTIONS_MAX`] connections in one case.
+    TooManyConnections,
+    /// The client could not connect.
+    ConnectFailed {
+        /// The client's label.
+        client: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The client could not connect within the step bound.
+    ConnectTimeout {
+        /// The client's label.
+        client: String,
+        /// The step bound, ms.
+        ms: u128,
+    },
+    /// The client's connection is closed for writing.
+    Closed {
+        /// The client's label.
+        client: String,
+    },
+    /// A write did not complete within the step bound.
+    WriteTimeout {
+        /// The client's label.
+        client: String,
+        /// Bytes of the write.
+        bytes: usize,
+        /// The step bound, ms.
+        ms: u128,
+    },
+    /// The next line was not the one expected.
+    Unexpected {
+        /// The client's label.
+        client: String,
+        /// The pattern expected.
+        expected: String,
+        /// The line received, quoted.
+        got: String,
+    },
+    /// The connection ended while a line was awaited.
+    EndedWhileWaiting {
+        /// The client's label.
+        client: String,
+        /// How it ended.
+        how: &'static str,
+        /// The pattern awaited.
+        expected: String,
+    },
+    /// No matching line within the step bound.
+    NoLine {
+        /// The client's label.
+        client: String,
+        /// The pattern awaited.
+        expected: String,
+        /// The step bound, ms.
+        ms: u128,
+    },
+    /// A line arrived where the server should have closed.
+    LineBeforeClose {
+        /// The client's label.
+        client: String,
+        /// The line received, quoted.
+        got: String,
+    },
+    /// The server did not close the connection within the step bound.
+    NotClosed {
+        /// The client's label.
+        client: String,
+        /// The step bound, ms.
+        ms: u128,
+    },
+    /// A pump ran all its rounds without seeing its `until` line.
+    PumpExhausted {
+        /// The pattern awaited.
+        until: String,
+        /// Lines sent.
+        lines: usize,
+        /// Bytes of each line's text.
+        text_bytes: usize,
+    },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::NoConnection { client } => write!(f, "{client} has no open connection"),
+            StepError::NoSpawnedServer => write!(f, "no spawned server to stop"),
+            StepError::TooManyConnections => write!(
+                f,
+                "more than {CASE_CONNECTIONS_MAX} connections in one case"
+            ),
+            StepError::ConnectFailed { client, error } => {
+                write!(f, "{client} could not connect: {error}")
+            }
+            StepError::ConnectTimeout { client, ms } => {
+                write!(f, "{client} could not connect within {ms} ms")
+            }
+            StepError::Closed { client } => write!(f, "{client} is closed"),
+            StepError::WriteTimeout { client, bytes, ms } => write!(
+                f,
+                "{client}: a write of {bytes} bytes did not complete within {ms} ms (the server does not read)"
+            ),
+            StepError::Unexpected {
+                client,
+                expected,
+                got,
+            } => write!(f, "{client}: expected {expected}, got {got}"),
+            StepError::EndedWhileWaiting {
+                client,
+                how,
+                expected,
+            } => write!(f, "{client}: connection {how} while waiting for {expected}"),
+            StepError::NoLine {
+                client,
+                expected,
+                ms,
+            } => write!(f, "{client}: no {expected} within {ms} ms"),
+            StepError::LineBeforeClose { client, got } => write!(
+                f,
+                "{client}: expected the server to close the connection, got {got}"
+            ),
+            StepError::NotClosed { client, ms } => write!(
+                f,
+                "{client}: the server did not close the connection within {ms} ms"
+            ),
+            StepError::PumpExhausted {
+                until,
+                lines,
+                text_bytes,
+            } => write!(f, "no {until} after {lines} lines of {text_bytes} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StepError::ConnectFailed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// What running a case produced.
 pub struct CaseRun {
     /// Everything observed.
@@ -149,7 +304,7 @@ pub async fn run_case(opts: &DriverOpts, case: &Case, spawned: &mut Option<Spawn
             continue;
         }
         if let Err(why) = d.step(step).await {
-            failure = Some((i, section.clone(), why));
+            failure = Some((i, section.clone(), why.to_string()));
             break;
         }
     }
@@ -157,7 +312,7 @@ pub async fn run_case(opts: &DriverOpts, case: &Case, spawned: &mut Option<Spawn
     if failure.is_none() {
         match d.settle().await {
             Ok(()) => settled = true,
-            Err(why) => failure = Some((case.steps.len(), section, why)),
+            Err(why) => failure = Some((case.steps.len(), section, why.to_string())),
         }
     }
     let (recording, elapsed_ms) = {
@@ -304,15 +459,17 @@ impl Driver<'_> {
         self.case.clients.get(client).map_or("?", String::as_str)
     }
 
-    fn conn_of(&self, client: usize) -> Result<usize, String> {
+    fn conn_of(&self, client: usize) -> Result<usize, StepError> {
         self.of_client
             .get(client)
             .copied()
             .flatten()
-            .ok_or_else(|| format!("{} has no open connection", self.label(client)))
+            .ok_or_else(|| StepError::NoConnection {
+                client: self.label(client).to_owned(),
+            })
     }
 
-    async fn step(&mut self, step: &Step) -> Result<(), String> {
+    async fn step(&mut self, step: &Step) -> Result<(), StepError> {
         match step {
             Step::Section(_) => Ok(()),
             Step::Connect(c) => self.connect(*c).await,
@@ -377,7 +534,7 @@ impl Driver<'_> {
             }
             Step::Shutdown => {
                 let Some(server) = self.spawned.take() else {
-                    return Err("no spawned server to stop".into());
+                    return Err(StepError::NoSpawnedServer);
                 };
                 lock(&self.shared).push(What::Fault(Fault::ServerShutdown));
                 self.stopping = Some(tokio::spawn(server.stop()));
@@ -390,11 +547,9 @@ impl Driver<'_> {
         }
     }
 
-    async fn connect(&mut self, c: usize) -> Result<(), String> {
+    async fn connect(&mut self, c: usize) -> Result<(), StepError> {
         if self.conns.len() >= CASE_CONNECTIONS_MAX {
-            return Err(format!(
-                "more than {CASE_CONNECTIONS_MAX} connections in one case"
-            ));
+            return Err(StepError::TooManyConnections);
         }
         if self.of_client[c].is_some() {
             self.close(c, false).await?;
@@ -410,15 +565,17 @@ impl Driver<'_> {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 lock(&self.shared).push(What::ConnectFailed { conn: id });
-                return Err(format!("{} could not connect: {e}", self.label(c)));
+                return Err(StepError::ConnectFailed {
+                    client: self.label(c).to_owned(),
+                    error: e,
+                });
             }
             Err(_) => {
                 lock(&self.shared).push(What::ConnectFailed { conn: id });
-                return Err(format!(
-                    "{} could not connect within {} ms",
-                    self.label(c),
-                    self.opts.step_timeout.as_millis()
-                ));
+                return Err(StepError::ConnectTimeout {
+                    client: self.label(c).to_owned(),
+                    ms: self.opts.step_timeout.as_millis(),
+                });
             }
         };
         let _ = stream.set_nodelay(true);
@@ -447,12 +604,14 @@ impl Driver<'_> {
     /// One write. A write the server refuses (it closed the connection)
     /// is not a failure of the step: what the server did is judged from
     /// what was received.
-    async fn send(&mut self, c: usize, bytes: Vec<u8>) -> Result<(), String> {
+    async fn send(&mut self, c: usize, bytes: Vec<u8>) -> Result<(), StepError> {
         let k = self.conn_of(c)?;
         let step_timeout = self.opts.step_timeout;
         let conn = &mut self.conns[k];
         let Some(wr) = conn.wr.as_mut() else {
-            return Err(format!("{} is closed", self.case.clients[c]));
+            return Err(StepError::Closed {
+                client: self.case.clients[c].clone(),
+            });
         };
         lock(&self.shared).push(What::Sent {
             conn: conn.id,
@@ -462,12 +621,11 @@ impl Driver<'_> {
         conn.last_sent = Instant::now();
         match timeout(step_timeout, wr.write_all(&bytes)).await {
             Ok(_) => Ok(()),
-            Err(_) => Err(format!(
-                "{}: a write of {} bytes did not complete within {} ms (the server does not read)",
-                self.case.clients[c],
-                bytes.len(),
-                step_timeout.as_millis()
-            )),
+            Err(_) => Err(StepError::WriteTimeout {
+                client: self.case.clients[c].clone(),
+                bytes: bytes.len(),
+                ms: step_timeout.as_millis(),
+            }),
         }
     }
 
@@ -500,7 +658,7 @@ impl Driver<'_> {
 
     /// Waits for a line matching `pat` on `c`'s connection. Strict: the
     /// next unread line must match. Otherwise lines before it are skipped.
-    async fn wait(&mut self, c: usize, pat: &Pat, strict: bool) -> Result<Vec<u8>, String> {
+    async fn wait(&mut self, c: usize, pat: &Pat, strict: bool) -> Result<Vec<u8>, StepError> {
         let k = self.conn_of(c)?;
         let deadline = Instant::now() + self.opts.step_timeout;
         let label = self.label(c).to_owned();
@@ -521,14 +679,19 @@ impl Driver<'_> {
                         return Ok(l.to_vec());
                     }
                     if strict {
-                        return Err(format!("{label}: expected {pat}, got {shown}"));
+                        return Err(StepError::Unexpected {
+                            client: label,
+                            expected: pat.to_string(),
+                            got: shown,
+                        });
                     }
                 }
                 if let Some(how) = inbox.closed {
-                    return Err(format!(
-                        "{label}: connection {} while waiting for {pat}",
-                        how.as_str()
-                    ));
+                    return Err(StepError::EndedWhileWaiting {
+                        client: label,
+                        how: how.as_str(),
+                        expected: pat.to_string(),
+                    });
                 }
             }
             let wake = match self.keepalives().await {
@@ -536,17 +699,18 @@ impl Driver<'_> {
                 None => deadline,
             };
             if timeout_at(wake, notified).await.is_err() && Instant::now() >= deadline {
-                return Err(format!(
-                    "{label}: no {pat} within {} ms",
-                    self.opts.step_timeout.as_millis()
-                ));
+                return Err(StepError::NoLine {
+                    client: label,
+                    expected: pat.to_string(),
+                    ms: self.opts.step_timeout.as_millis(),
+                });
             }
         }
     }
 
     /// Waits until the server ends `c`'s connection; strict: no unread
     /// line may come first.
-    async fn closed(&mut self, c: usize, strict: bool) -> Result<(), String> {
+    async fn closed(&mut self, c: usize, strict: bool) -> Result<(), StepError> {
         let k = self.conn_of(c)?;
         let deadline = Instant::now() + self.opts.step_timeout;
         let label = self.label(c).to_owned();
@@ -563,9 +727,10 @@ impl Driver<'_> {
                         let shown = line
                             .as_deref()
                             .map_or("(a line over 16384 bytes)".into(), quote);
-                        return Err(format!(
-                            "{label}: expected the server to close the connection, got {shown}"
-                        ));
+                        return Err(StepError::LineBeforeClose {
+                            client: label,
+                            got: shown,
+                        });
                     }
                     self.conns[k].cursor = inbox.lines.len();
                 }
@@ -577,10 +742,10 @@ impl Driver<'_> {
                 return Ok(());
             }
             if timeout_at(deadline, notified).await.is_err() {
-                return Err(format!(
-                    "{label}: the server did not close the connection within {} ms",
-                    self.opts.step_timeout.as_millis()
-                ));
+                return Err(StepError::NotClosed {
+                    client: label,
+                    ms: self.opts.step_timeout.as_millis(),
+                });
             }
         }
     }
@@ -602,7 +767,7 @@ impl Driver<'_> {
 
     /// The client closes its connection: FIN, or with `reset` an RST
     /// (SO_LINGER 0), as a crashed process or a pulled cable would.
-    async fn close(&mut self, c: usize, reset: bool) -> Result<(), String> {
+    async fn close(&mut self, c: usize, reset: bool) -> Result<(), StepError> {
         let k = self.conn_of(c)?;
         let id = self.conns[k].id;
         let label = self.label(c).to_owned();
@@ -644,7 +809,7 @@ impl Driver<'_> {
         per_round: usize,
         rounds_max: usize,
         until: &(usize, Pat),
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         let name = self.label(from).to_owned();
         let filler = "m".repeat(text_bytes);
         let (until_c, until_pat) = until;
@@ -672,16 +837,18 @@ impl Driver<'_> {
                 return Ok(());
             }
         }
-        Err(format!(
-            "no {until_pat} after {n} lines of {text_bytes} bytes"
-        ))
+        Err(StepError::PumpExhausted {
+            until: until_pat.to_string(),
+            lines: n,
+            text_bytes,
+        })
     }
 
     /// The end of a script: every connected, reading member completes a
     /// `/who` round trip, so every room line the server ordered before
     /// has arrived (SRV-4) and the recording is complete; a connection
     /// still naming is closed by its client.
-    async fn settle(&mut self) -> Result<(), String> {
+    async fn settle(&mut self) -> Result<(), StepError> {
         for c in 0..self.of_client.len() {
             let Some(k) = self.of_client[c] else { continue };
             let reading = *self.conns[k].ctl.borrow() == Ctl::Read;

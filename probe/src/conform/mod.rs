@@ -40,7 +40,7 @@ pub mod cases;
 pub mod driver;
 
 use oracle::{spec, SpecId};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
@@ -48,7 +48,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
-use crate::spawn::{spawn_server, Spawned};
+use crate::report::{Exit, RunError};
+use crate::spawn::{spawn_server, SpawnError, Spawned};
 pub use cases::{Case, Profile};
 use driver::{run_case, CaseRun, DriverOpts};
 use oracle::check::{self, Verdict, CHECKED_IDS};
@@ -374,75 +375,87 @@ impl Report {
 
     /// The report as JSON (for CI).
     pub fn json(&self) -> String {
-        let mut out = String::from("{");
-        let _ = write!(out, "\"passed\":{},\"cases\":[", self.passed());
-        for (i, c) in self.cases.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let (result, ids, why) = match &c.outcome {
-                Outcome::Pass => ("pass", Vec::new(), None),
-                Outcome::Fail { ids, why } => ("fail", ids.clone(), Some(why.as_str())),
-                Outcome::Skipped(why) => ("skipped", Vec::new(), Some(why.as_str())),
-            };
-            let _ = write!(
-                out,
-                "{{\"name\":{},\"profile\":{},\"result\":{},\"ids\":{},\"failed_ids\":{},\"reason\":{},\"elapsed_ms\":{},\"transcript\":{}}}",
-                js(c.name),
-                js(c.profile.name()),
-                js(result),
-                js_ids(&c.ids),
-                js_ids(&ids),
-                why.map_or("null".to_owned(), js),
-                c.elapsed_ms,
-                c.transcript.as_deref().map_or("null".to_owned(), js)
-            );
-        }
-        out.push_str("],\"ids\":[");
-        for (i, r) in self.id_rows().iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(
-                out,
-                "{{\"id\":{},\"result\":{},\"cases\":{},\"reason\":{}}}",
-                js(r.id.as_str()),
-                js(r.result),
-                js_list(&r.cases),
-                r.reason.as_deref().map_or("null".to_owned(), js)
-            );
-        }
-        out.push_str("]}");
-        out
+        let cases = self
+            .cases
+            .iter()
+            .map(|c| {
+                let (result, failed_ids, reason) = match &c.outcome {
+                    Outcome::Pass => ("pass", &[][..], None),
+                    Outcome::Fail { ids, why } => ("fail", &ids[..], Some(why.as_str())),
+                    Outcome::Skipped(why) => ("skipped", &[][..], Some(why.as_str())),
+                };
+                CaseJson {
+                    name: c.name,
+                    profile: c.profile.name(),
+                    result,
+                    ids: &c.ids,
+                    failed_ids,
+                    reason,
+                    elapsed_ms: c.elapsed_ms,
+                    transcript: c.transcript.as_deref(),
+                }
+            })
+            .collect();
+        let rows = self.id_rows();
+        let ids = rows
+            .iter()
+            .map(|r| IdJson {
+                id: r.id,
+                result: r.result,
+                cases: &r.cases,
+                reason: r.reason.as_deref(),
+            })
+            .collect();
+        crate::report::to_json(&ReportJson {
+            passed: self.passed(),
+            cases,
+            ids,
+        })
     }
 }
 
-/// A JSON string.
-fn js(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// The `--json` report: the cases in run order, then every SPEC ID.
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    passed: bool,
+    cases: Vec<CaseJson<'a>>,
+    ids: Vec<IdJson<'a>>,
 }
 
-fn js_ids(ids: &[SpecId]) -> String {
-    let texts: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
-    js_list(&texts)
+/// One case of the `--json` report.
+#[derive(serde::Serialize)]
+struct CaseJson<'a> {
+    name: &'a str,
+    profile: &'a str,
+    /// "pass", "fail" or "skipped".
+    result: &'a str,
+    #[serde(serialize_with = "spec_ids")]
+    ids: &'a [SpecId],
+    #[serde(serialize_with = "spec_ids")]
+    failed_ids: &'a [SpecId],
+    reason: Option<&'a str>,
+    elapsed_ms: u64,
+    transcript: Option<&'a str>,
 }
 
-fn js_list(items: &[&str]) -> String {
-    let shown: Vec<String> = items.iter().map(|s| js(s)).collect();
-    format!("[{}]", shown.join(","))
+/// One SPEC ID's row of the `--json` report.
+#[derive(serde::Serialize)]
+struct IdJson<'a> {
+    #[serde(serialize_with = "spec_id")]
+    id: SpecId,
+    result: &'a str,
+    cases: &'a [&'static str],
+    reason: Option<&'a str>,
+}
+
+/// A SPEC ID as its text (`"MSG-1"`).
+fn spec_id<S: serde::Serializer>(id: &SpecId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(id.as_str())
+}
+
+/// SPEC IDs as a list of their texts.
+fn spec_ids<S: serde::Serializer>(ids: &&[SpecId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ids.iter().map(|id| id.as_str()))
 }
 
 /// The map of cases to SPEC IDs (`--list`).
@@ -488,11 +501,11 @@ pub fn list() -> String {
     out
 }
 
-/// Runs `chat-sim conform`; returns whether nothing failed.
-pub fn main(args: &ConformArgs) -> bool {
+/// Runs `chat-sim conform`: [`Exit::Passed`] only if nothing failed.
+pub fn main(args: &ConformArgs) -> Exit {
     if args.list {
         print!("{}", list());
-        return true;
+        return Exit::Passed;
     }
     let target = match (&args.addr, &args.spawn) {
         (Some(addr), None) => match Profile::by_name(&args.profile) {
@@ -502,23 +515,23 @@ pub fn main(args: &ConformArgs) -> bool {
                     "chat-sim conform: no profile {:?} (default, limits, timeouts, quiet)",
                     args.profile
                 );
-                return false;
+                return Exit::Usage;
             }
         },
         (None, Some(cmd)) => Target::Spawn(cmd.clone(), !args.no_flags),
         _ => {
             eprintln!("chat-sim conform: give --addr HOST:PORT or --spawn 'COMMAND'");
-            return false;
+            return Exit::Usage;
         }
     };
     if args.step_timeout_ms == 0 || args.step_timeout_ms > STEP_TIMEOUT_MS_MAX {
         eprintln!("chat-sim conform: --step-timeout-ms must be 1..={STEP_TIMEOUT_MS_MAX}");
-        return false;
+        return Exit::Usage;
     }
     let known: Vec<&str> = cases::all().iter().map(|c| c.name).collect();
     if let Some(bad) = args.cases.iter().find(|c| !known.contains(&c.as_str())) {
         eprintln!("chat-sim conform: no case {bad:?} (see --list)");
-        return false;
+        return Exit::Usage;
     }
     let opts = Options {
         target,
@@ -530,15 +543,66 @@ pub fn main(args: &ConformArgs) -> bool {
     crate::report::run_current_thread("chat-sim conform", args.json, run(&opts))
 }
 
-fn resolve(addr: &str) -> Result<SocketAddr, String> {
+/// Why a conformance run could not be done at all (a case that cannot
+/// run is skipped, not an error).
+#[derive(Debug)]
+pub enum ConformError {
+    /// `--addr` does not resolve.
+    Resolve {
+        /// The address given.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// `--addr` resolves to no address.
+    NoAddress {
+        /// The address given.
+        addr: String,
+    },
+    /// `--spawn` could not start a profile's server.
+    Spawn(SpawnError),
+}
+
+impl fmt::Display for ConformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConformError::Resolve { addr, error } => write!(f, "{addr}: {error}"),
+            ConformError::NoAddress { addr } => write!(f, "{addr}: no address"),
+            ConformError::Spawn(e) => write!(f, "--spawn: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConformError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConformError::Resolve { error, .. } => Some(error),
+            ConformError::NoAddress { .. } => None,
+            ConformError::Spawn(e) => Some(e),
+        }
+    }
+}
+
+impl RunError for ConformError {
+    fn exit(&self) -> Exit {
+        Exit::CouldNotRun
+    }
+}
+
+fn resolve(addr: &str) -> Result<SocketAddr, ConformError> {
     addr.to_socket_addrs()
-        .map_err(|e| format!("{addr}: {e}"))?
+        .map_err(|error| ConformError::Resolve {
+            addr: addr.to_owned(),
+            error,
+        })?
         .next()
-        .ok_or_else(|| format!("{addr}: no address"))
+        .ok_or_else(|| ConformError::NoAddress {
+            addr: addr.to_owned(),
+        })
 }
 
 /// Runs the selected cases against the target.
-pub async fn run(opts: &Options) -> Result<Report, String> {
+pub async fn run(opts: &Options) -> Result<Report, ConformError> {
     let started = Instant::now();
     let selected: Vec<Case> = cases::all()
         .into_iter()
@@ -566,7 +630,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         if todo.is_empty() {
             continue;
         }
-        // Where this profile's server is, or why its cases cannot run.
+        // Where this profile's server is, or why its cases are skipped.
         let mut spawned: Option<Spawned> = None;
         let addr: Result<SocketAddr, String> = match &opts.target {
             Target::Addr(addr, p) => {
@@ -596,9 +660,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
                     } else {
                         format!("{cmd} {}", profile.flags())
                     };
-                    let (server, addr) = spawn_server(&line)
-                        .await
-                        .map_err(|e| format!("--spawn: {e}"))?;
+                    let (server, addr) = spawn_server(&line).await.map_err(ConformError::Spawn)?;
                     spawned = Some(server);
                     Ok(addr)
                 }
@@ -639,7 +701,8 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
                 empty_room(addr, opts.step_timeout, probes).await
             };
             let run = run_case(&dopts, case, &mut spawned).await;
-            results[i] = Some(judge(case, &run, room.err(), opts.keep_transcripts));
+            let room = room.err().map(|e| e.to_string());
+            results[i] = Some(judge(case, &run, room, opts.keep_transcripts));
         }
         if let Some(server) = spawned {
             server.stop().await;
@@ -728,15 +791,69 @@ fn judge(case: &Case, run: &CaseRun, room: Option<String>, keep: bool) -> CaseRe
     }
 }
 
+/// What the room-empty probe before a case found wrong.
+#[derive(Debug)]
+pub enum RoomError {
+    /// It could not connect within the step bound.
+    ConnectTimeout,
+    /// It could not connect.
+    Connect(std::io::Error),
+    /// Its connection ended before it was done.
+    Ended,
+    /// Members were still there at the step bound.
+    NotEmpty {
+        /// Who (and how many more).
+        present: Vec<String>,
+    },
+    /// It could not write its name.
+    Write(std::io::Error),
+    /// The server answered its name with an error line.
+    ErrorLine(String),
+    /// No goodbye after its `exit`.
+    NoGoodbye,
+    /// It read [`PROBE_LINES_MAX`] lines.
+    TooManyLines,
+}
+
+impl fmt::Display for RoomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoomError::ConnectTimeout => write!(f, "the probe could not connect in time"),
+            RoomError::Connect(e) => write!(f, "the probe could not connect: {e}"),
+            RoomError::Ended => write!(f, "the probe's connection ended"),
+            RoomError::NotEmpty { present } => write!(
+                f,
+                "the room was not empty before the case: {}",
+                present.join(", ")
+            ),
+            RoomError::Write(e) => write!(f, "the probe could not write: {e}"),
+            RoomError::ErrorLine(code) => {
+                write!(f, "the probe got {code}: the room is not empty")
+            }
+            RoomError::NoGoodbye => write!(f, "the probe got no goodbye"),
+            RoomError::TooManyLines => write!(f, "the probe read too many lines"),
+        }
+    }
+}
+
+impl std::error::Error for RoomError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RoomError::Connect(e) | RoomError::Write(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// Joins a probe member to see that the room is empty; if it is not,
 /// waits (within `step`) until the members it lists have left. Returns
 /// what is wrong, for the report; the case runs regardless.
-async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), String> {
+async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), RoomError> {
     let deadline = Instant::now() + step;
     let stream = timeout(step, TcpStream::connect(addr))
         .await
-        .map_err(|_| "the probe could not connect in time".to_owned())?
-        .map_err(|e| format!("the probe could not connect: {e}"))?;
+        .map_err(|_| RoomError::ConnectTimeout)?
+        .map_err(RoomError::Connect)?;
     let (rd, mut wr) = stream.into_split();
     let mut lines = BufReader::new(rd).lines();
     let name = format!("probe-{n}");
@@ -744,20 +861,17 @@ async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), St
     for i in 0..PROBE_LINES_MAX {
         let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
             Ok(Ok(Some(line))) => line,
-            Ok(_) => return Err("the probe's connection ended".to_owned()),
+            Ok(_) => return Err(RoomError::Ended),
             Err(_) => {
                 let _ = wr.write_all(b"exit\n").await;
-                return Err(format!(
-                    "the room was not empty before the case: {}",
-                    present.join(", ")
-                ));
+                return Err(RoomError::NotEmpty { present });
             }
         };
         match parse_server_line(line.as_bytes()) {
             Ok(SLine::Prompt) if i == 0 => {
                 wr.write_all(format!("{name}\n").as_bytes())
                     .await
-                    .map_err(|e| format!("the probe could not write: {e}"))?;
+                    .map_err(RoomError::Write)?;
             }
             Ok(SLine::Welcome { list, .. }) => {
                 present = list.names.into_iter().filter(|m| *m != name).collect();
@@ -769,9 +883,7 @@ async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), St
                 let who = l.notice_subject().unwrap_or_default().to_owned();
                 present.retain(|m| *m != who);
             }
-            Ok(SLine::Error(code)) => {
-                return Err(format!("the probe got {code:?}: the room is not empty"))
-            }
+            Ok(SLine::Error(code)) => return Err(RoomError::ErrorLine(format!("{code:?}"))),
             _ => {}
         }
         if i > 0 && present.is_empty() {
@@ -781,12 +893,12 @@ async fn empty_room(addr: SocketAddr, step: Duration, n: usize) -> Result<(), St
                 match tokio::time::timeout_at(deadline, lines.next_line()).await {
                     Ok(Ok(Some(l))) if l.starts_with("* Goodbye") => return Ok(()),
                     Ok(Ok(Some(_))) => continue,
-                    _ => return Err("the probe got no goodbye".to_owned()),
+                    _ => return Err(RoomError::NoGoodbye),
                 }
             }
         }
     }
-    Err("the probe read too many lines".to_owned())
+    Err(RoomError::TooManyLines)
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub mod dialect;
 pub mod member;
 pub mod stats;
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::sync::atomic::Ordering;
@@ -49,7 +49,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::spawn::{spawn_server, Spawned};
+use crate::report::{Exit, RunError};
+use crate::spawn::{spawn_server, SpawnError, Spawned};
 pub use dialect::Dialect;
 use member::{Member, Progress, Tally};
 use stats::{proc_sample, Histogram, ProcSample};
@@ -331,85 +332,243 @@ impl Report {
 
     /// The report as one JSON object (keys stable for scripts).
     pub fn json(&self) -> String {
+        use crate::report::rounded;
         let l = &self.tally.latency;
-        let ms = |us: u64| us as f64 / 1000.0;
-        let mut s = String::from("{");
-        let mut field = |k: &str, v: String| {
-            if s.len() > 1 {
-                s.push(',');
-            }
-            let _ = write!(s, "\"{k}\":{v}");
-        };
-        field("dialect", format!("\"{}\"", self.dialect));
-        field("members", self.members.to_string());
-        field("senders", self.senders.to_string());
-        field("messages", self.messages.to_string());
-        field("size", self.size.to_string());
-        field("rate", self.rate.to_string());
-        field("connect_s", format!("{:.4}", self.connect_s));
-        field(
-            "handshake_p99_ms",
-            format!("{:.3}", ms(self.handshake.quantile_us(0.99))),
-        );
-        field("notices_expected", self.notices_expected.to_string());
-        field("notices_received", self.notices_received.to_string());
-        field("expected", self.tally.expected.to_string());
-        field("received", self.tally.chat.to_string());
-        field("lost", self.lost().to_string());
-        field("out_of_order", self.tally.out_of_order.to_string());
-        field("evictions", self.tally.removed.to_string());
-        field("departures", self.tally.left.to_string());
-        field("errors", self.tally.errors.to_string());
-        field("closed", self.tally.closed.to_string());
-        field("elapsed_s", format!("{:.4}", self.elapsed_s));
-        field(
-            "deliveries_per_s",
-            format!("{:.0}", self.deliveries_per_s()),
-        );
-        field("latency_p50_ms", format!("{:.3}", ms(l.quantile_us(0.5))));
-        field("latency_p99_ms", format!("{:.3}", ms(l.quantile_us(0.99))));
-        field("latency_max_ms", format!("{:.3}", ms(l.max_us())));
-        if let Some(sv) = self.server {
-            for (k, p) in [
-                ("before", sv.before),
-                ("joined", sv.joined),
-                ("after", sv.after),
-            ] {
-                field(&format!("server_cpu_s_{k}"), format!("{:.2}", p.cpu_s));
-                field(&format!("server_rss_kib_{k}"), p.rss_kib.to_string());
-            }
-            field(
-                "server_rss_per_member_kib",
-                format!("{:.3}", self.rss_per_member_kib().unwrap_or(0.0)),
-            );
-        }
-        field("own_cpu_msg_s", format!("{:.2}", self.own_cpu_msg_s));
-        field("own_cpu_s", format!("{:.2}", self.own_cpu_s));
-        field("passed", self.passed().to_string());
-        field(
-            "failure",
-            match &self.failure {
-                Some(f) => format!("\"{}\"", f.replace(['"', '\\'], "'")),
-                None => "null".to_owned(),
-            },
-        );
-        s.push('}');
-        s
+        let ms = |us: u64, decimals| rounded(us as f64 / 1000.0, decimals);
+        let server = self.server.map(|sv| ServerJson {
+            server_cpu_s_before: rounded(sv.before.cpu_s, 2),
+            server_rss_kib_before: sv.before.rss_kib,
+            server_cpu_s_joined: rounded(sv.joined.cpu_s, 2),
+            server_rss_kib_joined: sv.joined.rss_kib,
+            server_cpu_s_after: rounded(sv.after.cpu_s, 2),
+            server_rss_kib_after: sv.after.rss_kib,
+            server_rss_per_member_kib: rounded(self.rss_per_member_kib().unwrap_or(0.0), 3),
+        });
+        crate::report::to_json(&ReportJson {
+            dialect: self.dialect,
+            members: self.members,
+            senders: self.senders,
+            messages: self.messages,
+            size: self.size,
+            rate: self.rate,
+            connect_s: rounded(self.connect_s, 4),
+            handshake_p99_ms: ms(self.handshake.quantile_us(0.99), 3),
+            notices_expected: self.notices_expected,
+            notices_received: self.notices_received,
+            expected: self.tally.expected,
+            received: self.tally.chat,
+            lost: self.lost(),
+            out_of_order: self.tally.out_of_order,
+            evictions: self.tally.removed,
+            departures: self.tally.left,
+            errors: self.tally.errors,
+            closed: self.tally.closed,
+            elapsed_s: rounded(self.elapsed_s, 4),
+            // A whole number, as before serde.
+            deliveries_per_s: self.deliveries_per_s().round() as u64,
+            latency_p50_ms: ms(l.quantile_us(0.5), 3),
+            latency_p99_ms: ms(l.quantile_us(0.99), 3),
+            latency_max_ms: ms(l.max_us(), 3),
+            server,
+            own_cpu_msg_s: rounded(self.own_cpu_msg_s, 2),
+            own_cpu_s: rounded(self.own_cpu_s, 2),
+            passed: self.passed(),
+            failure: self.failure.as_deref(),
+        })
     }
+}
+
+/// The `--json` report (keys stable for scripts).
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    dialect: &'a str,
+    members: usize,
+    senders: usize,
+    messages: usize,
+    size: usize,
+    rate: u64,
+    connect_s: f64,
+    handshake_p99_ms: f64,
+    notices_expected: u64,
+    notices_received: u64,
+    expected: u64,
+    received: u64,
+    lost: u64,
+    out_of_order: u64,
+    evictions: u64,
+    departures: u64,
+    errors: u64,
+    closed: u64,
+    elapsed_s: f64,
+    deliveries_per_s: u64,
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    latency_max_ms: f64,
+    /// Only for a spawned server: its keys are absent otherwise.
+    #[serde(flatten)]
+    server: Option<ServerJson>,
+    own_cpu_msg_s: f64,
+    own_cpu_s: f64,
+    passed: bool,
+    failure: Option<&'a str>,
+}
+
+/// The spawned server's samples, flattened into [`ReportJson`].
+#[derive(serde::Serialize)]
+struct ServerJson {
+    server_cpu_s_before: f64,
+    server_rss_kib_before: u64,
+    server_cpu_s_joined: f64,
+    server_rss_kib_joined: u64,
+    server_cpu_s_after: f64,
+    server_rss_kib_after: u64,
+    server_rss_per_member_kib: f64,
 }
 
 /// Runs `chat-sim load` on a current-thread runtime and prints the report;
 /// returns whether the run passed.
-pub fn main(args: &LoadArgs) -> bool {
-    crate::report::run_current_thread("chat-sim load", args.json, run(args))
+pub fn main(args: &LoadArgs) -> Exit {
+    crate::report::run_current_thread("chat-sim load", args.json, execute(args))
 }
 
-fn check_args(a: &LoadArgs) -> Result<(), String> {
-    let bound = |what: &str, v: usize, lo: usize, hi: usize| {
-        if (lo..=hi).contains(&v) {
+/// A flag of `chat-sim load` out of its bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// `--what` is not within `lo..=hi`.
+    OutOfRange {
+        /// The flag, without `--`.
+        what: &'static str,
+        /// Smallest value allowed.
+        lo: usize,
+        /// Largest value allowed.
+        hi: usize,
+        /// The value given.
+        value: usize,
+    },
+    /// `--no-join` with senders.
+    NoJoinSenders,
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::OutOfRange {
+                what,
+                lo,
+                hi,
+                value,
+            } => write!(f, "--{what} must be {lo} to {hi}, not {value}"),
+            ArgsError::NoJoinSenders => {
+                write!(f, "--no-join members cannot send: use --senders 0")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+/// Why a load run could not be set up.
+#[derive(Debug)]
+pub enum LoadError {
+    /// A flag is out of bounds.
+    Args(ArgsError),
+    /// Neither `--addr` nor `--spawn`.
+    NoTarget,
+    /// `--spawn` could not start the server.
+    Spawn(SpawnError),
+    /// `--addr` does not resolve.
+    Resolve {
+        /// The address given.
+        addr: String,
+        /// Why.
+        error: io::Error,
+    },
+    /// `--addr` has no IPv4 address.
+    NoIpv4 {
+        /// The address given.
+        addr: String,
+    },
+    /// Not every member could join.
+    NotJoined {
+        /// Members that joined.
+        joined: usize,
+        /// Members asked for.
+        members: usize,
+        /// The first member's failure.
+        first: String,
+    },
+    /// A connecting task panicked or was cancelled.
+    ConnectTask(tokio::task::JoinError),
+    /// A member joined but its connection is missing.
+    NoConnection {
+        /// The member's index.
+        member: usize,
+    },
+    /// A reader task panicked or was cancelled.
+    ReaderTask(tokio::task::JoinError),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Args(e) => write!(f, "{e}"),
+            LoadError::NoTarget => write!(f, "give --addr HOST:PORT or --spawn 'CMD {{port}}'"),
+            LoadError::Spawn(e) => write!(f, "{e}"),
+            LoadError::Resolve { addr, error } => write!(f, "--addr {addr}: {error}"),
+            LoadError::NoIpv4 { addr } => write!(f, "--addr {addr}: no IPv4 address"),
+            LoadError::NotJoined {
+                joined,
+                members,
+                first,
+            } => write!(f, "{joined} of {members} members joined; {first}"),
+            LoadError::ConnectTask(e) => write!(f, "connect task: {e}"),
+            LoadError::NoConnection { member } => write!(f, "member m{member} has no connection"),
+            LoadError::ReaderTask(e) => write!(f, "reader task: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Args(e) => Some(e),
+            LoadError::Spawn(e) => Some(e),
+            LoadError::Resolve { error, .. } => Some(error),
+            LoadError::ConnectTask(e) | LoadError::ReaderTask(e) => Some(e),
+            LoadError::NoTarget
+            | LoadError::NoIpv4 { .. }
+            | LoadError::NotJoined { .. }
+            | LoadError::NoConnection { .. } => None,
+        }
+    }
+}
+
+impl RunError for LoadError {
+    fn exit(&self) -> Exit {
+        match self {
+            LoadError::Args(_) | LoadError::NoTarget => Exit::Usage,
+            LoadError::Spawn(_)
+            | LoadError::Resolve { .. }
+            | LoadError::NoIpv4 { .. }
+            | LoadError::NotJoined { .. }
+            | LoadError::ConnectTask(_)
+            | LoadError::NoConnection { .. }
+            | LoadError::ReaderTask(_) => Exit::CouldNotRun,
+        }
+    }
+}
+
+fn check_args(a: &LoadArgs) -> Result<(), ArgsError> {
+    let bound = |what: &'static str, value: usize, lo: usize, hi: usize| {
+        if (lo..=hi).contains(&value) {
             Ok(())
         } else {
-            Err(format!("--{what} must be {lo} to {hi}, not {v}"))
+            Err(ArgsError::OutOfRange {
+                what,
+                lo,
+                hi,
+                value,
+            })
         }
     };
     bound("members", a.members, 1, MEMBERS_MAX)?;
@@ -424,7 +583,7 @@ fn check_args(a: &LoadArgs) -> Result<(), String> {
     )?;
     bound("timeout-s", a.timeout_s as usize, 1, TIMEOUT_S_MAX as usize)?;
     if a.no_join && a.senders > 0 {
-        return Err("--no-join members cannot send: use --senders 0".to_owned());
+        return Err(ArgsError::NoJoinSenders);
     }
     Ok(())
 }
@@ -539,11 +698,18 @@ async fn send(
     Ok(())
 }
 
+/// [`execute`] with its error as text, the message `chat-sim load`
+/// prints. Kept for callers that look for a word in it
+/// (`probe/tests/load_smoke.rs`); new code should call [`execute`].
+pub async fn run(args: &LoadArgs) -> Result<Report, String> {
+    execute(args).await.map_err(|e| e.to_string())
+}
+
 /// Runs one load test as `args` says. `Err` only when the run could not
 /// be set up (bad flags, server not reachable, a member not joined);
 /// losses and timeouts are in the report.
-pub async fn run(args: &LoadArgs) -> Result<Report, String> {
-    check_args(args)?;
+pub async fn execute(args: &LoadArgs) -> Result<Report, LoadError> {
+    check_args(args).map_err(LoadError::Args)?;
     let a = args.clone();
     let epoch = Instant::now();
     let deadline = epoch + Duration::from_secs(a.timeout_s);
@@ -551,18 +717,21 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
 
     let (spawned, addr) = match (&a.spawn, &a.addr) {
         (Some(cmd), _) => {
-            let (s, addr) = spawn_server(cmd).await.map_err(|e| e.to_string())?;
+            let (s, addr) = spawn_server(cmd).await.map_err(LoadError::Spawn)?;
             (Some(s), addr)
         }
         (None, Some(addr)) => {
             let addr = addr
                 .to_socket_addrs()
-                .map_err(|e| format!("--addr {addr}: {e}"))?
+                .map_err(|error| LoadError::Resolve {
+                    addr: addr.clone(),
+                    error,
+                })?
                 .find(SocketAddr::is_ipv4)
-                .ok_or_else(|| format!("--addr {addr}: no IPv4 address"))?;
+                .ok_or_else(|| LoadError::NoIpv4 { addr: addr.clone() })?;
             (None, addr)
         }
-        (None, None) => return Err("give --addr HOST:PORT or --spawn 'CMD {port}'".to_owned()),
+        (None, None) => return Err(LoadError::NoTarget),
     };
     // Let a freshly spawned server settle after the readiness probe.
     let before = spawned.as_ref().map(Spawned::sample).unwrap_or_default();
@@ -591,7 +760,7 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
     let mut handshake = Histogram::default();
     let mut first_failure = None;
     while let Some(res) = joins.join_next().await {
-        let mine = res.map_err(|e| format!("connect task: {e}"))?;
+        let mine = res.map_err(LoadError::ConnectTask)?;
         for (i, r) in mine {
             match r {
                 Ok((stream, leftover, took)) => {
@@ -609,7 +778,11 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
         if let Some(s) = spawned {
             s.stop().await;
         }
-        return Err(format!("{n} of {} members joined; {f}", a.members));
+        return Err(LoadError::NotJoined {
+            joined: n,
+            members: a.members,
+            first: f,
+        });
     }
     let connect_s = connect_start.elapsed().as_secs_f64();
 
@@ -621,7 +794,7 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
     let mut group = Vec::new();
     for (i, slot) in joined.into_iter().enumerate() {
         let Some((stream, leftover)) = slot else {
-            return Err(format!("member m{i} has no connection"));
+            return Err(LoadError::NoConnection { member: i });
         };
         let stream = Arc::new(stream);
         let own = usize::from(i < a.senders);
@@ -713,7 +886,7 @@ pub async fn run(args: &LoadArgs) -> Result<Report, String> {
     let _ = stop_tx.send(true);
     let mut tally = Tally::default();
     for r in readers {
-        let t = r.await.map_err(|e| format!("reader task: {e}"))?;
+        let t = r.await.map_err(LoadError::ReaderTask)?;
         tally.merge(&t);
     }
     let elapsed_s = match tally.last_chat {
@@ -788,6 +961,42 @@ mod tests {
         offsets_ms.sort_unstable();
         offsets_ms.dedup();
         assert_eq!(offsets_ms.len(), 30, "no two sends at the same instant");
+    }
+
+    #[test]
+    fn json_escapes_and_has_server_keys_only_when_spawned() {
+        let mut report = Report {
+            failure: Some("a \"quoted\" \\ failure".to_owned()),
+            ..Report::default()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&report.json()).expect("the report is JSON");
+        assert_eq!(json["failure"], "a \"quoted\" \\ failure");
+        assert!(json.get("server_rss_kib_before").is_none());
+        assert_eq!(json.as_object().map(|o| o.len()), Some(27));
+        report.server = Some(ServerSamples::default());
+        let json: serde_json::Value =
+            serde_json::from_str(&report.json()).expect("the report is JSON");
+        assert_eq!(json["server_rss_kib_before"], 0);
+        assert_eq!(json.as_object().map(|o| o.len()), Some(34));
+    }
+
+    #[test]
+    fn errors_say_what_they_said_and_exit_by_cause() {
+        let e = check_args(&LoadArgs {
+            members: 0,
+            ..LoadArgs::default()
+        })
+        .expect_err("no members");
+        assert_eq!(e.to_string(), "--members must be 1 to 100000, not 0");
+        assert_eq!(LoadError::Args(e).exit(), Exit::Usage);
+        let e = LoadError::NotJoined {
+            joined: 0,
+            members: 100,
+            first: "member m0: refused".to_owned(),
+        };
+        assert_eq!(e.to_string(), "0 of 100 members joined; member m0: refused");
+        assert_eq!(e.exit(), Exit::CouldNotRun);
     }
 
     #[test]

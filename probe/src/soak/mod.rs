@@ -38,7 +38,7 @@ pub mod client;
 pub mod view;
 
 use oracle::SpecId;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,7 +51,8 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
 use crate::load::stats::proc_sample;
-use crate::spawn::spawn_server;
+use crate::report::{Exit, RunError};
+use crate::spawn::{spawn_server, SpawnError};
 use client::{Conf, Totals};
 use oracle::lines::{parse_server_line, SLine};
 use view::{OwnEnd, Reason, Registry, Role, Shared, Violations};
@@ -193,11 +194,34 @@ impl SoakArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mix(pub [u32; 6]);
 
+/// Why a `--mix` does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MixError {
+    /// Not six weights.
+    Count,
+    /// A weight that is not a number in 0..=1000.
+    Weight(String),
+    /// Every weight is 0.
+    AllZero,
+}
+
+impl fmt::Display for MixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MixError::Count => write!(f, "six weights: stayer,leaver,closer,slow,flooder,idler"),
+            MixError::Weight(p) => write!(f, "weight {p:?} is not 0..=1000"),
+            MixError::AllZero => write!(f, "at least one weight must be positive"),
+        }
+    }
+}
+
+impl std::error::Error for MixError {}
+
 /// Parses `--mix`: six comma-separated weights.
-pub fn parse_mix(s: &str) -> Result<Mix, String> {
+pub fn parse_mix(s: &str) -> Result<Mix, MixError> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     if parts.len() != 6 {
-        return Err("six weights: stayer,leaver,closer,slow,flooder,idler".to_owned());
+        return Err(MixError::Count);
     }
     let mut w = [0u32; 6];
     for (slot, p) in w.iter_mut().zip(&parts) {
@@ -205,16 +229,41 @@ pub fn parse_mix(s: &str) -> Result<Mix, String> {
             .parse()
             .ok()
             .filter(|v: &u32| *v <= 1_000)
-            .ok_or_else(|| format!("weight {p:?} is not 0..=1000"))?;
+            .ok_or_else(|| MixError::Weight((*p).to_owned()))?;
     }
     if w.iter().sum::<u32>() == 0 {
-        return Err("at least one weight must be positive".to_owned());
+        return Err(MixError::AllZero);
     }
     Ok(Mix(w))
 }
 
+/// Why a `--duration` does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not a number with an optional unit.
+    NotADuration(String),
+    /// Longer than [`DURATION_S_MAX`].
+    TooLong,
+    /// Zero.
+    Zero,
+}
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DurationError::NotADuration(s) => {
+                write!(f, "{s:?} is not a duration like 60s, 500ms, 2m or 60")
+            }
+            DurationError::TooLong => write!(f, "at most {DURATION_S_MAX} s"),
+            DurationError::Zero => write!(f, "the duration must be positive"),
+        }
+    }
+}
+
+impl std::error::Error for DurationError {}
+
 /// Parses a duration: `60s`, `500ms`, `2m`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let s = s.trim();
     let (num, unit_ms) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1)
@@ -228,15 +277,204 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 60s, 500ms, 2m or 60"))?;
+        .map_err(|_| DurationError::NotADuration(s.to_owned()))?;
     let ms = n
         .checked_mul(unit_ms)
         .filter(|ms| *ms <= DURATION_S_MAX * 1_000)
-        .ok_or_else(|| format!("at most {DURATION_S_MAX} s"))?;
+        .ok_or(DurationError::TooLong)?;
     if ms == 0 {
-        return Err("the duration must be positive".to_owned());
+        return Err(DurationError::Zero);
     }
     Ok(Duration::from_millis(ms))
+}
+
+/// A flag of `chat-sim soak` out of its bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// `--clients` not in 1..=[`CLIENTS_MAX`].
+    Clients,
+    /// Fewer clients than the witnesses need.
+    TooFewClients,
+    /// More clients than the open-file limit allows.
+    OpenFiles {
+        /// `--clients`.
+        clients: usize,
+        /// Files needed.
+        needed: u64,
+        /// The soft limit.
+        soft: u64,
+    },
+    /// `--duration` over [`DURATION_S_MAX`].
+    Duration,
+    /// `--msg-bytes` not in 24..=1000.
+    MsgBytes,
+    /// `--idle-timeout-ms` not in 500..=60000.
+    IdleTimeout,
+    /// `--close-linger-ms` over 10000.
+    CloseLinger,
+    /// `--chat-every-ms` not in 10..=10 x idle timeout.
+    ChatEvery,
+    /// `--life-ms-max` not in 500..=600000.
+    LifeMsMax,
+    /// `--outbox-lines-max` not in 1..=1000000.
+    OutboxLinesMax,
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::Clients => write!(f, "--clients must be 1..={CLIENTS_MAX}"),
+            ArgsError::TooFewClients => write!(f, "--clients must be at least {}", WITNESSES + 1),
+            ArgsError::OpenFiles {
+                clients,
+                needed,
+                soft,
+            } => write!(
+                f,
+                "--clients {clients} needs {needed} open files; the limit is {soft} (raise it with ulimit -n)"
+            ),
+            ArgsError::Duration => write!(f, "--duration at most {DURATION_S_MAX} s"),
+            ArgsError::MsgBytes => write!(f, "--msg-bytes must be 24..=1000"),
+            ArgsError::IdleTimeout => write!(f, "--idle-timeout-ms must be 500..=60000"),
+            ArgsError::CloseLinger => write!(f, "--close-linger-ms at most 10000"),
+            ArgsError::ChatEvery => write!(f, "--chat-every-ms must be 10..=10 x idle timeout"),
+            ArgsError::LifeMsMax => write!(f, "--life-ms-max must be 500..=600000"),
+            ArgsError::OutboxLinesMax => write!(f, "--outbox-lines-max must be 1..=1000000"),
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+/// Why `--addr` cannot be soaked.
+#[derive(Debug)]
+pub enum AddrError {
+    /// It does not resolve.
+    Resolve {
+        /// The address given.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// It resolves to no address.
+    NoAddress {
+        /// The address given.
+        addr: String,
+    },
+    /// It is not on loopback.
+    NotLoopback {
+        /// The address given.
+        addr: String,
+    },
+}
+
+impl fmt::Display for AddrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddrError::Resolve { addr, error } => write!(f, "--addr {addr}: {error}"),
+            AddrError::NoAddress { addr } => write!(f, "--addr {addr}: no address"),
+            AddrError::NotLoopback { addr } => {
+                write!(f, "--addr {addr}: the soak runs on loopback only")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AddrError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AddrError::Resolve { error, .. } => Some(error),
+            AddrError::NoAddress { .. } | AddrError::NotLoopback { .. } => None,
+        }
+    }
+}
+
+/// What went wrong with the probe member that checks the room at the end.
+#[derive(Debug)]
+pub enum ProbeError {
+    /// A socket error (connect, read or write).
+    Io(std::io::Error),
+    /// A line the probe did not expect.
+    Unexpected(String),
+    /// A line that is not a server line.
+    BadLine(String),
+    /// The connection ended before a welcome.
+    NoWelcome,
+    /// No answer within the probe's bound, ms.
+    Timeout(u64),
+}
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeError::Io(e) => write!(f, "{e}"),
+            ProbeError::Unexpected(line) => write!(f, "unexpected {line}"),
+            ProbeError::BadLine(e) => write!(f, "{e}"),
+            ProbeError::NoWelcome => write!(f, "no welcome"),
+            ProbeError::Timeout(ms) => write!(f, "no answer within {ms} ms"),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProbeError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a soak could not be done, or (the end probe) why it failed.
+#[derive(Debug)]
+pub enum SoakFailure {
+    /// A flag is out of bounds.
+    Args(ArgsError),
+    /// Neither `--addr` nor `--spawn`.
+    NoTarget,
+    /// `--spawn` could not start the server.
+    Spawn(SpawnError),
+    /// `--addr` cannot be used.
+    Addr(AddrError),
+    /// The probe member at the end found no working room.
+    EndProbe(ProbeError),
+}
+
+impl fmt::Display for SoakFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SoakFailure::Args(e) => write!(f, "{e}"),
+            SoakFailure::NoTarget => write!(f, "give --addr or --spawn"),
+            SoakFailure::Spawn(e) => write!(f, "spawn: {e}"),
+            SoakFailure::Addr(e) => write!(f, "{e}"),
+            SoakFailure::EndProbe(e) => write!(f, "end probe: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SoakFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SoakFailure::Args(e) => Some(e),
+            SoakFailure::NoTarget => None,
+            SoakFailure::Spawn(e) => Some(e),
+            SoakFailure::Addr(e) => Some(e),
+            SoakFailure::EndProbe(e) => Some(e),
+        }
+    }
+}
+
+impl RunError for SoakFailure {
+    fn exit(&self) -> Exit {
+        match self {
+            SoakFailure::Args(_)
+            | SoakFailure::NoTarget
+            | SoakFailure::Addr(AddrError::NotLoopback { .. }) => Exit::Usage,
+            SoakFailure::Spawn(_) | SoakFailure::Addr(_) => Exit::CouldNotRun,
+            // The server was there at the start: it failed the soak.
+            SoakFailure::EndProbe(_) => Exit::Failed,
+        }
+    }
 }
 
 /// The server's memory at one moment, with what was open then.
@@ -294,7 +532,7 @@ pub struct Report {
     /// Client slots still running at the driver's backstop.
     pub stuck_slots: usize,
     /// Why the run could not be done, if so.
-    pub failure: Option<String>,
+    pub failure: Option<SoakFailure>,
 }
 
 impl crate::report::Report for Report {
@@ -518,106 +756,128 @@ impl Report {
 
     /// The report as one JSON object.
     pub fn json(&self) -> String {
+        use crate::report::rounded;
         let t = &self.totals;
-        let mut s = String::from("{");
-        let mut field = |k: &str, v: String| {
-            if s.len() > 1 {
-                s.push(',');
-            }
-            let _ = write!(s, "\"{k}\":{v}");
-        };
-        let text = |x: &str| format!("\"{}\"", x.replace(['"', '\\'], "'"));
-        field("clients", self.clients.to_string());
-        field("seed", self.seed.to_string());
-        field("duration_s", format!("{:.1}", self.duration_s));
-        field("elapsed_s", format!("{:.1}", self.elapsed_s));
-        field("connections", self.connections().to_string());
-        field(
-            "members",
-            t.roles.iter().map(|r| r.members).sum::<u64>().to_string(),
-        );
-        field("connect_failures", t.connect_failures.to_string());
-        field("lines_sent", t.lines_sent.to_string());
-        field("messages_sent", t.messages_sent.to_string());
-        field("lines_received", t.tally.lines.to_string());
-        field("chats_received", t.tally.chats.to_string());
-        let roles: Vec<String> = Role::ALL
+        let roles = Role::ALL
             .iter()
             .zip(&t.roles)
             .map(|(r, c)| {
-                format!(
-                    "{}:{{\"connections\":{},\"members\":{},\"as_planned\":{},\"otherwise\":{},\"cut_at_end\":{}}}",
-                    text(r.label()),
-                    c.connections,
-                    c.members,
-                    c.as_planned,
-                    c.unplanned,
-                    c.cut_at_end
+                (
+                    r.label(),
+                    RoleJson {
+                        connections: c.connections,
+                        members: c.members,
+                        as_planned: c.as_planned,
+                        otherwise: c.unplanned,
+                        cut_at_end: c.cut_at_end,
+                    },
                 )
             })
             .collect();
-        field("roles", format!("{{{}}}", roles.join(",")));
-        let deps: Vec<String> = Reason::ALL
+        let departures = Reason::ALL
             .iter()
             .zip(&self.departures)
-            .map(|(r, n)| format!("{}:{n}", text(r.label())))
+            .map(|(r, n)| (r.label(), *n))
             .collect();
-        field("departures", format!("{{{}}}", deps.join(",")));
-        field("departures_unheard", self.departures_unheard.to_string());
-        let counts: Vec<String> = self
+        let violations = self
             .violations
             .counts
             .iter()
-            .map(|(k, v)| format!("{}:{v}", text(k.as_str())))
+            .map(|(id, n)| (id.as_str(), *n))
             .collect();
-        field("violations", format!("{{{}}}", counts.join(",")));
-        let first: Vec<String> = self
+        let violation_details = self
             .violations
             .first
             .iter()
-            .map(|v| text(&format!("{} at {}: {}", v.id, v.at, v.detail)))
+            .map(|v| format!("{} at {}: {}", v.id, v.at, v.detail))
             .collect();
-        field("violation_details", format!("[{}]", first.join(",")));
-        let rss = |m: Option<MemSample>| m.map_or("null".to_owned(), |m| m.rss_kib.to_string());
-        field("rss_kib_start", rss(self.mem_start));
-        field("rss_kib_peak", rss(self.mem_peak));
-        field("rss_kib_end", rss(self.mem_end));
-        field(
-            "live_at_peak",
-            self.mem_peak.map_or(0, |m| m.live).to_string(),
-        );
-        field(
-            "rss_kib_per_connection_at_peak",
-            self.per_connection_kib()
-                .map_or("null".to_owned(), |v| format!("{v:.2}")),
-        );
-        field("leak_ok", self.leak_ok().to_string());
-        field(
-            "closed_all",
-            self.closed_all.map_or("null".to_owned(), |b| b.to_string()),
-        );
-        field("room_empty", self.room_empty.to_string());
-        field(
-            "server_cpu_s",
-            self.server_cpu_s
-                .map_or("null".to_owned(), |c| format!("{c:.2}")),
-        );
-        field("own_cpu_s", format!("{:.2}", self.own_cpu_s));
-        field("passed", self.passed().to_string());
-        field(
-            "failure",
-            self.failure.as_deref().map_or("null".to_owned(), text),
-        );
-        s.push('}');
-        s
+        crate::report::to_json(&ReportJson {
+            clients: self.clients,
+            seed: self.seed,
+            duration_s: rounded(self.duration_s, 1),
+            elapsed_s: rounded(self.elapsed_s, 1),
+            connections: self.connections(),
+            members: t.roles.iter().map(|r| r.members).sum(),
+            connect_failures: t.connect_failures,
+            lines_sent: t.lines_sent,
+            messages_sent: t.messages_sent,
+            lines_received: t.tally.lines,
+            chats_received: t.tally.chats,
+            roles,
+            departures,
+            departures_unheard: self.departures_unheard,
+            violations,
+            violation_details,
+            rss_kib_start: self.mem_start.map(|m| m.rss_kib),
+            rss_kib_peak: self.mem_peak.map(|m| m.rss_kib),
+            rss_kib_end: self.mem_end.map(|m| m.rss_kib),
+            live_at_peak: self.mem_peak.map_or(0, |m| m.live),
+            rss_kib_per_connection_at_peak: self.per_connection_kib().map(|v| rounded(v, 2)),
+            leak_ok: self.leak_ok(),
+            closed_all: self.closed_all,
+            room_empty: self.room_empty,
+            server_cpu_s: self.server_cpu_s.map(|c| rounded(c, 2)),
+            own_cpu_s: rounded(self.own_cpu_s, 2),
+            passed: self.passed(),
+            failure: self.failure.as_ref().map(ToString::to_string),
+        })
     }
 }
 
-/// Runs `chat-sim soak` and prints the report; returns whether it passed.
-pub fn main(args: &SoakArgs) -> bool {
+/// The `--json` report.
+#[derive(serde::Serialize)]
+struct ReportJson {
+    clients: usize,
+    seed: u64,
+    duration_s: f64,
+    elapsed_s: f64,
+    connections: u64,
+    members: u64,
+    connect_failures: u64,
+    lines_sent: u64,
+    messages_sent: u64,
+    lines_received: u64,
+    chats_received: u64,
+    /// By role label, in [`Role::ALL`] order.
+    #[serde(serialize_with = "crate::report::ordered_map")]
+    roles: Vec<(&'static str, RoleJson)>,
+    /// By reason label, in [`Reason::ALL`] order.
+    #[serde(serialize_with = "crate::report::ordered_map")]
+    departures: Vec<(&'static str, u64)>,
+    departures_unheard: u64,
+    /// By SPEC ID, in SPEC order.
+    #[serde(serialize_with = "crate::report::ordered_map")]
+    violations: Vec<(&'static str, u64)>,
+    violation_details: Vec<String>,
+    rss_kib_start: Option<u64>,
+    rss_kib_peak: Option<u64>,
+    rss_kib_end: Option<u64>,
+    live_at_peak: usize,
+    rss_kib_per_connection_at_peak: Option<f64>,
+    leak_ok: bool,
+    closed_all: Option<bool>,
+    room_empty: bool,
+    server_cpu_s: Option<f64>,
+    own_cpu_s: f64,
+    passed: bool,
+    failure: Option<String>,
+}
+
+/// One role's counts in the `--json` report.
+#[derive(serde::Serialize)]
+struct RoleJson {
+    connections: u64,
+    members: u64,
+    as_planned: u64,
+    otherwise: u64,
+    cut_at_end: u64,
+}
+
+/// Runs `chat-sim soak` and prints the report; returns how it ends.
+pub fn main(args: &SoakArgs) -> Exit {
     if args.print_limits {
         println!("{}", args.limits());
-        return true;
+        return Exit::Passed;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -627,10 +887,15 @@ pub fn main(args: &SoakArgs) -> bool {
         Ok(r) => r,
         Err(e) => {
             eprintln!("chat-sim soak: cannot start a runtime: {e}");
-            return false;
+            return Exit::CouldNotRun;
         }
     };
-    crate::report::print(&runtime.block_on(run(args)), args.json)
+    let report = runtime.block_on(run(args));
+    let passed = crate::report::print(&report, args.json);
+    match &report.failure {
+        Some(failure) => failure.exit(),
+        None => Exit::of_verdict(passed),
+    }
 }
 
 /// The soft open-file limit of this process.
@@ -661,14 +926,21 @@ fn mem_sample(pid: Option<&str>, live: usize) -> Option<MemSample> {
     })
 }
 
-fn loopback(addr: &str) -> Result<SocketAddr, String> {
+fn loopback(addr: &str) -> Result<SocketAddr, AddrError> {
     let a = addr
         .to_socket_addrs()
-        .map_err(|e| format!("--addr {addr}: {e}"))?
+        .map_err(|error| AddrError::Resolve {
+            addr: addr.to_owned(),
+            error,
+        })?
         .next()
-        .ok_or_else(|| format!("--addr {addr}: no address"))?;
+        .ok_or_else(|| AddrError::NoAddress {
+            addr: addr.to_owned(),
+        })?;
     if !a.ip().is_loopback() {
-        return Err(format!("--addr {addr}: the soak runs on loopback only"));
+        return Err(AddrError::NotLoopback {
+            addr: addr.to_owned(),
+        });
     }
     Ok(a)
 }
@@ -684,7 +956,7 @@ pub async fn run(args: &SoakArgs) -> Report {
         ..Report::default()
     };
     if let Err(e) = validate(args) {
-        report.failure = Some(e);
+        report.failure = Some(SoakFailure::Args(e));
         return report;
     }
     let (spawned, addr) = match (&args.spawn, &args.addr) {
@@ -697,7 +969,7 @@ pub async fn run(args: &SoakArgs) -> Report {
             match spawn_server(&cmd).await {
                 Ok((s, a)) => (Some(s), a),
                 Err(e) => {
-                    report.failure = Some(format!("spawn: {e}"));
+                    report.failure = Some(SoakFailure::Spawn(e));
                     return report;
                 }
             }
@@ -705,12 +977,12 @@ pub async fn run(args: &SoakArgs) -> Report {
         (None, Some(a)) => match loopback(a) {
             Ok(a) => (None, a),
             Err(e) => {
-                report.failure = Some(e);
+                report.failure = Some(SoakFailure::Addr(e));
                 return report;
             }
         },
         (None, None) => {
-            report.failure = Some("give --addr or --spawn".to_owned());
+            report.failure = Some(SoakFailure::NoTarget);
             return report;
         }
     };
@@ -822,7 +1094,7 @@ pub async fn run(args: &SoakArgs) -> Report {
     report.room_empty = match probe(addr).await {
         Ok(count) => count == 1,
         Err(e) => {
-            report.failure.get_or_insert(format!("end probe: {e}"));
+            report.failure.get_or_insert(SoakFailure::EndProbe(e));
             false
         }
     };
@@ -864,51 +1136,51 @@ pub async fn run(args: &SoakArgs) -> Report {
     report
 }
 
-fn validate(args: &SoakArgs) -> Result<(), String> {
+fn validate(args: &SoakArgs) -> Result<(), ArgsError> {
     if args.clients == 0 || args.clients > CLIENTS_MAX {
-        return Err(format!("--clients must be 1..={CLIENTS_MAX}"));
+        return Err(ArgsError::Clients);
     }
     if args.clients < WITNESSES + 1 {
-        return Err(format!("--clients must be at least {}", WITNESSES + 1));
+        return Err(ArgsError::TooFewClients);
     }
     if let Some(soft) = open_files_soft_limit() {
         if args.clients as u64 + FDS_SPARE > soft {
-            return Err(format!(
-                "--clients {} needs {} open files; the limit is {soft} (raise it with ulimit -n)",
-                args.clients,
-                args.clients as u64 + FDS_SPARE
-            ));
+            return Err(ArgsError::OpenFiles {
+                clients: args.clients,
+                needed: args.clients as u64 + FDS_SPARE,
+                soft,
+            });
         }
     }
     if args.duration.as_secs() > DURATION_S_MAX {
-        return Err(format!("--duration at most {DURATION_S_MAX} s"));
+        return Err(ArgsError::Duration);
     }
     if !(24..=1_000).contains(&args.msg_bytes) {
-        return Err("--msg-bytes must be 24..=1000".to_owned());
+        return Err(ArgsError::MsgBytes);
     }
     if args.idle_timeout_ms < 500 || args.idle_timeout_ms > 60_000 {
-        return Err("--idle-timeout-ms must be 500..=60000".to_owned());
+        return Err(ArgsError::IdleTimeout);
     }
     if args.close_linger_ms > 10_000 {
-        return Err("--close-linger-ms at most 10000".to_owned());
+        return Err(ArgsError::CloseLinger);
     }
     if args.chat_every_ms < 10 || args.chat_every_ms > args.idle_timeout_ms * 10 {
-        return Err("--chat-every-ms must be 10..=10 x idle timeout".to_owned());
+        return Err(ArgsError::ChatEvery);
     }
     if !(500..=600_000).contains(&args.life_ms_max) {
-        return Err("--life-ms-max must be 500..=600000".to_owned());
+        return Err(ArgsError::LifeMsMax);
     }
     if args.outbox_lines_max == 0 || args.outbox_lines_max > 1_000_000 {
-        return Err("--outbox-lines-max must be 1..=1000000".to_owned());
+        return Err(ArgsError::OutboxLinesMax);
     }
     Ok(())
 }
 
 /// Joins as `probe` and returns the member count of its welcome; leaves.
-async fn probe(addr: SocketAddr) -> Result<usize, String> {
+async fn probe(addr: SocketAddr) -> Result<usize, ProbeError> {
     const PROBE_MS: u64 = 5_000;
     let work = async {
-        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect(addr).await.map_err(ProbeError::Io)?;
         let (rd, mut wr) = stream.into_split();
         let mut rd = BufReader::new(rd);
         let mut line = String::new();
@@ -916,25 +1188,25 @@ async fn probe(addr: SocketAddr) -> Result<usize, String> {
         // Bounded: at most a few lines before the welcome, then the goodbye.
         for _ in 0..8 {
             line.clear();
-            if rd.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
+            if rd.read_line(&mut line).await.map_err(ProbeError::Io)? == 0 {
                 break;
             }
             match parse_server_line(line.trim_end_matches('\n').as_bytes()) {
-                Ok(SLine::Prompt) => wr.write_all(b"probe\n").await.map_err(|e| e.to_string())?,
+                Ok(SLine::Prompt) => wr.write_all(b"probe\n").await.map_err(ProbeError::Io)?,
                 Ok(SLine::Welcome { list, .. }) => {
                     count = Some(list.count);
-                    wr.write_all(b"exit\n").await.map_err(|e| e.to_string())?;
+                    wr.write_all(b"exit\n").await.map_err(ProbeError::Io)?;
                 }
                 Ok(SLine::Goodbye(_)) => break,
-                Ok(other) => return Err(format!("unexpected {other:?}")),
-                Err(e) => return Err(e),
+                Ok(other) => return Err(ProbeError::Unexpected(format!("{other:?}"))),
+                Err(e) => return Err(ProbeError::BadLine(e)),
             }
         }
-        count.ok_or_else(|| "no welcome".to_owned())
+        count.ok_or(ProbeError::NoWelcome)
     };
     timeout(Duration::from_millis(PROBE_MS), work)
         .await
-        .map_err(|_| format!("no answer within {PROBE_MS} ms"))?
+        .map_err(|_| ProbeError::Timeout(PROBE_MS))?
 }
 
 /// Departures by reason, and INV-5: what the others heard must be what
@@ -997,6 +1269,26 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("3601s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn json_escapes_and_keeps_its_keys() {
+        let report = Report {
+            failure: Some(SoakFailure::Spawn(SpawnError::NotReady {
+                line: "a \\ \"b\"".to_owned(),
+            })),
+            ..Report::default()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&report.json()).expect("the report is JSON");
+        assert_eq!(
+            json["failure"],
+            "spawn: `a \\ \"b\"` did not accept within 10000 ms"
+        );
+        assert_eq!(json["roles"]["slow reader"]["otherwise"], 0);
+        assert_eq!(json["departures"]["connection lost"], 0);
+        assert_eq!(json["rss_kib_start"], serde_json::Value::Null);
+        assert_eq!(json.as_object().map(|o| o.len()), Some(28));
     }
 
     #[test]
