@@ -2,12 +2,12 @@
 //! per-connection rules it can see (SRV-1, WIRE-8, SESS-1, SESS-3,
 //! SESS-6, LEAVE-5, LEAVE-6), from what clients observed alone (SPEC §11).
 //!
-//! Method. The [`facts`] are built once: each connection's received lines
+//! Method. The `facts` are built once: each connection's received lines
 //! are parsed by the checker's own grammar ([`crate::lines`]) and walked
-//! through the session states ([`walk`]). Then each rule of [`rules`], a
+//! through the session states (`walk`). Then each rule of `rules`, a
 //! function over the facts, returns the violations of its group of IDs;
-//! the verdict is their sum, in the order of [`PER_RECORDING`] and
-//! [`PER_RUN`], at most one per ID and connection.
+//! the verdict is their sum, in the order of `PER_RECORDING` and
+//! `PER_RUN`, at most one per ID and connection.
 //!
 //! Every member's room lines are checked against its own view of who is
 //! present (notices, echo, lines from absent members, duplicate names).
@@ -26,7 +26,7 @@
 //! surely had at most `presence_members_max` members just before it, and
 //! must not be when it surely had more; the room's size is bounded from
 //! each membership's own welcome, final line and the chat lines it
-//! received ([`facts::Span`]). Failures are reported under INV-5 (a notice
+//! received (`facts::Span`). Failures are reported under INV-5 (a notice
 //! that must not be) and INV-7 (a notice that never came).
 //!
 //! The checker must never trust the server's word about itself and must

@@ -228,8 +228,8 @@ impl<'r, 'f> View<'r, 'f> {
         }
     }
 
-    /// Takes the silent join of key `k` whose texts satisfy `fits` out of
-    /// the unseen ones, if there is one.
+    /// Takes the first unseen silent join that `fits` (and every other of
+    /// that member) out of the unseen ones; whether there was one.
     fn take_unseen(&mut self, fits: impl Fn(&SilentJoin) -> bool) -> bool {
         let Some(i) = self.unseen.iter().position(|e| fits(e)) else {
             return false;
