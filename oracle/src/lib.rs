@@ -7,7 +7,8 @@
 //!   time-stamped events each client saw.
 //! - [`spec`]: [`SpecId`], every requirement ID of SPEC.md as a type.
 //! - [`lines`]: the judge's own, independent reading of the wire (SPEC §5).
-//! - [`check`]: the invariant checker (SPEC §7, by ID).
+//! - [`check`]: the invariant checker (SPEC §7, by ID): facts built once
+//!   from the recording, then one rule per group of IDs over them.
 //! - [`transcript`]: the deterministic rendering of a run and its verdict.
 //!
 //! Invariant: the oracle does no I/O: no runtime, no sockets, no clock, no

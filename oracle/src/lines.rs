@@ -5,6 +5,8 @@
 //! cannot hide the same bug in the server from the checker. It must never
 //! be used by the server or the client.
 
+use crate::SpecId;
+
 /// The longest server line, in bytes before the LF (WIRE-8).
 pub const SERVER_LINE_BYTES_MAX: usize = 16384;
 
@@ -39,14 +41,16 @@ pub enum SLine {
     Removed {
         /// Who.
         name: String,
-        /// The reason as on the wire.
+        /// The reason as on the wire, always one of [`REASONS`]
+        /// ([`SLine::removal_reason`] gives it typed).
         reason: String,
     },
     /// `* Goodbye[, N].`
     Goodbye(Option<String>),
     /// `* Server shutting down. Goodbye.`
     Shutdown,
-    /// `! code: text`.
+    /// `! code: text`; the code as on the wire, always one of
+    /// [`ERROR_CODES`] ([`SLine::error_code`] gives it typed).
     Error(String),
 }
 
@@ -61,7 +65,7 @@ pub struct MemberList {
     pub more: usize,
 }
 
-/// The error codes of SPEC §9.
+/// The error codes of SPEC §9, as on the wire.
 pub const ERROR_CODES: [&str; 13] = [
     "invalid-name",
     "name-taken",
@@ -78,8 +82,163 @@ pub const ERROR_CODES: [&str; 13] = [
     "flooding",
 ];
 
-/// The removal reasons of SPEC §5.
+/// The removal reasons of SPEC §5, as on the wire.
 pub const REASONS: [&str; 4] = ["connection lost", "idle timeout", "too slow", "flooding"];
+
+/// An `error-code` of SPEC §5 (§9), typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorCode {
+    /// `invalid-name`.
+    InvalidName,
+    /// `name-taken`.
+    NameTaken,
+    /// `too-many-attempts`.
+    TooManyAttempts,
+    /// `server-full`.
+    ServerFull,
+    /// `handshake-timeout`.
+    HandshakeTimeout,
+    /// `line-too-long`.
+    LineTooLong,
+    /// `invalid-utf8`.
+    InvalidUtf8,
+    /// `control-char`.
+    ControlChar,
+    /// `unknown-command`.
+    UnknownCommand,
+    /// `rate-limited`.
+    RateLimited,
+    /// `idle-timeout`.
+    IdleTimeout,
+    /// `too-slow`.
+    TooSlow,
+    /// `flooding`.
+    Flooding,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of [`ERROR_CODES`].
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::InvalidName,
+        ErrorCode::NameTaken,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::ServerFull,
+        ErrorCode::HandshakeTimeout,
+        ErrorCode::LineTooLong,
+        ErrorCode::InvalidUtf8,
+        ErrorCode::ControlChar,
+        ErrorCode::UnknownCommand,
+        ErrorCode::RateLimited,
+        ErrorCode::IdleTimeout,
+        ErrorCode::TooSlow,
+        ErrorCode::Flooding,
+    ];
+
+    /// The code as on the wire.
+    pub fn as_str(self) -> &'static str {
+        ERROR_CODES[self as usize]
+    }
+
+    /// The code spelled `s` on the wire, if it is one.
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        ERROR_CODES
+            .iter()
+            .position(|c| *c == s)
+            .map(|i| ErrorCode::ALL[i])
+    }
+
+    /// The removal reason a departing member's final error stands for
+    /// (the table of SPEC §6): `idle-timeout`, `too-slow`, `flooding`.
+    pub fn removal(self) -> Option<Reason> {
+        match self {
+            ErrorCode::IdleTimeout => Some(Reason::IdleTimeout),
+            ErrorCode::TooSlow => Some(Reason::TooSlow),
+            ErrorCode::Flooding => Some(Reason::Flooding),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `reason` of SPEC §5: why a member was removed, typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    /// `connection lost`.
+    ConnectionLost,
+    /// `idle timeout`.
+    IdleTimeout,
+    /// `too slow`.
+    TooSlow,
+    /// `flooding`.
+    Flooding,
+}
+
+impl Reason {
+    /// Every reason, in the order of [`REASONS`].
+    pub const ALL: [Reason; 4] = [
+        Reason::ConnectionLost,
+        Reason::IdleTimeout,
+        Reason::TooSlow,
+        Reason::Flooding,
+    ];
+
+    /// The reason as on the wire.
+    pub fn as_str(self) -> &'static str {
+        REASONS[self as usize]
+    }
+
+    /// The reason spelled `s` on the wire, if it is one.
+    pub fn parse(s: &str) -> Option<Reason> {
+        REASONS.iter().position(|r| *r == s).map(|i| Reason::ALL[i])
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a server line is not a `server-line` (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineFault {
+    /// Longer than [`SERVER_LINE_BYTES_MAX`] bytes (WIRE-8).
+    TooLong,
+    /// Not UTF-8 (SRV-1).
+    NotUtf8,
+    /// Holds a character WIRE-7 forbids (WIRE-8).
+    Forbidden(char),
+    /// Matches no rule of the grammar (SRV-1); the line, as text.
+    Malformed(String),
+}
+
+impl LineFault {
+    /// The rule the line breaks.
+    pub fn id(&self) -> SpecId {
+        match self {
+            LineFault::TooLong | LineFault::Forbidden(_) => SpecId::Wire8,
+            LineFault::NotUtf8 | LineFault::Malformed(_) => SpecId::Srv1,
+        }
+    }
+}
+
+impl std::fmt::Display for LineFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineFault::TooLong => write!(f, "WIRE-8: longer than {SERVER_LINE_BYTES_MAX} bytes"),
+            LineFault::NotUtf8 => f.write_str("SRV-1: not UTF-8"),
+            LineFault::Forbidden(_) => f.write_str("WIRE-8: forbidden character"),
+            LineFault::Malformed(s) => write!(f, "SRV-1: does not match server-line: {s:?}"),
+        }
+    }
+}
+
+impl std::error::Error for LineFault {}
 
 impl SLine {
     /// Whether this is a room line (SPEC §7).
@@ -101,6 +260,22 @@ impl SLine {
     /// Whether this is a departure notice (left or removed).
     pub fn is_departure(&self) -> bool {
         matches!(self, SLine::Left(_) | SLine::Removed { .. })
+    }
+
+    /// The code of an error line, typed.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            SLine::Error(code) => ErrorCode::parse(code),
+            _ => None,
+        }
+    }
+
+    /// The reason of a removed notice, typed.
+    pub fn removal_reason(&self) -> Option<Reason> {
+        match self {
+            SLine::Removed { reason, .. } => Reason::parse(reason),
+            _ => None,
+        }
     }
 }
 
@@ -146,17 +321,91 @@ fn parse_member_list(s: &str) -> Option<MemberList> {
     Some(MemberList { count, names, more })
 }
 
-/// Parses one server line (without its LF) by the grammar of SPEC §5.
-/// `Err` says which rule it breaks (SRV-1, WIRE-8).
+/// An `info-line` after its `* `, or `None` if it matches no rule.
+fn read_info(info: &str) -> Option<SLine> {
+    if info == "Enter your name:" {
+        return Some(SLine::Prompt);
+    }
+    if info == "Server shutting down. Goodbye." {
+        return Some(SLine::Shutdown);
+    }
+    if info == "Goodbye." {
+        return Some(SLine::Goodbye(None));
+    }
+    if let Some(name) = info
+        .strip_prefix("Goodbye, ")
+        .and_then(|r| r.strip_suffix('.'))
+    {
+        return if is_name(name) {
+            Some(SLine::Goodbye(Some(name.to_owned())))
+        } else {
+            None
+        };
+    }
+    if let Some(rest) = info.strip_prefix("Welcome, ") {
+        let (name, list) = rest.split_once("! ")?;
+        let list = parse_member_list(list)?;
+        return if is_name(name) {
+            Some(SLine::Welcome {
+                name: name.to_owned(),
+                list,
+            })
+        } else {
+            None
+        };
+    }
+    if info.starts_with("Members (") {
+        return parse_member_list(info).map(SLine::Who);
+    }
+    if info.starts_with("Commands: ") {
+        return Some(SLine::Help);
+    }
+    if let Some(name) = info.strip_suffix(" has joined the chat.") {
+        return if is_name(name) {
+            Some(SLine::Joined(name.to_owned()))
+        } else {
+            None
+        };
+    }
+    if let Some(name) = info.strip_suffix(" has left the chat.") {
+        return if is_name(name) {
+            Some(SLine::Left(name.to_owned()))
+        } else {
+            None
+        };
+    }
+    if let Some((name, rest)) = info.split_once(" was removed from the chat (") {
+        let reason = rest.strip_suffix(").")?;
+        return if is_name(name) && REASONS.contains(&reason) {
+            Some(SLine::Removed {
+                name: name.to_owned(),
+                reason: reason.to_owned(),
+            })
+        } else {
+            None
+        };
+    }
+    None
+}
+
+/// Parses one server line (without its LF) by the grammar of SPEC §5;
+/// the error's text is that of [`LineFault`]'s `Display`. Rules that
+/// judge the fault use [`read_server_line`] instead.
 pub fn parse_server_line(bytes: &[u8]) -> Result<SLine, String> {
+    read_server_line(bytes).map_err(|f| f.to_string())
+}
+
+/// Reads one server line (without its LF) by the grammar of SPEC §5.
+/// `Err` says which rule it breaks (SRV-1, WIRE-8): [`LineFault::id`].
+pub fn read_server_line(bytes: &[u8]) -> Result<SLine, LineFault> {
     if bytes.len() > SERVER_LINE_BYTES_MAX {
-        return Err("WIRE-8: longer than 16384 bytes".to_owned());
+        return Err(LineFault::TooLong);
     }
-    let s = std::str::from_utf8(bytes).map_err(|_| "SRV-1: not UTF-8".to_owned())?;
-    if s.chars().any(is_forbidden) {
-        return Err("WIRE-8: forbidden character".to_owned());
+    let s = std::str::from_utf8(bytes).map_err(|_| LineFault::NotUtf8)?;
+    if let Some(c) = s.chars().find(|&c| is_forbidden(c)) {
+        return Err(LineFault::Forbidden(c));
     }
-    let bad = || format!("SRV-1: does not match server-line: {s:?}");
+    let bad = || LineFault::Malformed(s.to_owned());
     if let Some(rest) = s.strip_prefix("! ") {
         let (code, text) = rest.split_once(": ").ok_or_else(bad)?;
         if !ERROR_CODES.contains(&code) || text.is_empty() {
@@ -165,69 +414,7 @@ pub fn parse_server_line(bytes: &[u8]) -> Result<SLine, String> {
         return Ok(SLine::Error(code.to_owned()));
     }
     if let Some(info) = s.strip_prefix("* ") {
-        if info == "Enter your name:" {
-            return Ok(SLine::Prompt);
-        }
-        if info == "Server shutting down. Goodbye." {
-            return Ok(SLine::Shutdown);
-        }
-        if info == "Goodbye." {
-            return Ok(SLine::Goodbye(None));
-        }
-        if let Some(name) = info
-            .strip_prefix("Goodbye, ")
-            .and_then(|r| r.strip_suffix('.'))
-        {
-            return if is_name(name) {
-                Ok(SLine::Goodbye(Some(name.to_owned())))
-            } else {
-                Err(bad())
-            };
-        }
-        if let Some(rest) = info.strip_prefix("Welcome, ") {
-            let (name, list) = rest.split_once("! ").ok_or_else(bad)?;
-            let list = parse_member_list(list).ok_or_else(bad)?;
-            return if is_name(name) {
-                Ok(SLine::Welcome {
-                    name: name.to_owned(),
-                    list,
-                })
-            } else {
-                Err(bad())
-            };
-        }
-        if info.starts_with("Members (") {
-            return parse_member_list(info).map(SLine::Who).ok_or_else(bad);
-        }
-        if info.starts_with("Commands: ") {
-            return Ok(SLine::Help);
-        }
-        if let Some(name) = info.strip_suffix(" has joined the chat.") {
-            return if is_name(name) {
-                Ok(SLine::Joined(name.to_owned()))
-            } else {
-                Err(bad())
-            };
-        }
-        if let Some(name) = info.strip_suffix(" has left the chat.") {
-            return if is_name(name) {
-                Ok(SLine::Left(name.to_owned()))
-            } else {
-                Err(bad())
-            };
-        }
-        if let Some((name, rest)) = info.split_once(" was removed from the chat (") {
-            let reason = rest.strip_suffix(").").ok_or_else(bad)?;
-            return if is_name(name) && REASONS.contains(&reason) {
-                Ok(SLine::Removed {
-                    name: name.to_owned(),
-                    reason: reason.to_owned(),
-                })
-            } else {
-                Err(bad())
-            };
-        }
-        return Err(bad());
+        return read_info(info).ok_or_else(bad);
     }
     let (from, text) = s.split_once(": ").ok_or_else(bad)?;
     if !is_name(from) || text.is_empty() {
@@ -380,6 +567,47 @@ mod tests {
         ] {
             assert!(parse_server_line(bad.as_bytes()).is_err(), "{bad:?}");
         }
+    }
+
+    // SRV-1, WIRE-8: each fault names its rule and keeps its text.
+    #[test]
+    fn line_faults_are_typed() {
+        let f = |b: &[u8]| read_server_line(b).unwrap_err();
+        assert_eq!(f(&[b'a'; SERVER_LINE_BYTES_MAX + 1]), LineFault::TooLong);
+        assert_eq!(f(b"aa: \x1b[2J"), LineFault::Forbidden('\x1b'));
+        assert_eq!(f(b"\xff"), LineFault::NotUtf8);
+        assert_eq!(f(b"* bogus"), LineFault::Malformed("* bogus".into()));
+        assert_eq!(f(b"aa: \x1b").id(), SpecId::Wire8);
+        assert_eq!(f(b"* bogus").id(), SpecId::Srv1);
+        assert_eq!(
+            f(b"* bogus").to_string(),
+            "SRV-1: does not match server-line: \"* bogus\""
+        );
+        assert_eq!(
+            parse_server_line(b"aa: \x1b"),
+            Err("WIRE-8: forbidden character".to_owned())
+        );
+    }
+
+    // SPEC §5, §6: codes and reasons round-trip; the final errors of the
+    // table of §6 stand for their removal reasons.
+    #[test]
+    fn codes_and_reasons_are_typed() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(c.as_str()), Some(c));
+        }
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(ErrorCode::parse("bogus"), None);
+        assert_eq!(ErrorCode::TooSlow.removal(), Some(Reason::TooSlow));
+        assert_eq!(ErrorCode::RateLimited.removal(), None);
+        let l = ok("* cc was removed from the chat (idle timeout).");
+        assert_eq!(l.removal_reason(), Some(Reason::IdleTimeout));
+        assert_eq!(
+            ok("! rate-limited: slow down").error_code(),
+            Some(ErrorCode::RateLimited)
+        );
     }
 
     // CMD-1, CMD-4, CMD-5, WIRE-5..7, WIRE-9: the table of SPEC §4.

@@ -6,10 +6,12 @@
 //! between two runs of one seed (the determinism test compares them byte
 //! for byte).
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::check::{conn_labels, Verdict, CHECKED_IDS};
 use crate::record::{Recording, What};
+use crate::SpecId;
 
 /// Longest rendered payload before it is cut short.
 const SHOW_CHARS_MAX: usize = 96;
@@ -129,7 +131,8 @@ pub fn render(rec: &Recording, verdict: &Verdict) -> String {
     out
 }
 
-/// The verdict table: one row per checked ID, then each violation.
+/// The verdict table: one row per checked ID (and per ID of a failed
+/// scripted step), then each violation, then the failed step.
 pub fn verdict_table(verdict: &Verdict) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -145,17 +148,76 @@ pub fn verdict_table(verdict: &Verdict) -> String {
             ", not quiesced: INV-7 not judged"
         }
     );
-    for id in CHECKED_IDS {
+    let step = verdict.step_failure.as_ref();
+    let step_ids: &[SpecId] = step.map_or(&[], |f| &f.ids);
+    let mut ids: Vec<SpecId> = CHECKED_IDS.to_vec();
+    let extra: BTreeSet<SpecId> = step_ids
+        .iter()
+        .copied()
+        .filter(|id| !CHECKED_IDS.contains(id))
+        .collect();
+    ids.extend(extra);
+    for id in ids {
         let n = verdict.violations.iter().filter(|v| v.id == id).count();
-        let status = if n == 0 {
+        let mut status = if n == 0 {
             "ok".to_owned()
         } else {
             format!("VIOLATED ({n})")
         };
+        if let Some(f) = step.filter(|f| f.ids.contains(&id)) {
+            let failed = format!("FAILED (step {})", f.step);
+            status = if n == 0 {
+                failed
+            } else {
+                format!("{status}, {failed}")
+            };
+        }
         let _ = writeln!(out, "  {id:<7} {status}");
     }
     for v in &verdict.violations {
         let _ = writeln!(out, "  {} [{}]: {}", v.id, v.clients.join(", "), v.detail);
     }
+    if let Some(f) = step {
+        let _ = writeln!(
+            out,
+            "  STEP {} failed ({}): {}",
+            f.step,
+            crate::spec::join(&f.ids, ", "),
+            f.why
+        );
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::StepFailure;
+
+    // A failed scripted step fails the verdict, and the table says which
+    // IDs it failed, as the conform summary does.
+    #[test]
+    fn a_failed_step_fails_the_verdict_table() {
+        let verdict = Verdict {
+            step_failure: Some(StepFailure {
+                step: 3,
+                ids: vec![SpecId::Leave1, SpecId::Inv5],
+                why: "no `* bb has left the chat.` within 2000 ms".into(),
+            }),
+            ..Verdict::default()
+        };
+        assert!(!verdict.passed());
+        assert_eq!(verdict.violated_ids(), [SpecId::Leave1, SpecId::Inv5]);
+        let table = verdict_table(&verdict);
+        assert!(table.contains("## verdict: FAIL"), "{table}");
+        assert!(table.contains("  INV-5   FAILED (step 3)\n"), "{table}");
+        assert!(table.contains("  LEAVE-1 FAILED (step 3)\n"), "{table}");
+        assert!(table.contains("  INV-8   ok\n"), "{table}");
+        assert!(
+            table.contains("  STEP 3 failed (LEAVE-1, INV-5): no `* bb has left"),
+            "{table}"
+        );
+        let clean = verdict_table(&Verdict::default());
+        assert!(clean.contains("## verdict: PASS") && !clean.contains("STEP"));
+    }
 }

@@ -230,6 +230,46 @@ fn server_without_departure_notices_fails_leave_1() {
     assert!(!failed.contains(&SpecId::Msg2), "{}", report.table());
 }
 
+// The transcript states the same verdict as the summary: a case whose
+// step fails (here no departure notice ever comes) is FAIL in the summary
+// and in its transcript, under the same ID, though the checker itself
+// finds nothing.
+#[test]
+fn failing_step_fails_the_transcript_as_the_summary() {
+    let report = against_wrong(
+        Faults {
+            echo: false,
+            silent_departures: true,
+        },
+        &["leave_close"],
+    );
+    let table = report.table();
+    let case = report
+        .cases
+        .iter()
+        .find(|c| c.name == "leave_close")
+        .expect("the case ran");
+    let conform::Outcome::Fail { ids, .. } = &case.outcome else {
+        panic!("leave_close must fail: {table}");
+    };
+    assert!(ids.contains(&SpecId::Leave1), "{table}");
+    let row = format!("  {:<22} {:<9} {:<8}", "leave_close", "default", "FAIL");
+    assert!(table.contains(&row), "{table}");
+    let transcript = case
+        .transcript
+        .as_deref()
+        .expect("a failing case's transcript");
+    assert!(transcript.contains("\n## verdict: FAIL ("), "{transcript}");
+    assert!(!transcript.contains("## verdict: PASS"), "{transcript}");
+    let leave_1 = transcript
+        .lines()
+        .find(|l| l.starts_with("  LEAVE-1 "))
+        .unwrap_or_else(|| panic!("no LEAVE-1 row: {transcript}"));
+    assert!(leave_1.contains("FAILED (step"), "{transcript}");
+    assert!(transcript.contains("  STEP "), "{transcript}");
+    assert!(transcript.contains("failed (LEAVE-1"), "{transcript}");
+}
+
 // The binary end to end: `--spawn` against the real server exits 0 with
 // a JSON report that parses and says every ID it ran passed; `--addr`
 // against a wrong server exits non-zero with LEAVE-1 failed in the JSON.

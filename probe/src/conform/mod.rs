@@ -52,7 +52,7 @@ use crate::report::{Exit, RunError};
 use crate::spawn::{spawn_server, SpawnError, Spawned};
 pub use cases::{Case, Profile};
 use driver::{run_case, CaseRun, DriverOpts};
-use oracle::check::{self, Verdict, CHECKED_IDS};
+use oracle::check::{self, StepFailure, Verdict, CHECKED_IDS};
 use oracle::lines::{parse_server_line, SLine};
 use oracle::record::{ClientInfo, Header, Quiescence};
 
@@ -682,16 +682,11 @@ pub async fn run(opts: &Options) -> Result<Report, ConformError> {
         for &i in &todo {
             let case = &selected[i];
             if started.elapsed() >= opts.total_timeout {
-                results[i] = Some(CaseResult {
-                    outcome: Outcome::Fail {
-                        ids: Vec::new(),
-                        why: format!(
-                            "not run: the run's bound of {} s was reached",
-                            opts.total_timeout.as_secs()
-                        ),
-                    },
-                    ..skip(case, String::new())
-                });
+                let why = format!(
+                    "not run: the run's bound of {} s was reached",
+                    opts.total_timeout.as_secs()
+                );
+                results[i] = Some(skip(case, why));
                 continue;
             }
             probes += 1;
@@ -742,45 +737,44 @@ fn header_of(case: &Case, run: &CaseRun) -> Header {
     }
 }
 
-/// Judges one run: the script's outcome and the checker's verdict.
+/// Judges one run: the script's outcome and the checker's verdict. A
+/// failed step is part of the verdict, so the transcript says FAIL under
+/// the same IDs as the summary.
 fn judge(case: &Case, run: &CaseRun, room: Option<String>, keep: bool) -> CaseResult {
     let mut recording = run.recording.clone();
     recording.header = header_of(case, run);
-    let verdict: Verdict = check::check(&recording);
+    let mut verdict: Verdict = check::check(&recording);
+    let violated = verdict.violated_ids();
+    verdict.step_failure = run.failure.as_ref().map(|(step, ids, why)| StepFailure {
+        step: *step,
+        ids: ids.clone(),
+        why: why.clone(),
+    });
     let mut ids = case.all_ids();
     ids.extend(checker_ids());
     cases::sort_ids(&mut ids);
-    let violated = verdict.violated_ids();
-    let outcome = match (&run.failure, violated.is_empty()) {
-        (None, true) => Outcome::Pass,
-        (failure, _) => {
-            let mut failed: Vec<SpecId> = violated.clone();
-            let mut why = Vec::new();
-            if let Some((_, step_ids, msg)) = failure {
-                failed.extend(step_ids.iter().copied());
-                why.push(msg.clone());
-            }
-            if !violated.is_empty() {
-                why.push(format!("checker: {}", spec::join(&violated, ", ")));
-            }
-            if let Some(room) = &room {
-                why.push(format!("(note: {room})"));
-            }
-            cases::sort_ids(&mut failed);
-            Outcome::Fail {
-                ids: failed,
-                why: why.join("; "),
-            }
+    let outcome = if verdict.passed() {
+        Outcome::Pass
+    } else {
+        let mut failed = verdict.violated_ids();
+        let mut why = Vec::new();
+        if let Some(f) = &verdict.step_failure {
+            why.push(f.why.clone());
+        }
+        if !violated.is_empty() {
+            why.push(format!("checker: {}", spec::join(&violated, ", ")));
+        }
+        if let Some(room) = &room {
+            why.push(format!("(note: {room})"));
+        }
+        cases::sort_ids(&mut failed);
+        Outcome::Fail {
+            ids: failed,
+            why: why.join("; "),
         }
     };
     let failed = matches!(outcome, Outcome::Fail { .. });
-    let transcript = (failed || keep).then(|| {
-        let mut t = oracle::transcript::render(&recording, &verdict);
-        if let Some((step, _, msg)) = &run.failure {
-            let _ = writeln!(t, "  STEP {step} failed: {msg}");
-        }
-        t
-    });
+    let transcript = (failed || keep).then(|| oracle::transcript::render(&recording, &verdict));
     CaseResult {
         name: case.name,
         profile: case.profile,

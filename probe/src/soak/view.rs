@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use oracle::lines::{key, parse_server_line, MemberList, SLine};
+use oracle::lines::{key, read_server_line, MemberList, SLine};
 
 /// Violations kept with their detail; beyond this only counted.
 pub const VIOLATION_DETAILS_MAX: usize = 40;
@@ -596,15 +596,10 @@ impl View {
     /// Judges one received line (without its LF) and says what it was.
     pub fn on_line(&mut self, shared: &Shared, bytes: &[u8]) -> Heard {
         self.tally.lines += 1;
-        let line = match parse_server_line(bytes) {
+        let line = match read_server_line(bytes) {
             Ok(l) => l,
-            Err(e) => {
-                let id = if e.starts_with("WIRE-8") {
-                    SpecId::Wire8
-                } else {
-                    SpecId::Srv1
-                };
-                self.bad(shared, id, e);
+            Err(fault) => {
+                self.bad(shared, fault.id(), fault.to_string());
                 return Heard::Bad;
             }
         };
