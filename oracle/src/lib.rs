@@ -18,6 +18,7 @@
 
 pub mod check;
 pub mod lines;
+pub mod model;
 pub mod record;
 pub mod spec;
 pub mod transcript;
