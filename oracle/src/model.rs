@@ -607,14 +607,12 @@ impl<'a> Judge<'a> {
                 }
                 self.check_list(conn, &list, SpecId::Cmd2);
             }
-            SLine::Help => {
-                if !member || self.classified() != Some(MemberLineKind::Help) {
-                    self.fail(
-                        SpecId::Cmd3,
-                        &[conn],
-                        "help to a line that is not a member's /help".to_owned(),
-                    );
-                }
+            SLine::Help if !member || self.classified() != Some(MemberLineKind::Help) => {
+                self.fail(
+                    SpecId::Cmd3,
+                    &[conn],
+                    "help to a line that is not a member's /help".to_owned(),
+                );
             }
             SLine::Error(code) if code == "rate-limited" => {
                 self.batch.rate_limited = true;
