@@ -21,6 +21,7 @@ pub mod lines;
 pub mod model;
 pub mod record;
 pub mod spec;
+pub mod split;
 pub mod transcript;
 
 pub use spec::SpecId;
