@@ -19,8 +19,10 @@
 
 pub mod check;
 pub mod lines;
+pub mod model;
 pub mod record;
 pub mod spec;
+pub mod split;
 pub mod transcript;
 
 pub use spec::SpecId;

@@ -1,6 +1,7 @@
 //! Goal: CI checks the room fuzz target's properties without nightly or
-//! libFuzzer: NAME-2/INV-9, SESS-1, SESS-3, SESS-6, MSG-2/INV-2, INV-1,
-//! INV-3, INV-6, LIMIT-2, LEAVE-2, LEAVE-3, LEAVE-4, LEAVE-5.
+//! libFuzzer: NAME-2/INV-9, SESS-1, SESS-3, SESS-4, SESS-6, MSG-2/INV-2,
+//! INV-1, INV-3..6, LIMIT-2, LIMIT-4, LEAVE-1..6, judged on each seed's room
+//! log by the shared judge `oracle::model`.
 //!
 //! Method: the property module `fuzz/src/room.rs` is included by path (the
 //! very code the fuzz target runs) and every committed seed in

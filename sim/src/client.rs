@@ -15,11 +15,9 @@ use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
 
 use oracle::record::{CloseKind, ConnId, Recording, What};
+use oracle::split::{Piece, Splitter};
 
 use crate::scenario::{Action, ClientSpec, NAME_TRIES_MAX, SERVER_HOST, SERVER_PORT};
-
-/// The longest server line a client accepts, in bytes before LF (WIRE-8).
-pub const SERVER_LINE_BYTES_MAX: usize = protocol::limits::SERVER_LINE_BYTES_MAX;
 
 /// How long a client waits for a connection to be established.
 pub const CONNECT_TIMEOUT_MS: u64 = 2_000;
@@ -98,8 +96,8 @@ fn cue(line: &[u8]) -> Cue {
 struct Conn {
     id: ConnId,
     stream: TcpStream,
-    inbuf: Vec<u8>,
-    discarding: bool,
+    /// Server lines, bounded at WIRE-8's limit.
+    split: Splitter,
     reading: bool,
     member: bool,
     last_sent_ms: u64,
@@ -233,12 +231,9 @@ impl Client {
 
     /// The connection ended without the client asking for it.
     fn lost(&mut self, how: CloseKind) {
-        if let Some(c) = self.conn.take() {
-            if !c.inbuf.is_empty() && !c.discarding {
-                self.rec(What::ReceivedFragment {
-                    conn: c.id,
-                    bytes: c.inbuf.clone(),
-                });
+        if let Some(mut c) = self.conn.take() {
+            if let Some(bytes) = c.split.finish() {
+                self.rec(What::ReceivedFragment { conn: c.id, bytes });
             }
             self.rec(What::Closed { conn: c.id, how });
             self.set_conn(None);
@@ -275,23 +270,12 @@ impl Client {
         // `None` marks a line longer than WIRE-8 allows.
         let mut lines: Vec<Option<Vec<u8>>> = Vec::new();
         let Some(c) = self.conn.as_mut() else { return };
-        for &b in bytes {
-            if b == b'\n' {
-                if c.discarding {
-                    c.discarding = false;
-                } else {
-                    lines.push(Some(std::mem::take(&mut c.inbuf)));
-                }
-                c.inbuf.clear();
-            } else if !c.discarding {
-                c.inbuf.push(b);
-                if c.inbuf.len() > SERVER_LINE_BYTES_MAX {
-                    c.inbuf.clear();
-                    c.discarding = true;
-                    lines.push(None);
-                }
-            }
-        }
+        c.split.push_with(bytes, |piece| {
+            lines.push(match piece {
+                Piece::Line(line) => Some(line.to_vec()),
+                Piece::Overlong => None,
+            });
+        });
         let id = c.id;
         for line in lines {
             let Some(line) = line else {
@@ -455,8 +439,7 @@ impl Client {
                 self.conn = Some(Conn {
                     id,
                     stream,
-                    inbuf: Vec::new(),
-                    discarding: false,
+                    split: Splitter::new(),
                     reading: true,
                     member: false,
                     last_sent_ms: now_ms(),

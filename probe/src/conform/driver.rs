@@ -23,13 +23,12 @@ use tokio::time::{timeout, timeout_at, Instant};
 use super::cases::{Case, Pat, Step};
 use crate::spawn::Spawned;
 use oracle::record::{CloseKind, ConnId, Fault, Recording, What};
+use oracle::split::{Piece, Splitter};
 use oracle::transcript::quote;
 use oracle::SpecId;
 
 /// Bytes read from a socket at once.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
-/// The longest server line accepted (WIRE-8).
-const SERVER_LINE_BYTES_MAX: usize = oracle::lines::SERVER_LINE_BYTES_MAX;
 /// The receive buffer a slow reader asks for.
 const SMALL_RCVBUF_BYTES: u32 = 4096;
 /// Most lines recorded from one connection.
@@ -346,33 +345,6 @@ async fn open(addr: std::net::SocketAddr, small: bool) -> std::io::Result<TcpStr
     socket.connect(addr).await
 }
 
-/// Splits received bytes into lines, as the simulated client does.
-struct LineSplitter {
-    buf: Vec<u8>,
-    discarding: bool,
-}
-
-impl LineSplitter {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Option<Vec<u8>>>) {
-        for &b in bytes {
-            if b == b'\n' {
-                if !self.discarding {
-                    out.push(Some(std::mem::take(&mut self.buf)));
-                }
-                self.discarding = false;
-                self.buf.clear();
-            } else if !self.discarding {
-                self.buf.push(b);
-                if self.buf.len() > SERVER_LINE_BYTES_MAX {
-                    self.buf.clear();
-                    self.discarding = true;
-                    out.push(None);
-                }
-            }
-        }
-    }
-}
-
 async fn reader(
     mut rd: OwnedReadHalf,
     conn: ConnId,
@@ -381,11 +353,8 @@ async fn reader(
     mut ctl: watch::Receiver<Ctl>,
 ) -> OwnedReadHalf {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
-    let mut split = LineSplitter {
-        buf: Vec::new(),
-        discarding: false,
-    };
-    let mut lines = Vec::new();
+    // The one splitter the simulated client uses too (WIRE-8 bound).
+    let mut split = Splitter::new();
     loop {
         let state = *ctl.borrow_and_update();
         if state == Ctl::Stop {
@@ -410,8 +379,7 @@ async fn reader(
                 } else {
                     CloseKind::Error
                 };
-                if !split.buf.is_empty() && !split.discarding {
-                    let bytes = std::mem::take(&mut split.buf);
+                if let Some(bytes) = split.finish() {
                     s.push(What::ReceivedFragment { conn, bytes });
                 }
                 s.push(What::Closed { conn, how });
@@ -436,17 +404,22 @@ async fn reader(
                 return rd;
             }
             Ok(_) => {
-                split.feed(&buf, &mut lines);
-                for line in lines.drain(..) {
-                    match &line {
-                        Some(l) => s.push(What::Received {
-                            conn,
-                            line: l.clone(),
-                        }),
-                        None => s.push(What::ReceivedOverlong { conn }),
-                    }
+                split.push_with(&buf, |piece| {
+                    let line = match piece {
+                        Piece::Line(l) => {
+                            s.push(What::Received {
+                                conn,
+                                line: l.to_vec(),
+                            });
+                            Some(l.to_vec())
+                        }
+                        Piece::Overlong => {
+                            s.push(What::ReceivedOverlong { conn });
+                            None
+                        }
+                    };
                     s.inbox[conn].lines.push(line);
-                }
+                });
                 drop(s);
                 notify.notify_waiters();
             }

@@ -11,6 +11,8 @@
 //! timeout`. Every wait is bounded; a client never writes a forbidden
 //! character; it must never touch the server's code or process.
 
+use oracle::lines::SERVER_LINE_BYTES_MAX;
+use oracle::split::{Piece, Splitter};
 use oracle::SpecId;
 use std::io;
 use std::net::SocketAddr;
@@ -260,9 +262,10 @@ fn absorb(conf: &Conf, o: Outcome) {
 struct Conn {
     rd: OwnedReadHalf,
     wr: OwnedWriteHalf,
+    /// One read's bytes.
     buf: Vec<u8>,
-    /// Bytes of `buf` holding unprocessed input.
-    filled: usize,
+    /// Server lines, bounded at WIRE-8's limit.
+    split: Splitter,
     view: View,
     eof: bool,
     /// Longest time from publishing a message to its write completing, ms.
@@ -294,31 +297,24 @@ impl Conn {
         if self.eof {
             return got;
         }
-        if self.filled == self.buf.len() {
-            // A line longer than the buffer: WIRE-8 allows 16384 bytes and
-            // the buffer holds more, so this is a server bug.
-            conf.shared.violation(
-                SpecId::Wire8,
-                self.view.name(),
-                format!("a server line longer than {READ_BUFFER_BYTES} bytes"),
-            );
-            self.eof = true;
-            return got;
-        }
-        match self.rd.read(&mut self.buf[self.filled..]).await {
+        let n = match self.rd.read(&mut self.buf).await {
             Ok(0) | Err(_) => {
                 self.eof = true;
                 return got;
             }
-            Ok(n) => self.filled += n,
-        }
-        let mut start = 0;
-        while let Some(nl) = self.buf[start..self.filled]
-            .iter()
-            .position(|&b| b == b'\n')
-        {
-            let line = &self.buf[start..start + nl];
-            match self.view.on_line(&conf.shared, line) {
+            Ok(n) => n,
+        };
+        let (view, shared) = (&mut self.view, &conf.shared);
+        self.split.push_with(&self.buf[..n], |piece| {
+            let Piece::Line(line) = piece else {
+                shared.violation(
+                    SpecId::Wire8,
+                    view.name(),
+                    format!("a server line longer than {SERVER_LINE_BYTES_MAX} bytes"),
+                );
+                return;
+            };
+            match view.on_line(shared, line) {
                 Heard::Prompt => got.prompt = true,
                 Heard::Welcome => got.welcome = true,
                 Heard::Goodbye => got.goodbye = true,
@@ -327,10 +323,7 @@ impl Conn {
                 Heard::Error(code) if code == "rate-limited" => got.rate_limited += 1,
                 Heard::Error(_) | Heard::Other | Heard::Bad => {}
             }
-            start += nl + 1;
-        }
-        self.buf.copy_within(start..self.filled, 0);
-        self.filled -= start;
+        });
         got
     }
 
@@ -432,7 +425,7 @@ async fn connection(
         rd,
         wr,
         buf: vec![0; READ_BUFFER_BYTES],
-        filled: 0,
+        split: Splitter::new(),
         view: View::new(id, role, witness),
         eof: false,
         say_ms_max: 0,

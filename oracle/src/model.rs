@@ -1,0 +1,1163 @@
+//! The room-log judge: SPEC §7's delivery invariants over what one room
+//! was asked and what it emitted, in the order it happened.
+//!
+//! A [`Log`] is what recording outboxes see from inside a room core: its
+//! inputs (a connection accepted, a line or a discarded line from a
+//! connection, a connection lost, an outbox overflow, time, shutdown),
+//! each followed by what the room emitted for it (lines pushed to or
+//! refused by each connection's outbox, closes with their final line) and,
+//! between inputs, the room's own account of its state. [`check`] replays
+//! the log with its own model of the room (membership in join order, the
+//! room lines each member still has to receive) and returns every broken
+//! rule, by SPEC ID.
+//!
+//! Checked: SRV-1/WIRE-8 (every line by the grammar, via [`crate::lines`]),
+//! SRV-3, SRV-4 (replies go to the asker only), SESS-1 (prompt or close;
+//! members_max, naming_max), SESS-3, SESS-4 and LIMIT-4 (welcome lists),
+//! SESS-6 (nothing after a close, one close, a final line is no room line),
+//! SESS-7, CMD-1..3, INV-1 (a chat line was sent by its member in this
+//! very input, with that text; no room line twice), INV-2/MSG-2 (no echo),
+//! INV-3 (room order; a fan-out goes in join order), INV-4 (every room line
+//! reaches every member present, within the input that made it), INV-5
+//! (each notice once, iff announced, LEAVE-6), INV-6/LEAVE-3 (nothing
+//! before a join or from or to a departed member), INV-9, LEAVE-1, LEAVE-2
+//! (one departure, its cause matching the input), LEAVE-4, LEAVE-5,
+//! LIMIT-2 (a refusal evicts `too slow` within the input; nothing queued
+//! behind a refused line) and LIMIT-3 (a rate-limited line is not relayed).
+//!
+//! Conventions of a room log (what a recording outbox can see): the
+//! outputs of an input come after it and before the next input; a join is
+//! the push of its welcome and its notice follows; a departure is the
+//! close of the member's outbox and its notice follows.
+//!
+//! Pure: no I/O, no clock; it never uses the `protocol` crate's reading of
+//! the wire, only [`crate::lines`].
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use protocol::Limits;
+
+use crate::check::Violation;
+use crate::lines::{self, MemberLineKind, MemberList, SLine};
+use crate::SpecId;
+
+/// A connection of the room log, as the room names it.
+pub type Conn = u64;
+
+/// Violations reported at most, so a broken room does not flood the report.
+const VIOLATIONS_MAX: usize = 64;
+
+/// One entry of a room log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogEvent {
+    /// Input: a new connection, at `now_ms`.
+    Accepted {
+        /// The connection.
+        conn: Conn,
+        /// The room's time.
+        now_ms: u64,
+    },
+    /// Input: one complete line's content (no LF, no CR) from `conn`.
+    Line {
+        /// The connection.
+        conn: Conn,
+        /// The content.
+        line: Vec<u8>,
+        /// The room's time.
+        now_ms: u64,
+    },
+    /// Input: a line the decoder discarded (WIRE-5..7).
+    BadLine {
+        /// The connection.
+        conn: Conn,
+        /// The room's time.
+        now_ms: u64,
+    },
+    /// Input: the connection ended (end of stream, reset, write error).
+    Closed {
+        /// The connection.
+        conn: Conn,
+    },
+    /// Input: the connection's writer found its outbox full (LIMIT-2).
+    OutboxFull {
+        /// The connection.
+        conn: Conn,
+    },
+    /// Input: time passed; the room handles what is due at `now_ms`.
+    Tick {
+        /// The room's time.
+        now_ms: u64,
+    },
+    /// Input: graceful shutdown (LEAVE-5).
+    Shutdown,
+    /// Output: a line (with its LF) queued for `conn`.
+    Output {
+        /// The connection.
+        conn: Conn,
+        /// The bytes pushed.
+        line: Vec<u8>,
+    },
+    /// Output: a line the outbox of `conn` refused (full, LIMIT-2).
+    Refused {
+        /// The connection.
+        conn: Conn,
+        /// The bytes offered.
+        line: Vec<u8>,
+    },
+    /// Output: `conn` is closed, with this final line (with its LF).
+    OutputClosed {
+        /// The connection.
+        conn: Conn,
+        /// The final line, if any.
+        last: Option<Vec<u8>>,
+    },
+    /// The room's own account between inputs: its members' names in join
+    /// order and the connections it still holds open.
+    State {
+        /// Members' names in join order.
+        members: Vec<String>,
+        /// Open connections, ascending.
+        open: Vec<Conn>,
+    },
+}
+
+/// A room log: the limits the room ran under and what happened.
+#[derive(Clone, Debug)]
+pub struct Log {
+    /// The room's limits.
+    pub limits: Limits,
+    /// Everything, in the order the room did it.
+    pub events: Vec<LogEvent>,
+}
+
+impl Log {
+    /// An empty log of a room under `limits`.
+    pub fn new(limits: Limits) -> Log {
+        Log {
+            limits,
+            events: Vec::new(),
+        }
+    }
+
+    /// Appends one event.
+    pub fn push(&mut self, event: LogEvent) {
+        self.events.push(event);
+    }
+}
+
+/// The judgement of a log, with totals to see that a run exercised things.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Judged {
+    /// Every broken rule (at most [`VIOLATIONS_MAX`]).
+    pub violations: Vec<Violation>,
+    /// Chat lines relayed (one per message, however many recipients).
+    pub chats: usize,
+    /// Joins.
+    pub joins: usize,
+    /// Departures of members, shutdown excluded.
+    pub departures: usize,
+}
+
+/// Judges `log`: every broken rule, empty if none.
+pub fn check(log: &Log) -> Vec<Violation> {
+    judge(log).violations
+}
+
+/// Judges `log`, with totals.
+pub fn judge(log: &Log) -> Judged {
+    let mut j = Judge::new(&log.limits);
+    for (at, event) in log.events.iter().enumerate() {
+        j.at = at;
+        j.event(event);
+    }
+    j.end_input();
+    j.out
+}
+
+/// The input whose outputs are being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Input {
+    Start,
+    Accepted(Conn),
+    Line(Conn),
+    BadLine(Conn),
+    Closed(Conn),
+    OutboxFull(Conn),
+    Tick,
+    Shutdown,
+}
+
+impl Input {
+    fn conn(self) -> Option<Conn> {
+        match self {
+            Input::Accepted(c)
+            | Input::Line(c)
+            | Input::BadLine(c)
+            | Input::Closed(c)
+            | Input::OutboxFull(c) => Some(c),
+            Input::Start | Input::Tick | Input::Shutdown => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Naming,
+    Member(String),
+    Gone,
+}
+
+#[derive(Debug)]
+struct ConnModel {
+    phase: Phase,
+    accepted_ms: u64,
+    heard_ms: u64,
+    refused: bool,
+    prompted: bool,
+}
+
+/// What one input has produced so far.
+struct Batch {
+    input: Input,
+    /// The input line's content, for `Input::Line`.
+    line: Option<Vec<u8>>,
+    /// The input's connection was open when the input came.
+    open_at_start: bool,
+    outputs: usize,
+    /// The chat line this input relayed.
+    chat: Option<Vec<u8>>,
+    rate_limited: bool,
+    /// Per room line decided in this input, the recipients not yet
+    /// reached, in join order.
+    fan_outs: Vec<(Vec<u8>, VecDeque<Conn>)>,
+}
+
+impl Batch {
+    fn new(input: Input, line: Option<Vec<u8>>, open_at_start: bool) -> Batch {
+        Batch {
+            input,
+            line,
+            open_at_start,
+            outputs: 0,
+            chat: None,
+            rate_limited: false,
+            fan_outs: Vec::new(),
+        }
+    }
+}
+
+struct Judge<'a> {
+    limits: &'a Limits,
+    conns: BTreeMap<Conn, ConnModel>,
+    /// Members in join order.
+    members: Vec<Conn>,
+    /// Room lines each member must still receive, in room order.
+    pending: BTreeMap<Conn, VecDeque<Vec<u8>>>,
+    now_ms: u64,
+    batch: Batch,
+    at: usize,
+    out: Judged,
+}
+
+fn label(conn: Conn) -> String {
+    format!("c{conn}")
+}
+
+fn show(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+fn joined_line(name: &str) -> Vec<u8> {
+    format!("* {name} has joined the chat.\n").into_bytes()
+}
+
+impl<'a> Judge<'a> {
+    fn new(limits: &'a Limits) -> Judge<'a> {
+        Judge {
+            limits,
+            conns: BTreeMap::new(),
+            members: Vec::new(),
+            pending: BTreeMap::new(),
+            now_ms: 0,
+            batch: Batch::new(Input::Start, None, false),
+            at: 0,
+            out: Judged::default(),
+        }
+    }
+
+    fn fail(&mut self, id: SpecId, conns: &[Conn], detail: String) {
+        if self.out.violations.len() < VIOLATIONS_MAX {
+            self.out.violations.push(Violation {
+                id,
+                clients: conns.iter().copied().map(label).collect(),
+                detail: format!("event {}: {detail}", self.at),
+            });
+        }
+    }
+
+    fn is_open(&self, conn: Conn) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|m| m.phase != Phase::Gone)
+    }
+
+    fn name_of(&self, conn: Conn) -> Option<&str> {
+        match &self.conns.get(&conn)?.phase {
+            Phase::Member(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    fn member_names(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter_map(|&c| self.name_of(c).map(str::to_owned))
+            .collect()
+    }
+
+    /// The input line classified as a member line (SPEC §4).
+    fn classified(&self) -> Option<MemberLineKind> {
+        self.batch
+            .line
+            .as_ref()
+            .map(|l| lines::classify_member_line(l, self.limits.line_bytes_max))
+    }
+
+    fn advance(&mut self, now_ms: u64) {
+        if now_ms < self.now_ms {
+            self.fail(
+                SpecId::Sim,
+                &[],
+                format!("time went back from {} to {now_ms}", self.now_ms),
+            );
+        }
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    fn begin(&mut self, input: Input, line: Option<Vec<u8>>) {
+        self.end_input();
+        let open = input.conn().is_some_and(|c| self.is_open(c));
+        self.batch = Batch::new(input, line, open);
+    }
+
+    fn event(&mut self, event: &LogEvent) {
+        match event {
+            LogEvent::Accepted { conn, now_ms } => {
+                self.begin(Input::Accepted(*conn), None);
+                self.advance(*now_ms);
+                if self.conns.contains_key(conn) {
+                    self.fail(SpecId::Sim, &[*conn], "accepted twice".to_owned());
+                }
+                self.conns.insert(
+                    *conn,
+                    ConnModel {
+                        phase: Phase::Naming,
+                        accepted_ms: self.now_ms,
+                        heard_ms: self.now_ms,
+                        refused: false,
+                        prompted: false,
+                    },
+                );
+            }
+            LogEvent::Line { conn, line, now_ms } => {
+                self.begin(Input::Line(*conn), Some(line.clone()));
+                self.heard(*conn, *now_ms);
+            }
+            LogEvent::BadLine { conn, now_ms } => {
+                self.begin(Input::BadLine(*conn), None);
+                self.heard(*conn, *now_ms);
+            }
+            LogEvent::Closed { conn } => self.begin(Input::Closed(*conn), None),
+            LogEvent::OutboxFull { conn } => self.begin(Input::OutboxFull(*conn), None),
+            LogEvent::Tick { now_ms } => {
+                self.begin(Input::Tick, None);
+                self.advance(*now_ms);
+            }
+            LogEvent::Shutdown => self.begin(Input::Shutdown, None),
+            LogEvent::Output { conn, line } => self.output(*conn, line, false),
+            LogEvent::Refused { conn, line } => self.output(*conn, line, true),
+            LogEvent::OutputClosed { conn, last } => self.close(*conn, last.as_deref()),
+            LogEvent::State { members, open } => self.state(members, open),
+        }
+    }
+
+    fn heard(&mut self, conn: Conn, now_ms: u64) {
+        self.advance(now_ms);
+        let now_ms = self.now_ms;
+        if let Some(m) = self.conns.get_mut(&conn) {
+            if m.phase != Phase::Gone {
+                m.heard_ms = now_ms;
+            }
+        }
+    }
+
+    /// The checks that hold once an input has run to completion.
+    fn end_input(&mut self) {
+        // INV-4: each room line this input decided reached every member
+        // present (the room hands lines over within the input).
+        let undelivered: Vec<(Conn, Vec<String>)> = self
+            .pending
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(c, q)| (*c, q.iter().map(|l| show(l)).collect()))
+            .collect();
+        for (conn, lines) in undelivered {
+            self.fail(
+                SpecId::Inv4,
+                &[conn],
+                format!("room lines never pushed to it: {}", lines.join(", ")),
+            );
+        }
+        self.pending.values_mut().for_each(VecDeque::clear);
+        // LIMIT-2: a refusal evicts within the input.
+        let refused_open: Vec<Conn> = self
+            .conns
+            .iter()
+            .filter(|(_, m)| m.refused && m.phase != Phase::Gone)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in refused_open {
+            self.fail(
+                SpecId::Limit2,
+                &[conn],
+                "refused a line and is still open after the input".to_owned(),
+            );
+        }
+        let b = &self.batch;
+        let (input, open_at_start, outputs) = (b.input, b.open_at_start, b.outputs);
+        match input {
+            Input::Accepted(c) => {
+                let prompted = self.conns.get(&c).is_some_and(|m| m.prompted);
+                if self.is_open(c) && !prompted {
+                    self.fail(
+                        SpecId::Sess1,
+                        &[c],
+                        "accepted: neither prompted nor closed".to_owned(),
+                    );
+                }
+            }
+            Input::Line(c) | Input::BadLine(c) | Input::Closed(c) | Input::OutboxFull(c)
+                if !open_at_start && outputs > 0 =>
+            {
+                self.fail(
+                    SpecId::Leave3,
+                    &[c],
+                    format!("an input from a closed connection had {outputs} outputs"),
+                );
+            }
+            Input::Closed(c) if open_at_start && self.is_open(c) => {
+                self.fail(
+                    SpecId::Leave1,
+                    &[c],
+                    "its connection ended and it is still open".to_owned(),
+                );
+            }
+            Input::OutboxFull(c) if open_at_start && self.is_open(c) => {
+                self.fail(
+                    SpecId::Limit2,
+                    &[c],
+                    "its outbox overflowed and it is still open".to_owned(),
+                );
+            }
+            Input::Tick => self.overdue(),
+            Input::Shutdown => {
+                let open: Vec<Conn> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, m)| m.phase != Phase::Gone)
+                    .map(|(c, _)| *c)
+                    .collect();
+                if !open.is_empty() {
+                    self.fail(SpecId::Leave5, &open, "open after shutdown".to_owned());
+                }
+            }
+            _ => {}
+        }
+        let naming = self
+            .conns
+            .values()
+            .filter(|m| m.phase == Phase::Naming)
+            .count();
+        if self.members.len() > self.limits.members_max || naming > self.limits.naming_max {
+            self.fail(
+                SpecId::Sess1,
+                &[],
+                format!("{} members and {naming} naming", self.members.len()),
+            );
+        }
+    }
+
+    /// SESS-3, LEAVE-4: after a tick, nothing due at its time is open.
+    fn overdue(&mut self) {
+        let now = self.now_ms;
+        let mut late = Vec::new();
+        for (&c, m) in &self.conns {
+            match m.phase {
+                Phase::Member(_) if m.heard_ms + self.limits.idle_timeout_ms <= now => {
+                    late.push((SpecId::Leave4, c, m.heard_ms));
+                }
+                Phase::Naming if m.accepted_ms + self.limits.handshake_timeout_ms <= now => {
+                    late.push((SpecId::Sess3, c, m.accepted_ms));
+                }
+                _ => {}
+            }
+        }
+        for (id, c, since) in late {
+            self.fail(id, &[c], format!("overdue at {now} (since {since})"));
+        }
+    }
+
+    /// Parses one line the room emitted: one LF, at the end, and a server
+    /// line before it (SRV-1, WIRE-8).
+    fn parse(&mut self, conn: Conn, bytes: &[u8]) -> Option<SLine> {
+        let content = match bytes.strip_suffix(b"\n") {
+            Some(c) if !c.contains(&b'\n') => c,
+            _ => {
+                self.fail(
+                    SpecId::Srv1,
+                    &[conn],
+                    format!("not one line ending in LF: {}", show(bytes)),
+                );
+                return None;
+            }
+        };
+        match lines::parse_server_line(content) {
+            Ok(line) => Some(line),
+            Err(e) => {
+                let id = if e.starts_with("WIRE-8") {
+                    SpecId::Wire8
+                } else {
+                    SpecId::Srv1
+                };
+                let shown: String = show(bytes).chars().take(120).collect();
+                self.fail(id, &[conn], format!("{e}: {shown}"));
+                None
+            }
+        }
+    }
+
+    fn output(&mut self, conn: Conn, bytes: &[u8], refused: bool) {
+        self.batch.outputs += 1;
+        let Some(line) = self.parse(conn, bytes) else {
+            return;
+        };
+        let Some(m) = self.conns.get_mut(&conn) else {
+            self.fail(
+                SpecId::Sim,
+                &[conn],
+                format!("{} to a connection never accepted", show(bytes)),
+            );
+            return;
+        };
+        if m.phase == Phase::Gone {
+            self.fail(
+                SpecId::Sess6,
+                &[conn],
+                format!("{} after its close", show(bytes)),
+            );
+            return;
+        }
+        let behind_refusal = !refused && m.refused;
+        m.refused |= refused;
+        if behind_refusal {
+            self.fail(
+                SpecId::Limit2,
+                &[conn],
+                format!("{} queued behind a refused line", show(bytes)),
+            );
+        }
+        if self.batch.input == Input::Shutdown {
+            self.fail(
+                SpecId::Leave5,
+                &[conn],
+                format!("{} pushed at shutdown", show(bytes)),
+            );
+        }
+        if line.is_room_line() {
+            self.room_line(conn, &line, bytes);
+            return;
+        }
+        // SRV-4, ERR-1: a reply goes to the connection that asked.
+        if self.batch.input.conn() != Some(conn) {
+            self.fail(
+                SpecId::Srv4,
+                &[conn],
+                format!("{} to a connection whose input this is not", show(bytes)),
+            );
+            return;
+        }
+        let member = self.name_of(conn).is_some();
+        match line {
+            SLine::Prompt => {
+                if member {
+                    self.fail(SpecId::Sess7, &[conn], "a prompt to a member".to_owned());
+                }
+                if let Some(m) = self.conns.get_mut(&conn) {
+                    m.prompted = true;
+                }
+            }
+            SLine::Welcome { name, list } => self.join(conn, name, &list),
+            SLine::Who(list) => {
+                if !member || self.classified() != Some(MemberLineKind::Who) {
+                    self.fail(
+                        SpecId::Cmd2,
+                        &[conn],
+                        "a who-reply to a line that is not a member's /who".to_owned(),
+                    );
+                }
+                self.check_list(conn, &list, SpecId::Cmd2);
+            }
+            SLine::Help if !member || self.classified() != Some(MemberLineKind::Help) => {
+                self.fail(
+                    SpecId::Cmd3,
+                    &[conn],
+                    "help to a line that is not a member's /help".to_owned(),
+                );
+            }
+            SLine::Error(code) if code == "rate-limited" => {
+                self.batch.rate_limited = true;
+                if !member || self.batch.chat.is_some() {
+                    self.fail(
+                        SpecId::Limit3,
+                        &[conn],
+                        "rate-limited, yet not a member or its line was relayed".to_owned(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// SESS-4, LIMIT-4, CMD-2: a member list in join order, capped.
+    fn check_list(&mut self, conn: Conn, list: &MemberList, id: SpecId) {
+        let names = self.member_names();
+        let listed: Vec<String> = names
+            .iter()
+            .take(self.limits.who_names_max)
+            .cloned()
+            .collect();
+        if list.count != names.len() || list.names != listed {
+            self.fail(
+                id,
+                &[conn],
+                format!(
+                    "listed {} of {}, the room has {} ({})",
+                    list.names.join(", "),
+                    list.count,
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// A welcome: `conn` joins as `name` (SESS-4, SRV-3, INV-9, LEAVE-6).
+    fn join(&mut self, conn: Conn, name: String, list: &MemberList) {
+        if self.name_of(conn).is_some() {
+            self.fail(SpecId::Sess7, &[conn], format!("welcomed again as {name}"));
+            return;
+        }
+        let claimed = match (self.batch.input, &self.batch.line) {
+            (Input::Line(c), Some(line)) if c == conn => {
+                let s = String::from_utf8_lossy(line);
+                Some(s.trim_matches([' ', '\t']).to_owned())
+            }
+            _ => None,
+        };
+        if claimed.as_deref() != Some(name.as_str()) {
+            self.fail(
+                SpecId::Srv3,
+                &[conn],
+                format!("welcomed as {name} after claiming {claimed:?}"),
+            );
+        }
+        let key = lines::key(&name);
+        let holders: Vec<Conn> = self
+            .members
+            .iter()
+            .copied()
+            .filter(|&c| self.name_of(c).is_some_and(|n| lines::key(n) == key))
+            .collect();
+        if !holders.is_empty() {
+            let mut who = vec![conn];
+            who.extend(&holders);
+            self.fail(
+                SpecId::Inv9,
+                &who,
+                format!("{name} joined while its name is held"),
+            );
+        }
+        self.members.push(conn);
+        if let Some(m) = self.conns.get_mut(&conn) {
+            m.phase = Phase::Member(name.clone());
+        }
+        self.out.joins += 1;
+        self.check_list(conn, list, SpecId::Sess4);
+        if self.members.len() <= self.limits.presence_members_max {
+            self.decide(joined_line(&name), Some(conn));
+        }
+    }
+
+    /// A room line is decided: every member but `except` must receive it,
+    /// in join order.
+    fn decide(&mut self, line: Vec<u8>, except: Option<Conn>) {
+        let to: VecDeque<Conn> = self
+            .members
+            .iter()
+            .copied()
+            .filter(|&c| Some(c) != except)
+            .collect();
+        for &c in &to {
+            self.pending.entry(c).or_default().push_back(line.clone());
+        }
+        self.batch.fan_outs.push((line, to));
+    }
+
+    fn room_line(&mut self, conn: Conn, line: &SLine, bytes: &[u8]) {
+        let Some(me) = self.name_of(conn).map(str::to_owned) else {
+            self.fail(
+                SpecId::Inv6,
+                &[conn],
+                format!(
+                    "room line {} to a connection that is not a member",
+                    show(bytes)
+                ),
+            );
+            return;
+        };
+        if let SLine::Chat { from, text } = line {
+            if *from == me {
+                self.fail(
+                    SpecId::Inv2,
+                    &[conn],
+                    format!("received its own message {}", show(bytes)),
+                );
+                return;
+            }
+            match &self.batch.chat {
+                None => self.decide_chat(from, text, bytes),
+                Some(chat) if chat.as_slice() != bytes => {
+                    let first = show(chat);
+                    self.fail(
+                        SpecId::Inv1,
+                        &[conn],
+                        format!(
+                            "a second chat line {} in one input after {first}",
+                            show(bytes)
+                        ),
+                    );
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        self.consume(conn, line, bytes);
+    }
+
+    /// The first push of a chat line: it must be this input's message, from
+    /// its member (INV-1, INV-6, LIMIT-3).
+    fn decide_chat(&mut self, from: &str, text: &str, bytes: &[u8]) {
+        self.batch.chat = Some(bytes.to_vec());
+        self.out.chats += 1;
+        let sender = self
+            .members
+            .iter()
+            .copied()
+            .find(|&c| self.name_of(c) == Some(from));
+        match (sender, self.batch.input) {
+            (None, _) => self.fail(
+                SpecId::Inv6,
+                &[],
+                format!("{} from {from}, who is not a member (LEAVE-3)", show(bytes)),
+            ),
+            (Some(s), Input::Line(c)) if s == c => {
+                if self.classified() != Some(MemberLineKind::Message(text.to_owned())) {
+                    self.fail(
+                        SpecId::Inv1,
+                        &[s],
+                        format!(
+                            "{} relayed, but {from} sent {:?}",
+                            show(bytes),
+                            self.batch.line
+                        ),
+                    );
+                }
+            }
+            (Some(s), _) => self.fail(
+                SpecId::Inv1,
+                &[s],
+                format!("{} relayed, but {from} sent no line now", show(bytes)),
+            ),
+        }
+        if self.batch.rate_limited {
+            self.fail(
+                SpecId::Limit3,
+                &sender.into_iter().collect::<Vec<_>>(),
+                format!("{} relayed although rate-limited", show(bytes)),
+            );
+        }
+        self.decide(bytes.to_vec(), sender);
+    }
+
+    /// `conn` receives a room line: it must be the next one it expects
+    /// (INV-3, INV-4), expected at all (INV-1, INV-5), and the next
+    /// recipient of its fan-out in join order.
+    fn consume(&mut self, conn: Conn, line: &SLine, bytes: &[u8]) {
+        let q = self.pending.entry(conn).or_default();
+        let front = q.front().cloned();
+        match q.iter().position(|l| l.as_slice() == bytes) {
+            Some(0) => {
+                q.pop_front();
+            }
+            Some(i) => {
+                q.remove(i);
+                let front = front.map(|f| show(&f)).unwrap_or_default();
+                self.fail(
+                    SpecId::Inv3,
+                    &[conn],
+                    format!("received {} before {front} (room order)", show(bytes)),
+                );
+            }
+            None => {
+                let (id, what) = match line {
+                    SLine::Chat { .. } => (SpecId::Inv1, "twice, or never meant for it"),
+                    _ => (SpecId::Inv5, "twice, or for no join or departure"),
+                };
+                self.fail(id, &[conn], format!("received {} {what}", show(bytes)));
+                return;
+            }
+        }
+        let members = &self.members;
+        let conns = &self.conns;
+        let Some((_, to)) = self
+            .batch
+            .fan_outs
+            .iter_mut()
+            .find(|(l, _)| l.as_slice() == bytes)
+        else {
+            return;
+        };
+        // Recipients that departed meanwhile are not owed the line.
+        to.retain(|c| members.contains(c) && conns.get(c).is_some_and(|m| m.phase != Phase::Gone));
+        if to.front() == Some(&conn) {
+            to.pop_front();
+        } else {
+            let next = to.front().copied();
+            to.retain(|&c| c != conn);
+            self.fail(
+                SpecId::Inv3,
+                &[conn],
+                format!(
+                    "{} reached it before {:?}: fan-out not in join order",
+                    show(bytes),
+                    next.map(label)
+                ),
+            );
+        }
+    }
+
+    fn close(&mut self, conn: Conn, last: Option<&[u8]>) {
+        self.batch.outputs += 1;
+        let last_line = match last {
+            Some(bytes) => match self.parse(conn, bytes) {
+                Some(line) => Some(line),
+                None => {
+                    // Reported; the close still happened.
+                    if let Some(m) = self.conns.get_mut(&conn) {
+                        m.phase = Phase::Gone;
+                    }
+                    return;
+                }
+            },
+            None => None,
+        };
+        let Some(m) = self.conns.get(&conn) else {
+            self.fail(SpecId::Sim, &[conn], "closed, never accepted".to_owned());
+            return;
+        };
+        let (phase, refused, accepted_ms) = (m.phase.clone(), m.refused, m.accepted_ms);
+        if last_line.as_ref().is_some_and(SLine::is_room_line) {
+            self.fail(
+                SpecId::Sess6,
+                &[conn],
+                "its final line is a room line".to_owned(),
+            );
+        }
+        if self.batch.input == Input::Shutdown && last_line != Some(SLine::Shutdown) {
+            self.fail(
+                SpecId::Leave5,
+                &[conn],
+                format!("closed at shutdown with {last_line:?}"),
+            );
+        }
+        match phase {
+            Phase::Gone => {
+                self.fail(SpecId::Leave2, &[conn], "closed twice".to_owned());
+            }
+            Phase::Naming => {
+                if let Some(m) = self.conns.get_mut(&conn) {
+                    m.phase = Phase::Gone;
+                }
+                if refused && last_line.is_some() {
+                    self.fail(
+                        SpecId::Limit2,
+                        &[conn],
+                        "a naming connection that refused a line closes silently".to_owned(),
+                    );
+                }
+                if matches!(&last_line, Some(SLine::Error(code)) if code == "handshake-timeout")
+                    && !(self.batch.input == Input::Tick
+                        && accepted_ms + self.limits.handshake_timeout_ms <= self.now_ms)
+                {
+                    self.fail(
+                        SpecId::Sess3,
+                        &[conn],
+                        format!(
+                            "handshake timeout at {}, accepted at {accepted_ms}",
+                            self.now_ms
+                        ),
+                    );
+                }
+            }
+            Phase::Member(name) => self.depart(conn, name, last_line, refused),
+        }
+    }
+
+    /// A member's departure: decided once, its cause matching the input,
+    /// announced to the others unless the room is quiet (LEAVE-1, LEAVE-2,
+    /// LEAVE-6).
+    fn depart(&mut self, conn: Conn, name: String, last: Option<SLine>, refused: bool) {
+        let before = self.members.len();
+        let input = self.batch.input;
+        let heard_ms = self.conns.get(&conn).map_or(0, |m| m.heard_ms);
+        let owed: usize = self.pending.get(&conn).map_or(0, VecDeque::len);
+        self.members.retain(|&c| c != conn);
+        if let Some(m) = self.conns.get_mut(&conn) {
+            m.phase = Phase::Gone;
+        }
+        self.pending.remove(&conn);
+        let removed = |reason: &str| {
+            Some(format!("* {name} was removed from the chat ({reason}).\n").into_bytes())
+        };
+        let mut cause_ok = true;
+        let notice = match &last {
+            Some(SLine::Goodbye(Some(n))) => {
+                if *n != name {
+                    self.fail(SpecId::Cmd1, &[conn], format!("goodbye to {n}, not {name}"));
+                }
+                cause_ok =
+                    input == Input::Line(conn) && self.classified() == Some(MemberLineKind::Quit);
+                if owed > 0 {
+                    self.fail(
+                        SpecId::Inv4,
+                        &[conn],
+                        format!("left with {owed} room lines not pushed"),
+                    );
+                }
+                Some(format!("* {name} has left the chat.\n").into_bytes())
+            }
+            None => {
+                cause_ok = input == Input::Closed(conn);
+                removed("connection lost")
+            }
+            Some(SLine::Error(code)) if code == "idle-timeout" => {
+                if !(input == Input::Tick && heard_ms + self.limits.idle_timeout_ms <= self.now_ms)
+                {
+                    self.fail(
+                        SpecId::Leave4,
+                        &[conn],
+                        format!("idle timeout at {}, heard at {heard_ms}", self.now_ms),
+                    );
+                }
+                removed("idle timeout")
+            }
+            Some(SLine::Error(code)) if code == "too-slow" => {
+                cause_ok = refused || input == Input::OutboxFull(conn);
+                removed("too slow")
+            }
+            Some(SLine::Error(code)) if code == "flooding" => {
+                cause_ok = matches!(input, Input::Line(c) | Input::BadLine(c) if c == conn);
+                removed("flooding")
+            }
+            Some(SLine::Shutdown) => {
+                cause_ok = input == Input::Shutdown;
+                None
+            }
+            Some(other) => {
+                self.fail(
+                    SpecId::Sess6,
+                    &[conn],
+                    format!("{name} departed with final line {other:?}"),
+                );
+                None
+            }
+        };
+        if !cause_ok {
+            self.fail(
+                SpecId::Leave2,
+                &[conn],
+                format!("{name} departed with {last:?} on input {input:?}"),
+            );
+        }
+        if refused && !matches!(&last, Some(SLine::Error(code)) if code == "too-slow") {
+            self.fail(
+                SpecId::Limit2,
+                &[conn],
+                format!("{name} refused a line, then departed with {last:?}"),
+            );
+        }
+        if last != Some(SLine::Shutdown) {
+            self.out.departures += 1;
+        }
+        if let Some(notice) = notice {
+            if before <= self.limits.presence_members_max {
+                self.decide(notice, None);
+            }
+        }
+    }
+
+    /// The room's account of itself must be the log's.
+    fn state(&mut self, members: &[String], open: &[Conn]) {
+        let model = self.member_names();
+        if model != members {
+            self.fail(
+                SpecId::Sess4,
+                &[],
+                format!(
+                    "the room's members [{}] are not the log's [{}]",
+                    members.join(", "),
+                    model.join(", ")
+                ),
+            );
+        }
+        let keys: BTreeSet<String> = members.iter().map(|n| lines::key(n)).collect();
+        if keys.len() != members.len() {
+            self.fail(
+                SpecId::Inv9,
+                &[],
+                format!("the room holds [{}]", members.join(", ")),
+            );
+        }
+        let model_open: Vec<Conn> = self
+            .conns
+            .iter()
+            .filter(|(_, m)| m.phase != Phase::Gone)
+            .map(|(c, _)| *c)
+            .collect();
+        if model_open != open {
+            self.fail(
+                SpecId::Sess6,
+                &[],
+                format!("the room holds {open:?} open, the log {model_open:?}"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            presence_members_max: 10,
+            rate_lines_per_s: 0,
+            ..Limits::default()
+        }
+    }
+
+    fn out(conn: Conn, s: &str) -> LogEvent {
+        LogEvent::Output {
+            conn,
+            line: format!("{s}\n").into_bytes(),
+        }
+    }
+
+    fn line(conn: Conn, s: &str) -> LogEvent {
+        LogEvent::Line {
+            conn,
+            line: s.as_bytes().to_vec(),
+            now_ms: 0,
+        }
+    }
+
+    /// Two members aa and bb; aa says hi; then `tail`.
+    fn log(tail: Vec<LogEvent>) -> Log {
+        let mut log = Log::new(limits());
+        log.events = vec![
+            LogEvent::Accepted { conn: 0, now_ms: 0 },
+            out(0, "* Enter your name:"),
+            line(0, "aa"),
+            out(0, "* Welcome, aa! Members (1): aa"),
+            LogEvent::Accepted { conn: 1, now_ms: 0 },
+            out(1, "* Enter your name:"),
+            line(1, " bb "),
+            out(1, "* Welcome, bb! Members (2): aa, bb"),
+            out(0, "* bb has joined the chat."),
+            line(0, "hi"),
+            out(1, "aa: hi"),
+        ];
+        log.events.extend(tail);
+        log
+    }
+
+    fn ids(log: &Log) -> Vec<SpecId> {
+        check(log).into_iter().map(|v| v.id).collect()
+    }
+
+    // INV-1..6, INV-9, LEAVE-1, LEAVE-2: a clean log passes, and each
+    // kind of broken log names its ID.
+    #[test]
+    fn clean_log_passes_and_each_breakage_is_named() {
+        let quit = vec![
+            line(1, "exit"),
+            LogEvent::OutputClosed {
+                conn: 1,
+                last: Some(b"* Goodbye, bb.\n".to_vec()),
+            },
+            out(0, "* bb has left the chat."),
+            LogEvent::State {
+                members: vec!["aa".into()],
+                open: vec![0],
+            },
+        ];
+        assert_eq!(check(&log(quit.clone())), vec![]);
+        let judged = judge(&log(quit.clone()));
+        assert_eq!((judged.chats, judged.joins, judged.departures), (1, 2, 1));
+
+        // Echo.
+        assert_eq!(ids(&log(vec![out(0, "aa: hi")])), vec![SpecId::Inv2]);
+        // A second departure notice.
+        let mut twice = quit.clone();
+        twice.insert(3, out(0, "* bb has left the chat."));
+        assert_eq!(ids(&log(twice)), vec![SpecId::Inv5]);
+        // No departure notice at all.
+        let mut none = quit.clone();
+        none.remove(2);
+        assert_eq!(ids(&log(none)), vec![SpecId::Inv4]);
+        // A case variant of a member's name.
+        let dup = vec![
+            LogEvent::Accepted { conn: 2, now_ms: 0 },
+            out(2, "* Enter your name:"),
+            line(2, "AA"),
+            out(2, "* Welcome, AA! Members (3): aa, bb, AA"),
+            out(0, "* AA has joined the chat."),
+            out(1, "* AA has joined the chat."),
+        ];
+        assert_eq!(ids(&log(dup)), vec![SpecId::Inv9]);
+        // A departed member's late line relayed.
+        let mut late = quit.clone();
+        late.extend([line(1, "late"), out(0, "bb: late")]);
+        let got = ids(&log(late));
+        assert!(
+            got.contains(&SpecId::Inv6) && got.contains(&SpecId::Leave3),
+            "{got:?}"
+        );
+        // Not the text that was sent; not a server line.
+        assert_eq!(
+            ids(&log(vec![line(0, "x"), out(1, "aa: y")])),
+            vec![SpecId::Inv1]
+        );
+        assert_eq!(ids(&log(vec![out(1, "* bogus")])), vec![SpecId::Srv1]);
+    }
+}
