@@ -10,6 +10,11 @@
 //! - [`check`]: the invariant checker (SPEC §7, by ID): facts built once
 //!   from the recording, then one rule per group of IDs over them.
 //! - [`transcript`]: the deterministic rendering of a run and its verdict.
+//! - [`model`]: the room-log judge: what the pure room was asked and what
+//!   it emitted, checked against a model of the room (the room proptest
+//!   and the room fuzz target both ask it).
+//! - [`split`]: the one bounded splitter of server byte streams into lines
+//!   (WIRE-8), used by every tool that reads a server.
 //!
 //! Invariant: the oracle does no I/O: no runtime, no sockets, no clock, no
 //! randomness. It knows no scenario and no runner: the simulator, conform
