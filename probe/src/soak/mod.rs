@@ -738,7 +738,7 @@ impl Report {
             let _ = writeln!(s, "  {id:<8} {n}");
         }
         for v in &self.violations.first {
-            let _ = writeln!(s, "  {} at {}: {}", v.id, v.at, v.detail);
+            let _ = writeln!(s, "  {} at {}: {}", v.id, v.clients.join(", "), v.detail);
         }
         if self.stuck_slots > 0 {
             let _ = writeln!(s, "client slots stuck at the end: {}", self.stuck_slots);
@@ -789,7 +789,7 @@ impl Report {
             .violations
             .first
             .iter()
-            .map(|v| format!("{} at {}: {}", v.id, v.at, v.detail))
+            .map(|v| format!("{} at {}: {}", v.id, v.clients.join(", "), v.detail))
             .collect();
         crate::report::to_json(&ReportJson {
             clients: self.clients,

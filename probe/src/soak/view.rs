@@ -41,6 +41,7 @@
 //!
 //! This module never touches a socket and never sleeps.
 
+use oracle::check::Violation;
 use oracle::SpecId;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
@@ -374,17 +375,6 @@ impl Registry {
     }
 }
 
-/// One broken rule, as found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    /// The SPEC ID.
-    pub id: SpecId,
-    /// The connection (its name) that saw it.
-    pub at: String,
-    /// What was wrong, with the line.
-    pub detail: String,
-}
-
 /// Violations of a run: counts by ID and the first few in full.
 #[derive(Debug, Default)]
 pub struct Violations {
@@ -426,7 +416,7 @@ impl Shared {
     pub fn violation(&self, id: SpecId, at: &str, detail: String) {
         let v = Violation {
             id,
-            at: at.to_owned(),
+            clients: vec![at.to_owned()],
             detail,
         };
         match self.violations.lock() {
