@@ -21,9 +21,7 @@ use tokio::time::{sleep_until, Duration, Instant};
 use crate::outbox::{self, Shared};
 use crate::room::ConnId;
 
-/// Bytes read from a socket per read call. The buffer lives on the stack
-/// of one poll only, so an idle connection holds no read buffer.
-pub(crate) const READ_CHUNK_BYTES: usize = 4096;
+use crate::tuning::READ_CHUNK_BYTES_MAX;
 
 /// What connection tasks tell the room task.
 #[derive(Debug)]
@@ -59,8 +57,13 @@ pub(crate) async fn read_loop<R>(
     loop {
         let closing = outbox.closing().is_some();
         let read = poll_fn(|cx| {
-            let mut chunk = [0u8; READ_CHUNK_BYTES];
-            let mut buf = ReadBuf::new(&mut chunk);
+            // The buffer lives on the stack of one poll only, so an idle
+            // connection holds no read buffer.
+            let mut chunk = [0u8; READ_CHUNK_BYTES_MAX];
+            // Read from the outbox's tuning, which the task holds anyway
+            // (a field of its own would enlarge every idle reader).
+            let size = outbox.read_chunk_bytes().clamp(1, READ_CHUNK_BYTES_MAX);
+            let mut buf = ReadBuf::new(&mut chunk[..size]);
             ready!(Pin::new(&mut reader).poll_read(cx, &mut buf))?;
             let mut input = buf.filled();
             let n = input.len();

@@ -31,30 +31,21 @@ pub mod listener;
 mod outbox;
 pub mod room;
 mod shell;
+pub mod tuning;
 
 pub use listener::Listener;
 pub use protocol::Limits;
+pub use tuning::Tuning;
 
 use std::future::Future;
 
 /// Everything the server needs besides a listener.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
-    /// The limits of SPEC §8.
+    /// The limits of SPEC §8: what the server says and when.
     pub limits: Limits,
-    /// Room events (lines, accepts, closes) queued to the room task at once.
-    /// A reader that finds the queue full waits; that slows only readers,
-    /// never the fan-out.
-    pub room_events_max: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            limits: Limits::default(),
-            room_events_max: 4096,
-        }
-    }
+    /// How the shell groups bytes and events (never what it says).
+    pub tuning: Tuning,
 }
 
 /// Runs the server on `listener` until `shutdown` completes, then shuts
@@ -64,7 +55,8 @@ impl Default for Config {
 /// them and returns `Ok(())`.
 ///
 /// Uses only `tokio::time`, so it runs unchanged inside a turmoil host.
-/// Returns `Err` only if `config.limits` is not valid.
+/// Returns `Err` (`InvalidInput`) only if `config.limits` or
+/// `config.tuning` is not valid.
 pub async fn run<L: Listener>(
     listener: L,
     shutdown: impl Future<Output = ()> + Send,

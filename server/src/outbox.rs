@@ -25,14 +25,7 @@ use tokio::time::{Duration, Instant};
 
 use crate::listener::DirectWrite;
 use crate::room::{self, Full};
-
-/// Lines of queue capacity kept across batches; a larger queue left over
-/// from a burst is released, so idle connections stay small.
-const QUEUE_KEEP_LINES: usize = 64;
-
-/// Bytes of the room task's write-through buffer kept between
-/// connections of one batch.
-const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+use crate::Tuning;
 
 #[derive(Debug, Default)]
 struct State {
@@ -64,6 +57,9 @@ pub(crate) struct Shared {
     ready: Notify,
     /// The non-blocking write the room task uses.
     direct: Arc<dyn DirectWrite>,
+    /// The shell's tuning: the direct write, the writer's batch, the
+    /// memory kept (one pointer, shared by every connection).
+    tuning: Arc<Tuning>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -77,12 +73,17 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     /// An outbox whose room task writes through `direct` when it can.
-    pub(crate) fn new(lines_max: usize, direct: Arc<dyn DirectWrite>) -> Arc<Shared> {
+    pub(crate) fn new(
+        lines_max: usize,
+        direct: Arc<dyn DirectWrite>,
+        tuning: Arc<Tuning>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State::default()),
             lines_max,
             ready: Notify::new(),
             direct,
+            tuning,
         })
     }
 
@@ -94,9 +95,10 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Moves every queued line into `batch` (which must be empty; its
-    /// capacity becomes the queue's) and returns the close deadline, if a
-    /// close was requested. The writer task calls it only when it has
+    /// Moves the queued lines into `batch` (which must be empty): all of
+    /// them (its capacity becomes the queue's), or the first
+    /// `writer_batch_lines_max`; returns the close deadline, if a close
+    /// was requested. The writer task calls it only when it has
     /// written everything it took before: taking nothing hands the
     /// writing end back to the room task.
     pub(crate) fn take(&self, batch: &mut Vec<Bytes>) -> Option<Instant> {
@@ -109,11 +111,22 @@ impl Shared {
             return state.closing;
         }
         state.writer_owns = true;
+        let max = self.tuning.writer_batch_lines_max;
+        if state.queue.len() > max {
+            batch.extend(state.queue.drain(..max));
+            return state.closing;
+        }
         std::mem::swap(&mut state.queue, batch);
-        if state.queue.capacity() > QUEUE_KEEP_LINES {
+        if state.queue.capacity() > self.tuning.queue_keep_lines {
             state.queue = Vec::new();
         }
         state.closing
+    }
+
+    /// Bytes the connection's reader asks for per read (the shell's
+    /// tuning, kept here so the reader task holds no copy).
+    pub(crate) fn read_chunk_bytes(&self) -> usize {
+        self.tuning.read_chunk_bytes
     }
 
     /// `lines` taken lines were written.
@@ -194,7 +207,7 @@ impl Shared {
             if state.dead || state.queue.is_empty() {
                 return false;
             }
-            if state.writer_owns {
+            if state.writer_owns || !self.tuning.direct_write {
                 drop(state);
                 self.wake();
                 return true;
@@ -205,7 +218,7 @@ impl Shared {
             // connection keeps no queue memory.
             std::mem::take(&mut state.queue)
         };
-        let (written, offset) = write_now(&*self.direct, &lines, buf);
+        let (written, offset) = write_now(&*self.direct, &lines, buf, &self.tuning);
         lines.drain(..written);
         let mut state = self.lock();
         state.unwritten = state.unwritten.saturating_sub(written);
@@ -231,20 +244,26 @@ impl Shared {
 
 /// Writes `lines` through `direct`, copied into `buf` for one write call
 /// (cheaper than a vectored write of many short lines, measured in
-/// docs/performance.md), until it would
-/// block, fails or all are written; returns how many whole lines were
+/// docs/performance.md), until it would block, fails, all are written or
+/// `direct_write_bytes_max` are; returns how many whole lines were
 /// written and how many bytes of the next one.
-fn write_now(direct: &dyn DirectWrite, lines: &[Bytes], buf: &mut Vec<u8>) -> (usize, usize) {
+fn write_now(
+    direct: &dyn DirectWrite,
+    lines: &[Bytes],
+    buf: &mut Vec<u8>,
+    tuning: &Tuning,
+) -> (usize, usize) {
     let bytes = contiguous(lines, buf);
+    let end = bytes.len().min(tuning.direct_write_bytes_max);
     let mut done = 0;
     // Bounded: each iteration writes at least one byte or ends the loop.
-    while done < bytes.len() {
-        match direct.try_write(&bytes[done..]) {
+    while done < end {
+        match direct.try_write(&bytes[done..end]) {
             Ok(0) | Err(_) => break,
             Ok(written) => done += written,
         }
     }
-    if buf.capacity() > SCRATCH_KEEP_BYTES {
+    if buf.capacity() > tuning.scratch_keep_bytes {
         *buf = Vec::new();
     }
     split_at_byte(lines, done)
@@ -261,7 +280,7 @@ impl Shared {
                 Err(std::io::ErrorKind::WouldBlock.into())
             }
         }
-        Shared::new(lines_max, Arc::new(Stuck))
+        Shared::new(lines_max, Arc::new(Stuck), Arc::default())
     }
 }
 
@@ -418,9 +437,11 @@ mod tests {
     }
 
     // An idle connection keeps no large queue: a take that leaves the
-    // queue with more than QUEUE_KEEP_LINES of capacity releases it.
+    // queue with more than `queue_keep_lines` of capacity releases it.
     #[test]
     fn a_large_queue_is_released_after_a_burst() {
+        const QUEUE_KEEP_LINES: usize = 64;
+        assert_eq!(Tuning::default().queue_keep_lines, QUEUE_KEEP_LINES);
         let (shared, mut h) = outbox(1000, &Socket::with_room(0));
         let mut batch = Vec::with_capacity(QUEUE_KEEP_LINES + 1);
         assert_eq!(h.push(&line("a\n")), Ok(()));
@@ -473,7 +494,11 @@ mod tests {
     }
 
     fn outbox(lines_max: usize, socket: &Arc<Socket>) -> (Arc<Shared>, Handle) {
-        let shared = Shared::new(lines_max, socket.clone());
+        tuned(lines_max, socket, Tuning::default())
+    }
+
+    fn tuned(lines_max: usize, socket: &Arc<Socket>, tuning: Tuning) -> (Arc<Shared>, Handle) {
+        let shared = Shared::new(lines_max, socket.clone(), Arc::new(tuning));
         let handle = Handle {
             shared: shared.clone(),
             wakes: Arc::default(),
@@ -570,5 +595,57 @@ mod tests {
         let mut batch = Vec::new();
         assert!(shared.take(&mut batch).is_some());
         assert_eq!(batch, vec![line("a\n"), line("* Goodbye, x.\n")]);
+    }
+
+    // Tuning: a writer batch of at most N lines takes the queue in parts,
+    // in order, and keeps owning the socket until it took everything.
+    #[test]
+    fn writer_takes_at_most_its_batch_in_order() {
+        let tuning = Tuning {
+            writer_batch_lines_max: 2,
+            direct_write: false,
+            ..Tuning::default()
+        };
+        let socket = Socket::with_room(1000);
+        let (shared, mut h) = tuned(10, &socket, tuning);
+        for l in ["a\n", "b\n", "c\n"] {
+            assert_eq!(h.push(&line(l)), Ok(()));
+        }
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 1, "the writer is woken");
+        assert_eq!(socket.got(), "", "no write-through when it is off");
+        let mut batch = Vec::new();
+        shared.take(&mut batch);
+        assert_eq!(batch, vec![line("a\n"), line("b\n")]);
+        shared.written(2);
+        batch.clear();
+        shared.take(&mut batch);
+        assert_eq!(batch, vec![line("c\n")]);
+        assert!(shared.lock().writer_owns);
+        shared.written(1);
+        batch.clear();
+        shared.take(&mut batch);
+        assert!(batch.is_empty());
+        assert!(!shared.lock().writer_owns, "an empty take hands it back");
+    }
+
+    // Tuning: a direct write of at most N bytes leaves the rest, split
+    // mid-line, to the writer in order, counted against LIMIT-2.
+    #[test]
+    fn limit_2_a_capped_direct_write_leaves_the_rest_to_the_writer() {
+        let tuning = Tuning {
+            direct_write_bytes_max: 3,
+            ..Tuning::default()
+        };
+        let socket = Socket::with_room(1000);
+        let (shared, mut h) = tuned(10, &socket, tuning);
+        for l in ["ab\n", "cd\n"] {
+            assert_eq!(h.push(&line(l)), Ok(()));
+        }
+        assert_eq!(h.wakes.publish(&mut Vec::new()), 1);
+        assert_eq!(socket.got(), "ab\n");
+        assert_eq!(shared.lock().unwritten, 1);
+        let mut batch = Vec::new();
+        shared.take(&mut batch);
+        assert_eq!(batch, vec![line("cd\n")]);
     }
 }

@@ -17,18 +17,7 @@ use tracing::{info, warn};
 use crate::conn::{self, Event};
 use crate::outbox::{Handle, Shared, Wakes};
 use crate::room::{ConnId, Room};
-use crate::{Config, Listener};
-
-/// Events the room task takes from its queue in one go.
-const ROOM_BATCH_EVENTS: usize = 256;
-
-/// Pause after a failed accept (for example out of file descriptors), so
-/// the loop does not spin.
-const ACCEPT_BACKOFF_MS: u64 = 50;
-
-/// Time beyond `shutdown_grace_ms` that `run` waits for the writers,
-/// which stop at the grace deadline by themselves.
-const SHUTDOWN_SLACK_MS: u64 = 1000;
+use crate::{Config, Listener, Tuning};
 
 pub(crate) async fn run<L: Listener>(
     mut listener: L,
@@ -39,15 +28,20 @@ pub(crate) async fn run<L: Listener>(
         .limits
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    config
+        .tuning
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let limits = config.limits.clone();
-    let (events_tx, events_rx) = mpsc::channel(config.room_events_max.max(1));
+    let tuning = Arc::new(config.tuning);
+    let (events_tx, events_rx) = mpsc::channel(tuning.room_events_max);
     let (stop_tx, stop_rx) = oneshot::channel();
     // Every writer holds a clone; when all are dropped, every connection
     // is closed.
     let (drain_tx, mut drain_rx) = mpsc::channel::<()>(1);
     let epoch = Instant::now();
     let room = Room::new(limits.clone());
-    let room_task = tokio::spawn(room_loop(room, events_rx, stop_rx, epoch));
+    let room_task = tokio::spawn(room_loop(room, events_rx, stop_rx, epoch, *tuning));
 
     tokio::pin!(shutdown);
     let mut next_conn: ConnId = 0;
@@ -62,7 +56,7 @@ pub(crate) async fn run<L: Listener>(
                     next_conn += 1;
                     tracing::debug!(conn, %addr, "accepted");
                     let split = L::split(stream);
-                    let outbox = Shared::new(limits.outbox_lines_max, split.direct);
+                    let outbox = Shared::new(limits.outbox_lines_max, split.direct, tuning.clone());
                     // The room hears of the connection before any of its
                     // lines: the reader starts only after this send.
                     if events_tx
@@ -89,7 +83,7 @@ pub(crate) async fn run<L: Listener>(
                 }
                 Err(err) => {
                     warn!(%err, "accept failed");
-                    sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
+                    sleep(Duration::from_millis(tuning.accept_backoff_ms)).await;
                 }
             },
         }
@@ -103,7 +97,11 @@ pub(crate) async fn run<L: Listener>(
         warn!(%err, "room task failed");
     }
     drop(drain_tx);
-    let wait = Duration::from_millis(limits.shutdown_grace_ms.saturating_add(SHUTDOWN_SLACK_MS));
+    let wait = Duration::from_millis(
+        limits
+            .shutdown_grace_ms
+            .saturating_add(tuning.shutdown_slack_ms),
+    );
     if tokio::time::timeout(wait, drain_rx.recv()).await.is_err() {
         warn!("some connections outlived the shutdown grace period");
     }
@@ -122,14 +120,18 @@ async fn room_loop(
     mut events: mpsc::Receiver<Event>,
     mut stop: oneshot::Receiver<()>,
     epoch: Instant,
+    tuning: Tuning,
 ) {
     // A batch never queues more lines for one member than half its outbox,
     // so a member whose writer runs between batches is never evicted as
     // too slow merely because of how events were batched (LIMIT-2).
-    let batch_events = ROOM_BATCH_EVENTS.min((room.limits().outbox_lines_max / 2).max(1));
+    let batch_events = tuning
+        .room_batch_events_max
+        .min((room.limits().outbox_lines_max / 2).max(1));
     let mut batch = Vec::with_capacity(batch_events);
-    let single_threaded = tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::CurrentThread;
+    let yield_after_wake = tuning.yield_after_wake
+        && tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::CurrentThread;
     let wakes = Arc::new(Wakes::default());
     let mut waking = Vec::new();
     loop {
@@ -165,7 +167,7 @@ async fn room_loop(
                 room.tick(now_ms(epoch));
             }
         }
-        if wakes.publish(&mut waking) > 0 && single_threaded {
+        if wakes.publish(&mut waking) > 0 && yield_after_wake {
             // On a single-threaded runtime (turmoil's, or `--threads 1`)
             // the writers just woken could not run before the next batch
             // otherwise. On a multi-threaded one other workers take them

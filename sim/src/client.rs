@@ -319,6 +319,9 @@ impl Client {
         if let Some((name, tries)) = self.naming.take() {
             self.naming = Some((name.clone(), tries + 1));
             let mut bytes = name.into_bytes();
+            if self.spec.crlf {
+                bytes.push(b'\r');
+            }
             bytes.push(b'\n');
             self.write(bytes, false).await;
         }
@@ -340,7 +343,8 @@ impl Client {
         }
         if let (Some(c), Some(k)) = (&self.conn, self.spec.keepalive_ms) {
             if c.member && c.last_sent_ms + k <= now {
-                self.write(b"\n".to_vec(), true).await;
+                let keepalive = if self.spec.crlf { &b"\r\n"[..] } else { b"\n" };
+                self.write(keepalive.to_vec(), true).await;
                 return;
             }
         }
@@ -365,6 +369,9 @@ impl Client {
             }
             Action::Line(text) => {
                 let mut bytes = text.into_bytes();
+                if self.spec.crlf {
+                    bytes.push(b'\r');
+                }
                 bytes.push(b'\n');
                 self.send_or_skip(bytes, &action_line_label()).await;
             }

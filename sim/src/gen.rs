@@ -293,6 +293,9 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
         end_ms,
     };
     add_reconnects_after_repairs(&mut scenario);
+    // From the seed's own tuning stream, so the scenario above is the
+    // same whatever is drawn there.
+    crate::tuning::apply(&mut scenario);
     scenario
 }
 

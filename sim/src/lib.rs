@@ -5,6 +5,10 @@
 //! - [`gen`]: the seeded swarm generator of random scenarios.
 //! - [`client`]: the scripted client task that runs inside turmoil.
 //! - [`runner`]: hosts the real `server::run` in turmoil and injects faults.
+//! - [`transport`]: the seeded transport that cuts and delays the server's
+//!   reads and writes.
+//! - [`tuning`]: the per-seed draw of the server shell's tuning and the
+//!   transport's rates (BUGGIFY).
 //! - [`bench`]: the simulator's own speed.
 //! - [`wall`]: the one wall-clock reading, for speed reports.
 //! - [`canon`]: the canonical scenarios the snapshot tests pin down.
@@ -28,6 +32,8 @@ pub mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
+pub mod transport;
+pub mod tuning;
 pub mod wall;
 
 use oracle::check::{self, Verdict};

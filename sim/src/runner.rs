@@ -12,7 +12,8 @@ use std::time::Duration;
 use oracle::record::{CloseKind, Recording, What};
 
 use crate::client::{self, Progress, Shared};
-use crate::scenario::{ClientSpec, Fault, Scenario, SERVER_HOST, SERVER_PORT};
+use crate::scenario::{ClientSpec, Fault, Scenario, Transport, SERVER_HOST, SERVER_PORT};
+use crate::transport::Shaky;
 
 /// Segments in flight per stream direction and pending connects per
 /// listener, at least. The runner uses [`tcp_capacity`].
@@ -29,15 +30,27 @@ pub fn tcp_capacity(scenario: &Scenario) -> usize {
 
 /// The server's listener inside the simulation: turmoil's, behind the
 /// server's own [`server::listener::Listener`] trait (the default split
-/// suffices). It lives here, not in `server`, so that no build of
-/// `chat-server` links turmoil, even one built together with `chat-sim`.
-struct SimListener(turmoil::net::TcpListener);
+/// suffices), each accepted stream wrapped in the seeded transport. It
+/// lives here, not in `server`, so that no build of `chat-server` links
+/// turmoil, even one built together with `chat-sim`.
+struct SimListener {
+    inner: turmoil::net::TcpListener,
+    transport: Transport,
+    seed: u64,
+    /// Streams accepted by this server incarnation so far.
+    accepted: u64,
+    /// Which incarnation of the server (restarts get other draws).
+    incarnation: u64,
+}
 
 impl server::listener::Listener for SimListener {
-    type Stream = turmoil::net::TcpStream;
+    type Stream = Shaky<turmoil::net::TcpStream>;
 
     async fn accept(&mut self) -> std::io::Result<(Self::Stream, std::net::SocketAddr)> {
-        self.0.accept().await
+        let (stream, addr) = self.inner.accept().await?;
+        let conn = (self.incarnation << 24) | self.accepted;
+        self.accepted += 1;
+        Ok((Shaky::new(stream, self.transport, self.seed, conn), addr))
     }
 }
 
@@ -90,8 +103,10 @@ pub fn run(scenario: &Scenario) -> RunOutput {
 
     let config = server::Config {
         limits: settings.limits.clone(),
-        ..server::Config::default()
+        tuning: settings.tuning,
     };
+    let (transport, seed) = (settings.transport, scenario.seed);
+    let incarnations = Rc::new(std::cell::Cell::new(0u64));
     // The running server's shutdown signal; each start puts a new one.
     let shutdown: ShutdownSlot = Rc::default();
     {
@@ -100,6 +115,8 @@ pub fn run(scenario: &Scenario) -> RunOutput {
         sim.host(SERVER_HOST, move || {
             let config = config.clone();
             let shared = shared.clone();
+            let incarnation = incarnations.get();
+            incarnations.set(incarnation + 1);
             let (requested, signal) = tokio::sync::oneshot::channel::<()>();
             *shutdown.borrow_mut() = Some(requested);
             async move {
@@ -107,10 +124,17 @@ pub fn run(scenario: &Scenario) -> RunOutput {
                     .rec
                     .borrow_mut()
                     .push(client::now_us(), What::ServerUp);
-                let listener = SimListener(
-                    turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, SERVER_PORT))
-                        .await?,
-                );
+                let listener = SimListener {
+                    inner: turmoil::net::TcpListener::bind((
+                        std::net::Ipv4Addr::UNSPECIFIED,
+                        SERVER_PORT,
+                    ))
+                    .await?,
+                    transport,
+                    seed,
+                    accepted: 0,
+                    incarnation,
+                };
                 let signal = async {
                     // A dropped sender (a restart replaced it) is no request.
                     if signal.await.is_err() {

@@ -11,6 +11,8 @@ use oracle::check::QUIET_MARGIN_MS;
 use oracle::record::{ClientInfo, Header, Quiescence};
 use protocol::Limits;
 
+pub use crate::transport::Transport;
+
 /// The port the simulated server listens on (WIRE-1).
 pub const SERVER_PORT: u16 = 6789;
 
@@ -45,6 +47,12 @@ pub struct Settings {
     pub latency_max_ms: u64,
     /// Simulated time per step, in ms.
     pub tick_ms: u64,
+    /// How the server's shell groups bytes and events (BUGGIFY): drawn
+    /// per seed by the generator, production defaults elsewhere.
+    pub tuning: server::Tuning,
+    /// How often the seeded transport cuts and delays the server's reads
+    /// and writes (off by default).
+    pub transport: Transport,
 }
 
 impl Settings {
@@ -66,6 +74,8 @@ impl Settings {
             latency_min_ms: 1,
             latency_max_ms: 5,
             tick_ms: 1,
+            tuning: server::Tuning::default(),
+            transport: Transport::default(),
         }
     }
 }
@@ -89,6 +99,8 @@ pub struct ClientSpec {
     /// faulted, reads everything. The checker takes its view as the
     /// room order.
     pub witness: bool,
+    /// Ends its lines with CRLF, as `telnet` does (WIRE-2), instead of LF.
+    pub crlf: bool,
     /// The client's actions, in time order.
     pub script: Vec<Timed<Action>>,
 }
@@ -103,6 +115,7 @@ impl ClientSpec {
             keepalive_ms: None,
             reconnect_ms: None,
             witness: false,
+            crlf: false,
             script: Vec::new(),
         }
     }
@@ -210,16 +223,23 @@ impl Scenario {
     /// timeout, linger and a margin, so every timer has fired.
     pub fn header(&self, end_ms: u64) -> Header {
         let l = &self.settings.limits;
+        let mut about = format!(
+            "seed {}, {} clients on {} hosts, {} faults, until {}",
+            self.seed,
+            self.clients.len(),
+            self.client_hosts(),
+            self.faults.len(),
+            oracle::transcript::time(self.end_ms * 1000).trim()
+        );
+        let tuned = self.tuned();
+        if !tuned.is_empty() {
+            let pairs: Vec<String> = tuned.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            about.push_str("; tuned: ");
+            about.push_str(&pairs.join(" "));
+        }
         Header {
             title: self.title.clone(),
-            about: format!(
-                "seed {}, {} clients on {} hosts, {} faults, until {}",
-                self.seed,
-                self.clients.len(),
-                self.client_hosts(),
-                self.faults.len(),
-                oracle::transcript::time(self.end_ms * 1000).trim()
-            ),
+            about,
             limits: l.clone(),
             clients: self
                 .clients
@@ -239,6 +259,18 @@ impl Scenario {
                     at_ms: q + l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS,
                 }),
         }
+    }
+
+    /// The shell tuning and transport rates that differ from production,
+    /// and `crlf=N` when N clients end their lines with CRLF.
+    pub fn tuned(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.settings.tuning.changed();
+        out.extend(self.settings.transport.changed());
+        let crlf = self.clients.iter().filter(|c| c.crlf).count();
+        if crlf > 0 {
+            out.push(("crlf", crlf.to_string()));
+        }
+        out
     }
 
     /// Counts the scripted actions of all clients.

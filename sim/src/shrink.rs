@@ -81,13 +81,14 @@ pub fn shrink(scenario: &Scenario, ids: &[SpecId]) -> (Scenario, usize) {
 }
 
 /// Shrinks `scenario` while `fails` holds, running it at most
-/// [`SHRINK_RUNS_MAX`] times.
+/// [`SHRINK_RUNS_MAX`] times: first its tuning back towards production
+/// (so the result says which knobs the failure needs), then ddmin over
+/// actions and faults.
 pub fn shrink_by(
     scenario: &Scenario,
     mut fails: impl FnMut(&Scenario) -> bool,
 ) -> (Scenario, usize) {
-    let mut best = scenario.clone();
-    let mut runs = 0;
+    let (mut best, mut runs) = untune(scenario, &mut fails);
     let mut chunk = units(&best).len().div_ceil(2).max(1);
     while runs < SHRINK_RUNS_MAX {
         let all = units(&best);
@@ -115,6 +116,28 @@ pub fn shrink_by(
         } else {
             chunk = chunk.min(units(&best).len().div_ceil(2).max(1));
         }
+    }
+    (best, runs)
+}
+
+/// Puts the tuning of `scenario` back to production as far as the
+/// failure allows; returns the result and the runs made.
+fn untune(scenario: &Scenario, fails: &mut impl FnMut(&Scenario) -> bool) -> (Scenario, usize) {
+    let mut best = scenario.clone();
+    let mut runs = 0;
+    // Bounded: every accepted variant has one tuned thing fewer.
+    'simplify: while runs < SHRINK_RUNS_MAX {
+        for candidate in crate::tuning::simpler(&best) {
+            if runs >= SHRINK_RUNS_MAX {
+                break 'simplify;
+            }
+            runs += 1;
+            if fails(&candidate) {
+                best = candidate;
+                continue 'simplify;
+            }
+        }
+        break;
     }
     (best, runs)
 }
@@ -184,6 +207,22 @@ pub fn regression_test(s: &Scenario, name: &str, ids: &[SpecId]) -> String {
     if s.settings.tick_ms != small.tick_ms {
         let _ = writeln!(out, "    s.settings.tick_ms = {};", s.settings.tick_ms);
     }
+    // Both have only public scalar fields: their Debug forms are struct
+    // literals.
+    if s.settings.tuning != small.tuning {
+        let _ = writeln!(
+            out,
+            "    s.settings.tuning = server::{:?};",
+            s.settings.tuning
+        );
+    }
+    if s.settings.transport != small.transport {
+        let _ = writeln!(
+            out,
+            "    s.settings.transport = sim::transport::{:?};",
+            s.settings.transport
+        );
+    }
     for c in &s.clients {
         let _ = writeln!(
             out,
@@ -193,6 +232,9 @@ pub fn regression_test(s: &Scenario, name: &str, ids: &[SpecId]) -> String {
         let _ = writeln!(out, "    c.keepalive_ms = {:?};", c.keepalive_ms);
         let _ = writeln!(out, "    c.reconnect_ms = {:?};", c.reconnect_ms);
         let _ = writeln!(out, "    c.witness = {};", c.witness);
+        if c.crlf {
+            let _ = writeln!(out, "    c.crlf = true;");
+        }
         for step in &c.script {
             let _ = writeln!(
                 out,
@@ -299,7 +341,21 @@ mod tests {
         assert!(!plain.contains("s.settings."), "{plain}");
         s.settings.tick_ms = 7;
         s.settings.limits.outbox_lines_max = 3;
+        s.settings.tuning.writer_batch_lines_max = 2;
+        s.settings.transport.short_read_pct = 30;
+        s.clients[1].crlf = true;
         let test = regression_test(&s, "regression_y", &[SpecId::Inv2]);
+        assert!(
+            test.contains("s.settings.tuning = server::Tuning {")
+                && test.contains("writer_batch_lines_max: 2,"),
+            "{test}"
+        );
+        assert!(
+            test.contains("s.settings.transport = sim::transport::Transport {")
+                && test.contains("short_read_pct: 30,"),
+            "{test}"
+        );
+        assert_eq!(test.matches("c.crlf = true;").count(), 1, "{test}");
         assert!(test.contains("s.settings.tick_ms = 7;"), "{test}");
         assert!(
             test.contains("s.settings.limits = protocol::Limits {")
