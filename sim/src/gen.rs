@@ -94,8 +94,140 @@ pub fn generate(seed: u64) -> Scenario {
     generate_sized(seed, Size::default())
 }
 
-/// The scenario of `seed`, within `size`.
+/// Percent of seeds that run the sustained-load profile ([`load`]).
+pub const LOAD_SEEDS_PCT: u32 = 6;
+
+/// The ChaCha8 stream of a seed that picks its profile.
+const PROFILE_STREAM: u64 = 2;
+
+/// Whether `seed` runs the sustained-load profile.
+pub fn is_load_seed(seed: u64) -> bool {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(PROFILE_STREAM);
+    rng.random_range(0..100) < LOAD_SEEDS_PCT
+}
+
+/// The scenario of `seed`, within `size`: the swarm profile, or for
+/// [`LOAD_SEEDS_PCT`] of seeds the sustained-load one; then tuned.
 pub fn generate_sized(seed: u64, size: Size) -> Scenario {
+    let mut scenario = if is_load_seed(seed) {
+        load(seed, size)
+    } else {
+        swarm(seed, size)
+    };
+    // From the seed's own tuning stream, so the scenario above is the
+    // same whatever is drawn there.
+    crate::tuning::apply(&mut scenario);
+    scenario
+}
+
+/// Sustained load with members dying around it: most clients chat every
+/// few tens of ms for the whole active phase while others go idle (the
+/// server must time them out, LEAVE-4), press Ctrl-C, or stop reading
+/// (evicted, LIMIT-2), and half the seeds partition or crash a host too.
+/// A timer starved by the load or a lost wake-up shows as a departure
+/// announced late (INV-7) or a line never delivered (INV-4).
+pub fn load(seed: u64, size: Size) -> Scenario {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let settings = Settings::small();
+    let limits = settings.limits.clone();
+    let n = rng
+        .random_range(6..=40usize)
+        .min(size.clients_max.clamp(2, CLIENTS_MAX));
+    let hosts = n.min(CLIENT_HOSTS_MAX);
+    let active_ms = rng.random_range(3_000..=size.active_ms_max.max(3_000));
+    let gap_max_ms = rng.random_range(40..=150u64);
+    let mut clients = vec![witness(hosts)];
+    for i in 0..n {
+        let name = format!("u{i}");
+        let mut c = ClientSpec::new(&name, i % hosts);
+        c.keepalive_ms = Some(KEEPALIVE_MS);
+        // After the witness's join (the judge's reference), and the
+        // first line after the prompt.
+        let mut t = rng.random_range(50..300);
+        c.script.push(at(
+            t,
+            Action::Connect {
+                name: Some(name.clone()),
+            },
+        ));
+        t += 100;
+        let role = rng.random_range(0..10);
+        let stop_ms = match role {
+            // Idles after two lines: timed out while the others chat.
+            0 => {
+                c.keepalive_ms = None;
+                t + 50
+            }
+            // Presses Ctrl-C, or stops reading for good, somewhere.
+            1 | 2 => rng.random_range(t + 100..active_ms),
+            _ => active_ms,
+        };
+        let mut said = 0u32;
+        // Bounded: 300 lines at most.
+        while t < stop_ms && said < 300 {
+            said += 1;
+            c.script
+                .push(at(t, Action::Line(format!("{name} says {said}"))));
+            t += rng.random_range(10..=gap_max_ms);
+        }
+        match role {
+            1 => c.script.push(at(stop_ms, Action::CtrlC)),
+            2 => c.script.push(at(stop_ms, Action::StopReading)),
+            _ => {}
+        }
+        clients.push(c);
+    }
+    let mut faults = Vec::new();
+    if rng.random_bool(0.5) {
+        let host = rng.random_range(0..hosts);
+        let start = rng.random_range(200..active_ms);
+        if rng.random_bool(0.5) {
+            // Longer than the idle timeout: its members are timed out.
+            let end = start + rng.random_range(limits.idle_timeout_ms..2 * limits.idle_timeout_ms);
+            faults.push(at(start, Fault::Partition { host }));
+            faults.push(at(end, Fault::Repair { host }));
+        } else {
+            let end = start + rng.random_range(100..2_000);
+            faults.push(at(start, Fault::HostCrash { host }));
+            faults.push(at(end, Fault::HostRestart { host }));
+        }
+    }
+    let last_fault_ms = faults.iter().map(|f| f.at_ms).max().unwrap_or(0);
+    let end_ms = active_ms.max(last_fault_ms)
+        + 3_000
+        + limits.idle_timeout_ms
+        + limits.close_linger_ms
+        + 2_000;
+    let mut scenario = Scenario {
+        title: format!("generated load scenario of seed {seed}"),
+        seed,
+        settings,
+        clients,
+        faults,
+        end_ms,
+    };
+    add_reconnects_after_repairs(&mut scenario);
+    scenario
+}
+
+/// The witness: joins first on a host of its own, never faulted.
+fn witness(hosts: usize) -> ClientSpec {
+    let mut witness = ClientSpec::new(WITNESS, hosts);
+    witness.witness = true;
+    witness.keepalive_ms = Some(KEEPALIVE_MS);
+    witness.reconnect_ms = Some(20);
+    witness.script.push(at(
+        0,
+        Action::Connect {
+            name: Some(WITNESS.to_owned()),
+        },
+    ));
+    witness
+}
+
+/// The swarm profile: each seed its own mix of actions and faults.
+fn swarm(seed: u64, size: Size) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut settings = Settings::small();
     // Some seeds run with the rate limit on and flooders in the mix, so
@@ -124,17 +256,7 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
     }
     let reconnecting = rng.random_bool(0.5);
     let mut clients = Vec::with_capacity(n + 1);
-    let mut witness = ClientSpec::new(WITNESS, hosts);
-    witness.witness = true;
-    witness.keepalive_ms = Some(KEEPALIVE_MS);
-    witness.reconnect_ms = Some(20);
-    witness.script.push(at(
-        0,
-        Action::Connect {
-            name: Some(WITNESS.to_owned()),
-        },
-    ));
-    clients.push(witness);
+    clients.push(witness(hosts));
     for i in 0..n {
         let name = format!("u{i}");
         let mut c = ClientSpec::new(&name, i % hosts);
@@ -293,9 +415,6 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
         end_ms,
     };
     add_reconnects_after_repairs(&mut scenario);
-    // From the seed's own tuning stream, so the scenario above is the
-    // same whatever is drawn there.
-    crate::tuning::apply(&mut scenario);
     scenario
 }
 

@@ -118,6 +118,7 @@ pub fn apply(scenario: &mut Scenario) {
         // keeps TCP order) but spread arrivals across hosts and ticks.
         s.latency_min_ms = rng.random_range(0..=2);
         s.latency_max_ms = s.latency_min_ms + rng.random_range(0..=40);
+        head_start_for_the_witness(scenario);
     }
     if rng.random_bool(0.4) {
         for c in scenario.clients.iter_mut().filter(|c| !c.witness) {
@@ -125,6 +126,23 @@ pub fn apply(scenario: &mut Scenario) {
         }
     }
 }
+
+/// The judge takes the witness's view as the room order and needs it to
+/// be the first member; its join takes up to [`WITNESS_JOIN_TRIPS`]
+/// one-way trips. With slower links drawn, everything but the witness's
+/// own join moves later by that many trips of the largest latency.
+fn head_start_for_the_witness(scenario: &mut Scenario) {
+    let shift_ms = WITNESS_JOIN_TRIPS * scenario.settings.latency_max_ms;
+    for c in scenario.clients.iter_mut().filter(|c| !c.witness) {
+        c.script.iter_mut().for_each(|a| a.at_ms += shift_ms);
+    }
+    scenario.faults.iter_mut().for_each(|f| f.at_ms += shift_ms);
+    scenario.end_ms += shift_ms;
+}
+
+/// One-way trips of the witness's join: SYN, SYN-ACK, the prompt, its
+/// name, the welcome, and one to spare.
+pub const WITNESS_JOIN_TRIPS: u64 = 6;
 
 /// Simpler variants of `scenario`'s tuning, simplest first, for the
 /// shrinker: no seeded transport, production tuning, LF-only clients,
@@ -195,10 +213,44 @@ mod tests {
         apply(&mut a);
         apply(&mut b);
         assert_eq!(a, b);
+        // Only moved later as a whole, when slower links were drawn.
+        let shift = a.end_ms - plain.end_ms;
+        assert_eq!(
+            shift,
+            WITNESS_JOIN_TRIPS * a.settings.latency_max_ms * u64::from(shift > 0)
+        );
         for (x, y) in a.clients.iter().zip(&plain.clients) {
-            assert_eq!(x.script, y.script);
+            let by = if x.witness { 0 } else { shift };
+            let moved: Vec<_> = y.script.iter().map(|s| (s.at_ms + by, &s.what)).collect();
+            let got: Vec<_> = x.script.iter().map(|s| (s.at_ms, &s.what)).collect();
+            assert_eq!(got, moved);
         }
-        assert_eq!(a.faults, plain.faults);
+        assert_eq!(a.faults.len(), plain.faults.len());
+    }
+
+    #[test]
+    fn slower_links_give_the_witness_a_head_start() {
+        let jittered = (0..200)
+            .map(|seed| {
+                gen::generate_sized(
+                    seed,
+                    gen::Size {
+                        clients_max: 4,
+                        active_ms_max: 2_000,
+                    },
+                )
+            })
+            .find(|s| s.settings.latency_max_ms > 10)
+            .expect("some seed draws slower links");
+        let first_other = jittered
+            .clients
+            .iter()
+            .filter(|c| !c.witness)
+            .flat_map(|c| c.script.first())
+            .map(|a| a.at_ms)
+            .min()
+            .unwrap_or(u64::MAX);
+        assert!(first_other >= WITNESS_JOIN_TRIPS * jittered.settings.latency_max_ms);
     }
 
     #[test]

@@ -489,3 +489,50 @@ fn sess_1_no_prompt_first() {
     l.push((60, 4, Ev::Recv("* Goodbye.")));
     assert_caught(&l, SpecId::Sess1);
 }
+
+/// Moves the reference's (aa's) notice of cc's departure to `at_ms`.
+fn cc_departure_told_to_aa_at(at_ms: u64) -> Vec<Line> {
+    let mut lines = base();
+    for l in &mut lines {
+        if l.1 == 0 && l.2 == Ev::Recv("* cc has left the chat.") {
+            l.0 = at_ms;
+        }
+    }
+    lines
+}
+
+// INV-7 in time: cc's last bytes were at 1.3 s; idle 3 s + linger 0.5 s
+// + margin 1.5 s puts the bound at 6.3 s.
+#[test]
+fn inv_7_departure_announced_late_with_no_fault_near() {
+    let on_time = verdict(&cc_departure_told_to_aa_at(6_200));
+    assert!(on_time.passed(), "{:?}", on_time.violations);
+    let lines = cc_departure_told_to_aa_at(6_400);
+    assert_caught(&lines, SpecId::Inv7);
+    let v = verdict(&lines);
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.id == SpecId::Inv7 && x.detail.contains("cc's departure")),
+        "{:?}",
+        v.violations
+    );
+}
+
+// A fault near the departure voids its timing.
+#[test]
+fn inv_7_late_departure_near_a_fault_is_not_judged_in_time() {
+    let mut rec = recording(&cc_departure_told_to_aa_at(6_400));
+    rec.header.faults.push(crate::record::at(
+        1_000,
+        Fault::Latency { host: 0, ms: 300 },
+    ));
+    let v = check(&rec);
+    assert!(
+        !v.violations
+            .iter()
+            .any(|x| x.detail.contains("with no fault near")),
+        "{:?}",
+        v.violations
+    );
+}

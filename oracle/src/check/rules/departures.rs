@@ -21,6 +21,7 @@ pub(crate) fn check(run: &mut Ref, placed: &Placed) -> Vec<Finding> {
     }
     problems.extend(overlapping_names(placed));
     problems.extend(exit_senders(run, placed));
+    problems.extend(super::liveness::check(run, placed));
     problems
 }
 

@@ -9,11 +9,13 @@
 //! - [`senders`]: INV-1, INV-3, INV-4 from each sender's own lines.
 //! - [`reference`]: INV-1..7, INV-9, LEAVE-1, LEAVE-6 against the room
 //!   order of the run's reference ([`departures`] for what is judged
-//!   once every membership is placed in it).
+//!   once every membership is placed in it, [`liveness`] for INV-7 in
+//!   time: a departure announced late with no fault near).
 //! - [`isolation`]: INV-8 over the losses the others found.
 
 pub(crate) mod departures;
 pub(crate) mod isolation;
+pub(crate) mod liveness;
 pub(crate) mod reference;
 pub(crate) mod senders;
 pub(crate) mod session;

@@ -1,0 +1,92 @@
+//! INV-7 in time, not only by the end of the run: when no fault is near,
+//! a member's departure is announced to the reference within
+//! `idle_timeout_ms` + `close_linger_ms` (plus the simulator's margin) of
+//! the last bytes that member's client sent. Whatever ended the
+//! membership (an idle timeout, a close, a crash of its host, an eviction)
+//! the server cannot hold it longer than that: it removes a member it has
+//! heard nothing from for `idle_timeout_ms` (LEAVE-4). A timer that
+//! starves under sustained load, or a lost wake-up that leaves a closed
+//! connection in the room, shows here as a late departure.
+//!
+//! Judged only where no fault could explain a delay: none struck from
+//! [`FAULT_SHADOW_MS`] before the member's last bytes to the notice, and
+//! none was in force then. A quiet room (LEAVE-6) is left to the
+//! departure rule.
+
+use super::reference::{Placed, Ref};
+use crate::check::facts::Facts;
+use crate::check::{Finding, QUIET_MARGIN_MS};
+use crate::record::Fault;
+use crate::SpecId;
+
+/// How long before a member's last bytes a fault still voids the timing
+/// of its departure (a hold releases late bytes, a partition's repair
+/// brings a reconnect).
+pub(crate) const FAULT_SHADOW_MS: u64 = 5_000;
+
+/// Late departure notices in the reference's lines.
+pub(crate) fn check(run: &Ref, placed: &Placed) -> Vec<Finding> {
+    if run.quiet_room {
+        return Vec::new();
+    }
+    let facts = run.facts;
+    let l = &facts.header.limits;
+    let bound_us = (l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS) * 1000;
+    let mut out = Vec::new();
+    for &(r, end) in &placed.departures {
+        let Some(e) = end else { continue };
+        let notice_us = run.ref_lines[e].0;
+        let conn = &facts.conns[r];
+        let last_us = conn.sent.last().map_or(conn.opened_us, |s| s.0);
+        if notice_us <= last_us + bound_us || impaired(facts, last_us, notice_us) {
+            continue;
+        }
+        out.push(Facts::finding(
+            SpecId::Inv7,
+            &[r, run.refc],
+            format!(
+                "{} was told of {}'s departure at {}, {} after its last bytes at {}: \
+                 more than idle_timeout_ms + close_linger_ms + {QUIET_MARGIN_MS} ms, with \
+                 no fault near",
+                run.ref_name,
+                facts.member(r).name,
+                crate::transcript::time(notice_us).trim(),
+                crate::transcript::time(notice_us - last_us).trim(),
+                crate::transcript::time(last_us).trim(),
+            ),
+        ));
+    }
+    out
+}
+
+/// Whether a fault struck in `[from_us - FAULT_SHADOW_MS, to_us]` or was
+/// in force at `from_us`.
+fn impaired(facts: &Facts, from_us: u64, to_us: u64) -> bool {
+    let from_ms = (from_us / 1000).saturating_sub(FAULT_SHADOW_MS);
+    let to_ms = to_us / 1000;
+    let mut faults: Vec<_> = facts.header.faults.iter().collect();
+    faults.sort_by_key(|f| f.at_ms);
+    // Impairments begun and not yet ended, by kind and host.
+    let mut active = 0i64;
+    for f in faults {
+        if f.at_ms > to_ms {
+            break;
+        }
+        if f.at_ms >= from_ms {
+            return true;
+        }
+        active += match f.what {
+            Fault::Partition { .. }
+            | Fault::Hold { .. }
+            | Fault::HostCrash { .. }
+            | Fault::ServerCrash
+            | Fault::ServerShutdown => 1,
+            Fault::Repair { .. }
+            | Fault::Release { .. }
+            | Fault::HostRestart { .. }
+            | Fault::ServerRestart => -1,
+            Fault::Latency { .. } | Fault::Reset { .. } => 0,
+        };
+    }
+    active > 0
+}
