@@ -4,10 +4,11 @@
 //!
 //! Method. The `facts` are built once: each connection's received lines
 //! are parsed by the checker's own grammar ([`crate::lines`]) and walked
-//! through the session states (`walk`). Then each rule of `rules`, a
-//! function over the facts, returns the violations of its group of IDs;
-//! the verdict is their sum, in the order of `PER_RECORDING` and
-//! `PER_RUN`, at most one per ID and connection.
+//! through the session states (`walk`, a loop over [`session::Session`],
+//! the incremental state machine the soak's live view drives too). Then
+//! each rule of `rules`, a function over the facts, returns the
+//! violations of its group of IDs; the verdict is their sum, in the order
+//! of `PER_RECORDING` and `PER_RUN`, at most one per ID and connection.
 //!
 //! Every member's room lines are checked against its own view of who is
 //! present (notices, echo, lines from absent members, duplicate names).
@@ -40,6 +41,7 @@ use crate::record::Recording;
 
 pub(crate) mod facts;
 pub(crate) mod rules;
+pub mod session;
 pub(crate) mod walk;
 
 #[cfg(test)]

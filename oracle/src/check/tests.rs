@@ -309,6 +309,23 @@ fn inv_9_duplicate_names() {
     assert_caught(&l, SpecId::Inv9);
 }
 
+// INV-9: a /who reply lists two members with one name (any case).
+#[test]
+fn inv_9_duplicate_names_in_who() {
+    let mut l = base();
+    l.push((1500, 0, Ev::Send("/who")));
+    l.push((1502, 0, Ev::Recv("* Members (4): aa, bb, dd, BB")));
+    assert_caught(&l, SpecId::Inv9);
+}
+
+// SESS-6: a second final line after a member's goodbye.
+#[test]
+fn sess_6_line_after_final_line() {
+    let mut l = base();
+    l.push((1302, 2, Ev::Recv("* Server shutting down. Goodbye.")));
+    assert_caught(&l, SpecId::Sess6);
+}
+
 // SRV-1: a line that matches no server-line rule.
 #[test]
 fn srv_1_malformed_line() {

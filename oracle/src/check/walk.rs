@@ -1,64 +1,33 @@
-//! The per-connection session walk (SPEC §3): each received line moves
-//! the connection through naming, membership and its end. It fills the
-//! connection's membership (what it said, how it ended) and notes what
-//! the walk itself finds wrong (SESS-1, SESS-6, SRV-1, INV-6, INV-9),
-//! which the session rule reports.
+//! The batch session walk: a recorded connection's received lines fed,
+//! in order, to its [`Session`] (SPEC §3). It fills the connection's
+//! membership (what it said, how it ended) and keeps what the session
+//! found wrong (SESS-1, SESS-6, SRV-1, INV-6, INV-9), which the session
+//! rule reports. Lines the grammar rejects are skipped here: the wire
+//! rule reports them, in recording order.
 
-use std::collections::BTreeSet;
-
-use super::facts::{show, Conn, Membership, OwnEnd};
-use crate::lines::{self, classify_member_line, key, ErrorCode, MemberLineKind, SLine};
+use super::facts::{Conn, Membership, OwnEnd};
+use super::session::{is_naming_line, End, Event, Session, State};
+use crate::lines::{self, classify_member_line, MemberLineKind, SLine};
 use crate::SpecId;
 
-#[derive(Clone, Copy, PartialEq)]
-enum St {
-    Start,
-    Naming,
-    Member,
-    Gone,
-}
-
-struct Walk<'c> {
-    conn: &'c Conn,
-    /// Naming lines are the non-blank ones (SESS-2 ignores a line of only
-    /// spaces and tabs); each gets one response.
-    naming: Vec<usize>,
-    next_naming: usize,
-    st: St,
+/// What the walk learned of one connection.
+struct Walked {
     member: Option<Membership>,
+    /// Index into `Conn::sent` of the line its welcome answers.
     claim_sent_idx: Option<usize>,
+    gone: bool,
     problems: Vec<(SpecId, String)>,
 }
 
 /// Walks `conn`'s lines through the session states and stores what it
 /// learned in `conn`.
 pub(crate) fn walk(conn: &mut Conn, line_max: usize) {
-    let naming = conn
-        .sent
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| !l.iter().all(|b| *b == b' ' || *b == b'\t'))
-        .map(|(i, _)| i)
-        .collect();
-    let mut w = Walk {
-        conn: &*conn,
-        naming,
-        next_naming: 0,
-        st: St::Start,
-        member: None,
-        claim_sent_idx: None,
-        problems: Vec::new(),
-    };
-    for ri in 0..conn.recv.len() {
-        w.step(ri);
-    }
-    let Walk {
-        st,
+    let Walked {
         mut member,
         claim_sent_idx,
+        gone,
         problems,
-        ..
-    } = w;
+    } = walk_lines(conn);
     if let (Some(m), Some(claim)) = (member.as_mut(), claim_sent_idx) {
         member_lines(m, &conn.sent[claim + 1..], line_max);
     }
@@ -66,158 +35,64 @@ pub(crate) fn walk(conn: &mut Conn, line_max: usize) {
         conn.ghost_claims = ghost_claims(&conn.sent, line_max);
     }
     conn.member = member;
-    conn.gone = st == St::Gone;
+    conn.gone = gone;
     conn.walk_faults = problems;
 }
 
-impl Walk<'_> {
-    fn step(&mut self, ri: usize) {
-        let conn = self.conn;
-        let (_, raw, parsed) = &conn.recv[ri];
-        let Some(line) = parsed else { return };
-        match self.st {
-            St::Start => self.start(line, raw),
-            St::Naming => self.naming(ri, line, raw),
-            St::Member => self.member_line(ri, line, raw),
-            St::Gone => {
-                let id = if line.is_room_line() {
-                    SpecId::Inv6
-                } else {
-                    SpecId::Sess6
-                };
-                self.problems.push((
-                    id,
-                    format!("line after this connection's final line: {}", show(raw)),
-                ));
+/// One [`Session`] step per parsed received line; every naming line the
+/// connection sent is known to it from the start (a response is matched
+/// to the naming line it answers by order, not by time).
+fn walk_lines(conn: &Conn) -> Walked {
+    let naming: Vec<usize> = (0..conn.sent.len())
+        .filter(|&i| is_naming_line(&conn.sent[i].1))
+        .collect();
+    let attempts: Vec<&[u8]> = naming.iter().map(|&i| conn.sent[i].1.as_slice()).collect();
+    let mut session = Session::new();
+    let mut w = Walked {
+        member: None,
+        claim_sent_idx: None,
+        gone: false,
+        problems: Vec::new(),
+    };
+    for (ri, (at, raw, parsed)) in conn.recv.iter().enumerate() {
+        let Some(line) = parsed else { continue };
+        let step = session.on_line(raw, line, &attempts);
+        w.problems.extend(step.problems);
+        match (step.event, line, w.member.as_mut()) {
+            (Event::Welcome { claim }, SLine::Welcome { name, list }, _) => {
+                let sent_idx = claim.and_then(|k| naming.get(k).copied());
+                w.claim_sent_idx = sent_idx;
+                w.member = Some(Membership {
+                    name: name.clone(),
+                    welcome_us: *at,
+                    list: list.clone(),
+                    claim_us: sent_idx.map_or(0, |i| conn.sent[i].0),
+                    room: Vec::new(),
+                    messages: Vec::new(),
+                    quit_sent: false,
+                    quit_us: None,
+                    end: OwnEnd::None,
+                    end_us: None,
+                });
             }
+            (Event::Room, _, Some(m)) => m.room.push(ri),
+            (Event::End(end), _, Some(m)) => {
+                m.end = own_end(end);
+                m.end_us = Some(*at);
+            }
+            _ => {}
         }
     }
+    w.gone = session.state() == State::Gone;
+    w
+}
 
-    fn start(&mut self, line: &SLine, raw: &[u8]) {
-        match line {
-            SLine::Prompt => self.st = St::Naming,
-            l if l.error_code() == Some(ErrorCode::ServerFull) => self.st = St::Gone,
-            _ => self.problems.push((
-                SpecId::Sess1,
-                format!("first line is not the prompt: {}", show(raw)),
-            )),
-        }
-        if self.st == St::Start {
-            self.st = St::Naming;
-        }
-    }
-
-    fn naming(&mut self, ri: usize, line: &SLine, raw: &[u8]) {
-        match line {
-            SLine::Prompt => {}
-            SLine::Welcome { name, list } => self.welcome(ri, name, list, raw),
-            SLine::Error(_) => {
-                if matches!(
-                    line.error_code(),
-                    Some(
-                        ErrorCode::InvalidName
-                            | ErrorCode::NameTaken
-                            | ErrorCode::LineTooLong
-                            | ErrorCode::InvalidUtf8
-                            | ErrorCode::ControlChar
-                    )
-                ) {
-                    self.next_naming += 1;
-                } else {
-                    self.st = St::Gone;
-                }
-            }
-            SLine::Goodbye(None) => self.st = St::Gone,
-            SLine::Shutdown => self.st = St::Gone,
-            l if l.is_room_line() => self.problems.push((
-                SpecId::Inv6,
-                format!("room line before its welcome: {}", show(raw)),
-            )),
-            _ => self.problems.push((
-                SpecId::Srv1,
-                format!("unexpected line while naming: {}", show(raw)),
-            )),
-        }
-    }
-
-    fn welcome(&mut self, ri: usize, name: &str, list: &lines::MemberList, raw: &[u8]) {
-        let conn = self.conn;
-        let claim = self.naming.get(self.next_naming).copied();
-        self.next_naming += 1;
-        self.claim_sent_idx = claim;
-        let claim_us = claim.map_or(0, |i| conn.sent[i].0);
-        if let Some(i) = claim {
-            let text = String::from_utf8_lossy(&conn.sent[i].1);
-            if text.trim_matches([' ', '\t']) != name {
-                self.problems.push((
-                    SpecId::Inv9,
-                    format!(
-                        "welcomed as {name} after claiming {}",
-                        show(&conn.sent[i].1)
-                    ),
-                ));
-            }
-        }
-        if list.names.last().map(String::as_str) != Some(name) && list.more == 0 {
-            self.problems.push((
-                SpecId::Srv1,
-                format!(
-                    "welcome list does not end with the new member: {}",
-                    show(raw)
-                ),
-            ));
-        }
-        let mut keys = BTreeSet::new();
-        for n in &list.names {
-            if !keys.insert(key(n)) {
-                self.problems.push((
-                    SpecId::Inv9,
-                    format!("two members named {n} (any case) in {}", show(raw)),
-                ));
-            }
-        }
-        self.member = Some(Membership {
-            name: name.to_owned(),
-            welcome_us: conn.recv[ri].0,
-            list: list.clone(),
-            claim_us,
-            room: Vec::new(),
-            messages: Vec::new(),
-            quit_sent: false,
-            quit_us: None,
-            end: OwnEnd::None,
-            end_us: None,
-        });
-        self.st = St::Member;
-    }
-
-    fn member_line(&mut self, ri: usize, line: &SLine, raw: &[u8]) {
-        let at = self.conn.recv[ri].0;
-        let m = self.member.as_mut().expect("set when entering Member");
-        let end = match line {
-            l if l.is_room_line() => {
-                m.room.push(ri);
-                return;
-            }
-            SLine::Goodbye(Some(n)) => {
-                if *n != m.name {
-                    self.problems.push((
-                        SpecId::Srv1,
-                        format!("goodbye names someone else: {}", show(raw)),
-                    ));
-                }
-                OwnEnd::Goodbye
-            }
-            SLine::Error(_) => match line.error_code().filter(|c| c.removal().is_some()) {
-                Some(code) => OwnEnd::Removed(code),
-                None => return,
-            },
-            SLine::Shutdown => OwnEnd::Shutdown,
-            _ => return,
-        };
-        m.end = end;
-        m.end_us = Some(at);
-        self.st = St::Gone;
+/// A member's final line as its membership's end.
+fn own_end(end: End) -> OwnEnd {
+    match end {
+        End::Goodbye => OwnEnd::Goodbye,
+        End::Error(code) => OwnEnd::Removed(code),
+        End::Shutdown => OwnEnd::Shutdown,
     }
 }
 

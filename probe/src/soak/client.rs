@@ -11,7 +11,6 @@
 //! timeout`. Every wait is bounded; a client never writes a forbidden
 //! character; it must never touch the server's code or process.
 
-use oracle::lines::SERVER_LINE_BYTES_MAX;
 use oracle::split::{Piece, Splitter};
 use oracle::SpecId;
 use std::io;
@@ -307,11 +306,7 @@ impl Conn {
         let (view, shared) = (&mut self.view, &conf.shared);
         self.split.push_with(&self.buf[..n], |piece| {
             let Piece::Line(line) = piece else {
-                shared.violation(
-                    SpecId::Wire8,
-                    view.name(),
-                    format!("a server line longer than {SERVER_LINE_BYTES_MAX} bytes"),
-                );
+                view.on_overlong(shared);
                 return;
             };
             match view.on_line(shared, line) {

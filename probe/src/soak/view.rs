@@ -2,16 +2,24 @@
 //! by line against SPEC §7 as it arrives, from what that connection and
 //! the senders' own published counts alone can tell.
 //!
-//! Method. Every name is `<role letter><connection id>` and every message
-//! text is a pure function of its sender's name and sequence number
-//! ([`text`]), so a receiver can tell, without asking anyone, who must
-//! have sent a chat line and whether that exact text was sent: the sender
-//! publishes its count ([`Slot::sent`]) before it writes a message. Each
-//! receiver keeps, per present peer, the next sequence number it expects.
-//! The rules, with the SPEC ID each one reports:
+//! Method. A connection's own session is the oracle's: each line goes
+//! first to its [`Session`] (`oracle::check::session`), the same state
+//! machine the batch checker walks recordings with, which judges the
+//! grammar (SRV-1, WIRE-8), the prompt first (SESS-1), one response per
+//! name line, the welcome (what it claimed, the new member last, no name
+//! twice: SRV-1, INV-9), no room line before the welcome and nothing
+//! after the connection's own final line (INV-6, LEAVE-3, SESS-6), and
+//! no name twice in a `/who` (INV-9). What is left here is what only the
+//! soak can know, for the room lines the session hands on:
 //!
-//! - every line parses by SPEC §5 (SRV-1, WIRE-8); the prompt comes first
-//!   (SESS-1);
+//! Every name is `<role letter><connection id>` and every message text is
+//! a pure function of its sender's name and sequence number ([`text`]),
+//! so a receiver can tell, without asking anyone, who must have sent a
+//! chat line and whether that exact text was sent: the sender publishes
+//! its count ([`Slot::sent`]) before it writes a message. Each receiver
+//! keeps, per present peer, the next sequence number it expects. The
+//! rules, with the SPEC ID each one reports:
+//!
 //! - a chat line names a sender of this run, its text is exactly that
 //!   sender's message of that number, and the number was already sent
 //!   (INV-1); the same line twice is INV-1; a half line (a fragment written
@@ -31,8 +39,6 @@
 //!   oneself, the reason the same for everyone (INV-5, LEAVE-2); nothing
 //!   from a peer after its departure notice, and, when the welcome listed
 //!   every member, nothing from a peer before its `joined` (INV-6);
-//!   nothing at all after one's own final line (INV-6, LEAVE-3);
-//! - a welcome or `/who` never lists two equal names (INV-9);
 //! - error codes only for what the connection did (ERR-1).
 //!
 //! Not judged live: the relative order of lines from different senders
@@ -41,13 +47,14 @@
 //!
 //! This module never touches a socket and never sleeps.
 
+use oracle::check::session::{End, Event, Session, State};
 use oracle::check::Violation;
+use oracle::lines::SLine;
+use oracle::transcript::quote;
 use oracle::SpecId;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
-
-use oracle::lines::{key, read_server_line, MemberList, SLine};
 
 /// Violations kept with their detail; beyond this only counted.
 pub const VIOLATION_DETAILS_MAX: usize = 40;
@@ -146,7 +153,7 @@ pub fn parse_name(name: &str) -> Option<(Role, u32)> {
 const PAD: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// The text of message `seq` of `name`: `<name> #<seq> ` padded with
-/// [`PAD`] to `bytes` (longer if the header alone is longer).
+/// `PAD` to `bytes` (longer if the header alone is longer).
 pub fn text(name: &str, seq: u32, bytes: usize) -> String {
     let mut t = format!("{name} #{seq} ");
     let mut i = 0;
@@ -451,18 +458,8 @@ impl Tally {
     }
 }
 
-/// Where a connection is in its session, as its own lines show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    /// Nothing received yet: the prompt must come first.
-    Start,
-    /// Prompted, name sent, waiting for a welcome.
-    Naming,
-    /// Welcomed.
-    Member,
-    /// Got its final line; nothing may follow.
-    Ended,
-}
+/// Name lines one view remembers having sent (the soak sends one).
+const NAMING_LINES_MAX: usize = 4;
 
 /// What a received line means to the client task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -477,7 +474,8 @@ pub enum Heard {
     Removed(Reason),
     /// Any other error, by code.
     Error(String),
-    /// A room line or reply.
+    /// A room line or reply, or a line its session had no place for
+    /// (already reported).
     Other,
     /// The line broke the grammar (already reported).
     Bad,
@@ -524,7 +522,10 @@ pub struct View {
     me: u32,
     my_name: String,
     my_role: Role,
-    stage: Stage,
+    /// Its own session, walked by the oracle's state machine.
+    session: Session,
+    /// The name lines it sent, for the session walk.
+    naming: Vec<Vec<u8>>,
     /// Present peers by id.
     peers: BTreeMap<u32, Peer>,
     /// Peers whose departure this receiver heard.
@@ -545,7 +546,8 @@ impl View {
             me,
             my_name: name(role, me),
             my_role: role,
-            stage: Stage::Start,
+            session: Session::new(),
+            naming: Vec::new(),
             peers: BTreeMap::new(),
             gone: IdSet::default(),
             complete: false,
@@ -564,10 +566,11 @@ impl View {
         self.record.take()
     }
 
-    /// The client sent a name line (or is about to).
+    /// The client sent its name line (or is about to): the next naming
+    /// response answers it.
     pub fn naming(&mut self) {
-        if self.stage == Stage::Start {
-            self.stage = Stage::Naming;
+        if self.naming.len() < NAMING_LINES_MAX {
+            self.naming.push(self.my_name.as_bytes().to_vec());
         }
     }
 
@@ -583,240 +586,181 @@ impl View {
         }
     }
 
-    /// Judges one received line (without its LF) and says what it was.
+    /// A received line longer than WIRE-8 allows, which the splitter
+    /// discarded.
+    pub fn on_overlong(&mut self, shared: &Shared) {
+        for (id, detail) in self.session.on_overlong().problems {
+            self.bad(shared, id, detail);
+        }
+    }
+
+    /// Judges one received line (without its LF) and says what it was:
+    /// first by its session (the oracle's walk), then, for a room line,
+    /// by this view of the room.
     pub fn on_line(&mut self, shared: &Shared, bytes: &[u8]) -> Heard {
         self.tally.lines += 1;
-        let line = match read_server_line(bytes) {
-            Ok(l) => l,
-            Err(fault) => {
-                self.bad(shared, fault.id(), fault.to_string());
-                return Heard::Bad;
-            }
+        let before = self.session.state();
+        let (line, step) = self.session.on_bytes(bytes, &self.naming);
+        for (id, detail) in step.problems {
+            self.bad(shared, id, detail);
+        }
+        let Some(line) = line else {
+            return Heard::Bad;
         };
-        if self.stage == Stage::Ended {
-            self.bad(
-                shared,
-                SpecId::Inv6,
-                format!("line after its own final line: {:?}", show(bytes)),
-            );
-            return Heard::Other;
+        if before != State::Gone {
+            self.count(&line);
         }
-        if self.stage == Stage::Start
-            && line != SLine::Prompt
-            && line != SLine::Error("server-full".into())
-        {
-            self.bad(
-                shared,
-                SpecId::Sess1,
-                format!("first line is not the prompt: {:?}", show(bytes)),
-            );
-        }
-        match line {
-            SLine::Prompt => {
-                if self.stage == Stage::Member {
-                    self.bad(shared, SpecId::Srv1, "prompt to a member".to_owned());
-                }
-                if self.stage == Stage::Start {
-                    self.stage = Stage::Naming;
-                }
-                Heard::Prompt
-            }
-            SLine::Welcome { name, list } => {
-                if name != self.my_name || self.stage != Stage::Naming {
-                    self.bad(
-                        shared,
-                        SpecId::Srv1,
-                        format!("unexpected welcome: {:?}", show(bytes)),
-                    );
-                    return Heard::Other;
-                }
-                self.stage = Stage::Member;
-                self.check_list(shared, &list, bytes);
-                self.complete = list.more == 0;
-                for n in &list.names {
-                    if let Some((_, id)) = parse_name(n) {
-                        if id != self.me {
-                            self.peers.insert(id, Peer { next: None });
-                        }
-                    }
-                }
+        match step.event {
+            Event::Unreadable | Event::Stray | Event::End(End::Shutdown) => Heard::Other,
+            Event::Prompt => Heard::Prompt,
+            Event::Welcome { .. } => {
+                self.welcome(&line);
                 Heard::Welcome
             }
-            SLine::Who(list) => {
-                self.check_list(shared, &list, bytes);
+            Event::Room => {
+                self.room_line(shared, &line, bytes);
                 Heard::Other
             }
-            SLine::Help => Heard::Other,
-            SLine::Goodbye(_) => {
-                self.stage = Stage::Ended;
-                Heard::Goodbye
-            }
-            SLine::Shutdown => {
-                self.stage = Stage::Ended;
-                Heard::Other
-            }
-            SLine::Error(code) => {
-                *self.tally.errors.entry(code.clone()).or_default() += 1;
-                if let Some(r) = Reason::of_final_error(&code) {
-                    if self.stage == Stage::Member {
-                        self.stage = Stage::Ended;
-                        return Heard::Removed(r);
-                    }
+            Event::End(End::Goodbye) => Heard::Goodbye,
+            Event::End(End::Error(code)) if before == State::Member => {
+                match Reason::of_final_error(code.as_str()) {
+                    Some(r) => Heard::Removed(r),
+                    None => Heard::Error(code.as_str().to_owned()),
                 }
-                if !self.may_get(&code) {
-                    self.bad(
-                        shared,
-                        SpecId::Err1,
-                        format!("error it did not cause: {:?}", show(bytes)),
-                    );
-                }
-                Heard::Error(code)
             }
-            SLine::Chat { from, text } => {
-                self.tally.chats += 1;
-                self.on_chat(shared, &from, &text, bytes);
-                Heard::Other
-            }
-            SLine::Joined(ref who) => {
-                self.tally.notices += 1;
-                self.on_joined(shared, who, bytes);
-                Heard::Other
-            }
-            SLine::Left(_) | SLine::Removed { .. } => {
-                self.tally.notices += 1;
-                self.on_departed(shared, &line, bytes);
-                Heard::Other
+            Event::Rejected | Event::Reply | Event::End(End::Error(_)) => {
+                self.reply(shared, &line, bytes, before)
             }
         }
     }
 
-    /// Whether this connection may get error `code` by what it does.
-    fn may_get(&self, code: &str) -> bool {
+    fn count(&mut self, line: &SLine) {
+        match line {
+            SLine::Chat { .. } => self.tally.chats += 1,
+            SLine::Joined(_) | SLine::Left(_) | SLine::Removed { .. } => self.tally.notices += 1,
+            SLine::Error(code) => *self.tally.errors.entry(code.clone()).or_default() += 1,
+            _ => {}
+        }
+    }
+
+    /// Its welcome: every listed member is present.
+    fn welcome(&mut self, line: &SLine) {
+        let SLine::Welcome { list, .. } = line else {
+            return;
+        };
+        self.complete = list.more == 0;
+        for n in &list.names {
+            if let Some((_, id)) = parse_name(n) {
+                if id != self.me {
+                    self.peers.insert(id, Peer { next: None });
+                }
+            }
+        }
+    }
+
+    /// A reply, or an error that is not its own departure: ERR-1, only
+    /// errors for what this connection does.
+    fn reply(&self, shared: &Shared, line: &SLine, bytes: &[u8], before: State) -> Heard {
+        let SLine::Error(code) = line else {
+            return Heard::Other;
+        };
+        if !self.may_get(code, before) {
+            self.bad(
+                shared,
+                SpecId::Err1,
+                format!("error it did not cause: {}", quote(bytes)),
+            );
+        }
+        Heard::Error(code.clone())
+    }
+
+    /// Whether this connection, in session state `st`, may get error
+    /// `code` by what it does.
+    fn may_get(&self, code: &str, st: State) -> bool {
         match code {
-            "server-full" => self.stage != Stage::Member,
-            "name-taken" | "invalid-name" => self.stage == Stage::Naming,
+            "server-full" => st != State::Member,
+            "name-taken" | "invalid-name" => st == State::Naming,
             "rate-limited" => self.my_role == Role::Flooder,
             _ => false,
         }
     }
 
-    fn check_list(&self, shared: &Shared, list: &MemberList, bytes: &[u8]) {
-        let mut keys: Vec<String> = list.names.iter().map(|n| key(n)).collect();
-        keys.sort();
-        if keys.windows(2).any(|w| w[0] == w[1]) {
-            self.bad(
-                shared,
-                SpecId::Inv9,
-                format!("two members with one name: {:?}", show(bytes)),
-            );
+    fn room_line(&mut self, shared: &Shared, line: &SLine, bytes: &[u8]) {
+        match line {
+            SLine::Chat { from, text } => self.on_chat(shared, from, text, bytes),
+            SLine::Joined(who) => self.on_joined(shared, who, bytes),
+            _ => self.on_departed(shared, line, bytes),
         }
     }
 
-    fn on_chat(&mut self, shared: &Shared, from: &str, text: &str, bytes: &[u8]) {
-        if self.stage != Stage::Member {
-            self.bad(
-                shared,
-                SpecId::Inv6,
-                format!("chat before its welcome: {:?}", show(bytes)),
-            );
-            return;
-        }
+    /// INV-1, INV-2, WIRE-4: the sender of a chat line and the number of
+    /// its message, if the line is one it sent.
+    fn sender(
+        &self,
+        shared: &Shared,
+        from: &str,
+        text: &str,
+        bytes: &[u8],
+    ) -> Option<(Role, u32, u32)> {
+        let problem = |id, what: String| {
+            self.bad(shared, id, format!("{what}: {}", quote(bytes)));
+            None
+        };
         if from == self.my_name {
-            self.bad(
-                shared,
-                SpecId::Inv2,
-                format!("own message: {:?}", show(bytes)),
-            );
-            return;
+            return problem(SpecId::Inv2, "own message".into());
         }
         let Some((role, id)) =
             parse_name(from).filter(|(_, id)| shared.registry.get(*id).is_some())
         else {
-            self.bad(
-                shared,
-                SpecId::Inv1,
-                format!("sender never connected: {:?}", show(bytes)),
-            );
-            return;
+            return problem(SpecId::Inv1, "sender never connected".into());
         };
         if text == fragment(from) {
-            self.bad(
-                shared,
-                SpecId::Wire4,
-                format!("a fragment without LF was delivered: {:?}", show(bytes)),
-            );
-            return;
+            return problem(SpecId::Wire4, "a fragment without LF was delivered".into());
         }
         let sent = shared
             .registry
             .get(id)
             .map_or(0, |s| s.sent.load(Ordering::SeqCst));
-        let seq = match claimed_seq(from, text) {
-            Some(seq) if seq < sent && self::text(from, seq, shared.msg_bytes) == text => seq,
-            _ => {
-                self.bad(
-                    shared,
-                    SpecId::Inv1,
-                    format!("text {from} never sent ({sent} sent): {:?}", show(bytes)),
-                );
-                return;
+        match claimed_seq(from, text) {
+            Some(seq) if seq < sent && self::text(from, seq, shared.msg_bytes) == text => {
+                Some((role, id, seq))
             }
+            _ => problem(
+                SpecId::Inv1,
+                format!("text {from} never sent ({sent} sent)"),
+            ),
+        }
+    }
+
+    fn on_chat(&mut self, shared: &Shared, from: &str, text: &str, bytes: &[u8]) {
+        let Some((role, id, seq)) = self.sender(shared, from, text, bytes) else {
+            return;
         };
         if self.gone.contains(id) {
             self.bad(
                 shared,
                 SpecId::Inv6,
                 format!(
-                    "message after its sender's departure notice: {:?}",
-                    show(bytes)
+                    "message after its sender's departure notice: {}",
+                    quote(bytes)
                 ),
             );
             return;
         }
-        let peer = match self.peers.get_mut(&id) {
-            Some(p) => p,
-            None => {
-                if self.complete {
-                    self.bad(
-                        shared,
-                        SpecId::Inv6,
-                        format!(
-                            "message from a member neither welcomed with nor joined: {:?}",
-                            show(bytes)
-                        ),
-                    );
-                }
-                self.peers.entry(id).or_insert(Peer { next: None })
-            }
-        };
-        let gaps_allowed = role == Role::Flooder;
-        let mut problem = None;
-        if let Some(next) = peer.next {
-            if seq + 1 == next {
-                problem = Some((
-                    SpecId::Inv1,
-                    format!("the same line twice: {:?}", show(bytes)),
-                ));
-            } else if seq < next {
-                problem = Some((
-                    SpecId::Inv3,
-                    format!(
-                        "{from}'s message {seq} after its message {}: {:?}",
-                        next - 1,
-                        show(bytes)
-                    ),
-                ));
-            } else if seq > next && !gaps_allowed {
-                problem = Some((
-                    SpecId::Inv4,
-                    format!(
-                        "{} of {from}'s messages missing before: {:?}",
-                        seq - next,
-                        show(bytes)
-                    ),
-                ));
-            }
+        if !self.peers.contains_key(&id) && self.complete {
+            self.bad(
+                shared,
+                SpecId::Inv6,
+                format!(
+                    "message from a member neither welcomed with nor joined: {}",
+                    quote(bytes)
+                ),
+            );
         }
+        let peer = self.peers.entry(id).or_insert(Peer { next: None });
+        let problem = peer
+            .next
+            .and_then(|next| order_problem(next, seq, role == Role::Flooder, from, bytes));
         if problem.as_ref().is_none_or(|(id, _)| *id == SpecId::Inv4) {
             peer.next = Some(seq + 1);
         }
@@ -827,14 +771,6 @@ impl View {
     }
 
     fn on_joined(&mut self, shared: &Shared, who: &str, bytes: &[u8]) {
-        if self.stage != Stage::Member {
-            self.bad(
-                shared,
-                SpecId::Inv6,
-                format!("notice before its welcome: {:?}", show(bytes)),
-            );
-            return;
-        }
         let Some((_, id)) = parse_name(who) else {
             return;
         };
@@ -842,7 +778,7 @@ impl View {
             self.bad(
                 shared,
                 SpecId::Inv5,
-                format!("own join announced to itself: {:?}", show(bytes)),
+                format!("own join announced to itself: {}", quote(bytes)),
             );
             return;
         }
@@ -851,8 +787,8 @@ impl View {
                 shared,
                 SpecId::Inv5,
                 format!(
-                    "joined of a member already present or gone: {:?}",
-                    show(bytes)
+                    "joined of a member already present or gone: {}",
+                    quote(bytes)
                 ),
             );
             return;
@@ -862,34 +798,21 @@ impl View {
     }
 
     fn on_departed(&mut self, shared: &Shared, line: &SLine, bytes: &[u8]) {
-        if self.stage != Stage::Member {
-            self.bad(
-                shared,
-                SpecId::Inv6,
-                format!("notice before its welcome: {:?}", show(bytes)),
-            );
-            return;
-        }
         let (Some(who), Some(reason)) = (line.notice_subject(), Reason::of_notice(line)) else {
             return;
         };
         let Some((role, id)) = parse_name(who) else {
             return;
         };
-        if id == self.me {
-            self.bad(
-                shared,
-                SpecId::Inv5,
-                format!("own departure announced to itself: {:?}", show(bytes)),
-            );
-            return;
-        }
-        if self.gone.contains(id) {
-            self.bad(
-                shared,
-                SpecId::Inv5,
-                format!("second departure notice: {:?}", show(bytes)),
-            );
+        let problem = if id == self.me {
+            Some("own departure announced to itself")
+        } else if self.gone.contains(id) {
+            Some("second departure notice")
+        } else {
+            None
+        };
+        if let Some(what) = problem {
+            self.bad(shared, SpecId::Inv5, format!("{what}: {}", quote(bytes)));
             return;
         }
         self.gone.insert(id);
@@ -898,74 +821,116 @@ impl View {
             self.bad(
                 shared,
                 SpecId::Inv6,
-                format!("departure of a member never present: {:?}", show(bytes)),
+                format!("departure of a member never present: {}", quote(bytes)),
             );
         }
         if let Some(slot) = shared.registry.get(id) {
-            slot.heard.fetch_add(1, Ordering::SeqCst);
-            if let Err(first) =
-                slot.announced
-                    .compare_exchange(0, reason as u8, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                if first != reason as u8 {
-                    self.bad(
-                        shared,
-                        SpecId::Inv5,
-                        format!(
-                            "departure reason differs from the one another member heard ({}): {:?}",
-                            Reason::from_u8(first).map_or("?", Reason::label),
-                            show(bytes)
-                        ),
-                    );
-                }
-            }
-            // Sound only where the sender's last message surely reached the
-            // server before the departure was decided: `exit` comes after
-            // it on the same stream; an idler wrote it a whole idle timeout
-            // before. (A chatter starved by a loaded machine can be removed
-            // `idle timeout` with a message still in its socket: not judged.)
-            let complete_expected = (reason == Reason::Left && role != Role::Flooder)
-                || (reason == Reason::Idle
-                    && role == Role::Idler
-                    && slot.idle_judgeable.load(Ordering::SeqCst));
-            if let (
-                true,
-                Some(Peer {
-                    next: Some(next), ..
-                }),
-            ) = (complete_expected, peer)
-            {
-                let sent = slot.sent.load(Ordering::SeqCst);
-                if next != sent {
-                    self.bad(
-                        shared,
-                        SpecId::Inv4,
-                        format!(
-                            "{who} sent {sent} messages before its departure, {} of them missing here{}: {:?}",
-                            sent.saturating_sub(next),
-                            if reason == Reason::Idle {
-                                " (an idler: it wrote them an idle timeout before its \
-                                 removal, yet they were never relayed)"
-                            } else {
-                                ""
-                            },
-                            show(bytes)
-                        ),
-                    );
-                }
-            }
+            self.heard_departure(shared, slot, reason, bytes);
+            let tracked = peer.and_then(|p| p.next);
+            self.departed_complete(shared, slot, (who, role, reason), tracked, bytes);
         }
         self.keep(order_key(id, KEY_DEPARTED));
     }
+
+    /// INV-5, LEAVE-2: every member hears one departure with one reason.
+    fn heard_departure(&self, shared: &Shared, slot: &Slot, reason: Reason, bytes: &[u8]) {
+        slot.heard.fetch_add(1, Ordering::SeqCst);
+        let Err(first) =
+            slot.announced
+                .compare_exchange(0, reason as u8, Ordering::SeqCst, Ordering::SeqCst)
+        else {
+            return;
+        };
+        if first != reason as u8 {
+            self.bad(
+                shared,
+                SpecId::Inv5,
+                format!(
+                    "departure reason differs from the one another member heard ({}): {}",
+                    Reason::from_u8(first).map_or("?", Reason::label),
+                    quote(bytes)
+                ),
+            );
+        }
+    }
+
+    /// INV-4: a receiver tracking a departed sender (`next`, its next
+    /// number expected) had all its messages, where that is sound.
+    fn departed_complete(
+        &self,
+        shared: &Shared,
+        slot: &Slot,
+        (who, role, reason): (&str, Role, Reason),
+        next: Option<u32>,
+        bytes: &[u8],
+    ) {
+        // Sound only where the sender's last message surely reached the
+        // server before the departure was decided: `exit` comes after
+        // it on the same stream; an idler wrote it a whole idle timeout
+        // before. (A chatter starved by a loaded machine can be removed
+        // `idle timeout` with a message still in its socket: not judged.)
+        let complete_expected = (reason == Reason::Left && role != Role::Flooder)
+            || (reason == Reason::Idle
+                && role == Role::Idler
+                && slot.idle_judgeable.load(Ordering::SeqCst));
+        let Some(next) = next.filter(|_| complete_expected) else {
+            return;
+        };
+        let sent = slot.sent.load(Ordering::SeqCst);
+        if next != sent {
+            let idler = if reason == Reason::Idle {
+                " (an idler: it wrote them an idle timeout before its \
+                 removal, yet they were never relayed)"
+            } else {
+                ""
+            };
+            self.bad(
+                shared,
+                SpecId::Inv4,
+                format!(
+                    "{who} sent {sent} messages before its departure, {} of them missing here{idler}: {}",
+                    sent.saturating_sub(next),
+                    quote(bytes)
+                ),
+            );
+        }
+    }
 }
 
-fn show(bytes: &[u8]) -> String {
-    const SHOWN_BYTES_MAX: usize = 160;
-    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(SHOWN_BYTES_MAX)]);
-    if bytes.len() > SHOWN_BYTES_MAX {
-        format!("{s}...")
+/// INV-1, INV-3, INV-4 on one sender's numbers: message `seq` when `next`
+/// was expected (flooders may skip: LIMIT-3 drops their lines by design).
+fn order_problem(
+    next: u32,
+    seq: u32,
+    gaps_allowed: bool,
+    from: &str,
+    bytes: &[u8],
+) -> Option<(SpecId, String)> {
+    if seq + 1 == next {
+        Some((
+            SpecId::Inv1,
+            format!("the same line twice: {}", quote(bytes)),
+        ))
+    } else if seq < next {
+        Some((
+            SpecId::Inv3,
+            format!(
+                "{from}'s message {seq} after its message {}: {}",
+                next - 1,
+                quote(bytes)
+            ),
+        ))
+    } else if seq > next && !gaps_allowed {
+        Some((
+            SpecId::Inv4,
+            format!(
+                "{} of {from}'s messages missing before: {}",
+                seq - next,
+                quote(bytes)
+            ),
+        ))
     } else {
-        s.into_owned()
+        None
     }
 }
 
@@ -1132,6 +1097,69 @@ mod tests {
             feed(&mut v, &s, &lines);
             assert_eq!(ids(&s), vec![want], "{lines:?}");
         }
+    }
+
+    /// Feeds `lines` to a fresh stayer `s0` from its first line; `>`
+    /// stands for its name line. Returns what each line was heard as.
+    fn session(s: &Shared, lines: &[&str]) -> Vec<Heard> {
+        let mut v = View::new(0, Role::Stayer, false);
+        let mut heard = Vec::new();
+        for l in lines {
+            if *l == ">" {
+                v.naming();
+                continue;
+            }
+            let l = if *l == "chat" { chat("l1", 0) } else { long(l) };
+            heard.push(v.on_line(s, l.as_bytes()));
+        }
+        heard
+    }
+
+    // SESS-1, SESS-6, SRV-1, INV-6, INV-9, ERR-1, LEAVE-3: the
+    // connection's own session is judged by the oracle's session walk
+    // (oracle::check::session), through the view.
+    #[test]
+    fn own_session_is_judged_by_the_oracle_walk() {
+        let p = "* Enter your name:";
+        let w = "* Welcome, s0! Members (2): l1, s0";
+        let bye = "* Goodbye, s0.";
+        let big_l1 = name(Role::Leaver, 1).to_uppercase();
+        let who_twice = format!("* Members (3): l1, s0, {big_l1}");
+        let cases: [(&[&str], Option<SpecId>); 11] = [
+            (&[p, ">", w, "* Members (2): l1, s0", bye], None),
+            (&["! server-full: x"], None),
+            (&["* Members (1): s0", p, ">", w], Some(SpecId::Sess1)),
+            (&[p, ">", "chat", w], Some(SpecId::Inv6)),
+            (
+                &[p, ">", "* Welcome, s0! Members (2): s0, l1"],
+                Some(SpecId::Srv1),
+            ),
+            (
+                &[p, ">", "* Welcome, l1! Members (1): l1"],
+                Some(SpecId::Inv9),
+            ),
+            (&[p, ">", w, &who_twice], Some(SpecId::Inv9)),
+            (&[p, ">", w, p], Some(SpecId::Srv1)),
+            (&[p, ">", w, "! name-taken: x"], Some(SpecId::Err1)),
+            (&[p, ">", w, bye, "chat"], Some(SpecId::Inv6)),
+            (
+                &[p, ">", w, bye, "* Server shutting down. Goodbye."],
+                Some(SpecId::Sess6),
+            ),
+        ];
+        for (lines, want) in cases {
+            let s = shared();
+            send(&s, 1, 1);
+            session(&s, lines);
+            assert_eq!(ids(&s), Vec::from_iter(want), "{lines:?}");
+        }
+        let s = shared();
+        let heard = session(&s, &[p, ">", w, "* Members (2): l1, s0", "! too-slow: x"]);
+        let want = [Heard::Prompt, Heard::Welcome, Heard::Other];
+        assert_eq!(heard, [&want[..], &[Heard::Removed(Reason::Slow)]].concat());
+        let full = session(&s, &["! server-full: x"]);
+        assert_eq!(full, [Heard::Error("server-full".into())]);
+        assert_eq!(session(&s, &[p, ">", w, bye]).last(), Some(&Heard::Goodbye));
     }
 
     #[test]
