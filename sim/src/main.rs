@@ -84,6 +84,10 @@ enum Command {
         /// Client hosts.
         #[arg(long, default_value_t = sim::bench::HOSTS)]
         hosts: usize,
+        /// Run with the shell tuning, transport and CRLF clients that
+        /// this seed draws (as a generated seed would), not production's.
+        #[arg(long)]
+        tuning_seed: Option<u64>,
     },
 }
 
@@ -200,10 +204,17 @@ fn main() -> ExitCode {
             tick_ms,
             say_every_ms,
             hosts,
+            tuning_seed,
         }) => {
             let clients = clients.clamp(1, sim::bench::CLIENTS_MAX);
             let mut s = sim::bench::scenario_with_rate(clients, 60_000, say_every_ms, hosts);
             s.settings.tick_ms = tick_ms;
+            if let Some(seed) = tuning_seed {
+                sim::tuning::apply_from(&mut s, seed);
+                let tuned: Vec<String> =
+                    s.tuned().iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("tuned: {}", tuned.join(" "));
+            }
             let started = sim::wall::Stopwatch::start();
             let output = sim::runner::run(&s);
             let run_wall = started.elapsed();

@@ -106,7 +106,13 @@ pub fn draw_transport(rng: &mut ChaCha8Rng) -> Transport {
 /// tuning, the transport, the latency jitter and CRLF clients. A seed in
 /// the production share is left as generated.
 pub fn apply(scenario: &mut Scenario) {
-    let mut rng = rng_of(scenario.seed);
+    apply_from(scenario, scenario.seed);
+}
+
+/// [`apply`] with the draws of `seed` instead of the scenario's own (the
+/// benchmark's fixed scenario, tuned as a given seed would be).
+pub fn apply_from(scenario: &mut Scenario, seed: u64) {
+    let mut rng = rng_of(seed);
     if rng.random_range(0..100) < PRODUCTION_SEEDS_PCT {
         return;
     }
