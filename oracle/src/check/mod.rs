@@ -35,7 +35,7 @@
 //! recording (its header included).
 
 use crate::SpecId;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::record::Recording;
 
@@ -113,6 +113,11 @@ pub struct Verdict {
     pub quiesced: bool,
     /// A scripted step that failed, if the run had a script (conform).
     pub step_failure: Option<StepFailure>,
+    /// How often each ID was judged: occasions on which a rule looked at
+    /// something the ID governs (a line, a membership, a departure; the
+    /// rules' docs list them), whether it held or not. An ID absent here
+    /// had nothing to judge.
+    pub judged: BTreeMap<SpecId, u64>,
 }
 
 impl Verdict {
@@ -140,9 +145,9 @@ pub(crate) struct Finding {
 }
 
 /// A rule over the whole recording.
-type RecordingRule = fn(&Facts) -> Vec<Finding>;
+type RecordingRule = fn(&Facts, &mut rules::Judged) -> Vec<Finding>;
 /// A rule over one server run (epoch) of the recording.
-type RunRule = fn(&Facts, usize) -> Vec<Finding>;
+type RunRule = fn(&Facts, usize, &mut rules::Judged) -> Vec<Finding>;
 
 /// The rules judged once per recording, before the per-run rules.
 const PER_RECORDING: [(&str, RecordingRule); 2] = [
@@ -190,16 +195,17 @@ pub fn check(rec: &Recording) -> Verdict {
         violations: Vec::new(),
         reported: BTreeSet::new(),
     };
+    let mut judged = rules::Judged::default();
     for (_name, rule) in PER_RECORDING {
-        tally.add(&facts, rule(&facts));
+        tally.add(&facts, rule(&facts, &mut judged));
     }
     for epoch in 0..facts.epochs() {
         for (_name, rule) in PER_RUN {
-            tally.add(&facts, rule(&facts, epoch));
+            tally.add(&facts, rule(&facts, epoch, &mut judged));
         }
     }
     // INV-8 judges the losses found so far.
-    let isolation = rules::isolation::check(&facts, &tally.violations);
+    let isolation = rules::isolation::check(&facts, &tally.violations, &mut judged);
     tally.add(&facts, isolation);
     let messages_delivered = facts
         .conns
@@ -214,5 +220,6 @@ pub fn check(rec: &Recording) -> Verdict {
         messages_delivered,
         quiesced: facts.header.quiesced(),
         step_failure: None,
+        judged: judged.into_map(),
     }
 }

@@ -6,22 +6,26 @@
 //! every message it sent before exit delivered).
 
 use super::reference::{Placed, Ref};
+use super::Judged;
 use crate::check::facts::{show, Facts, OwnEnd};
 use crate::check::Finding;
 use crate::lines::SLine;
 use crate::SpecId;
 
 /// The rule, after every comparison of the run.
-pub(crate) fn check(run: &mut Ref, placed: &Placed) -> Vec<Finding> {
+pub(crate) fn check(run: &mut Ref, placed: &Placed, judged: &mut Judged) -> Vec<Finding> {
     let mut problems = Vec::new();
     if run.quiet_room {
         bound_departures(run, placed);
+        let notices = placed.departures.iter().filter(|(_, e)| e.is_some());
+        judged.add(SpecId::Inv5, notices.count());
+        judged.add(SpecId::Inv7, placed.unannounced.len());
         problems.extend(announced_in_big_room(run, placed));
         problems.extend(unannounced_in_small_room(run, placed));
     }
-    problems.extend(overlapping_names(placed));
-    problems.extend(exit_senders(run, placed));
-    problems.extend(super::liveness::check(run, placed));
+    problems.extend(overlapping_names(placed, judged));
+    problems.extend(exit_senders(run, placed, judged));
+    problems.extend(super::liveness::check(run, placed, judged));
     problems
 }
 
@@ -83,12 +87,16 @@ fn unannounced_in_small_room(run: &Ref, placed: &Placed) -> Vec<Finding> {
 }
 
 /// INV-9: two memberships with one name never overlap in room order.
-fn overlapping_names(placed: &Placed) -> Vec<Finding> {
+fn overlapping_names(placed: &Placed, judged: &mut Judged) -> Vec<Finding> {
     let mut out = Vec::new();
     let intervals = &placed.intervals;
     for (i, a) in intervals.iter().enumerate() {
         for b in &intervals[i + 1..] {
-            if a.1 == b.1 && a.2 < b.3 && b.2 < a.3 {
+            if a.1 != b.1 {
+                continue;
+            }
+            judged.one(SpecId::Inv9);
+            if a.2 < b.3 && b.2 < a.3 {
                 out.push(Facts::finding(
                     SpecId::Inv9,
                     &[a.0, b.0],
@@ -102,7 +110,7 @@ fn overlapping_names(placed: &Placed) -> Vec<Finding> {
 
 /// INV-4 from the sender's side: a member that left with exit had every
 /// message it sent before exit delivered to the reference.
-fn exit_senders(run: &Ref, placed: &Placed) -> Vec<Finding> {
+fn exit_senders(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Finding> {
     let mut out = Vec::new();
     for &s in &run.members {
         if s == run.refc {
@@ -119,6 +127,7 @@ fn exit_senders(run: &Ref, placed: &Placed) -> Vec<Finding> {
         if end == usize::MAX || !matches!(run.ref_lines[end].2, SLine::Left(_)) {
             continue;
         }
+        judged.one(SpecId::Inv4);
         out.extend(undelivered(run, s, start, end));
     }
     out

@@ -2,6 +2,9 @@
 //! another connection of the same server run misbehaved (bad input, a
 //! stopped reader, a dropped connection) is also an isolation failure.
 
+use std::collections::BTreeMap;
+
+use super::Judged;
 use crate::check::facts::{Conn, Facts};
 use crate::check::{Finding, Violation};
 use crate::lines;
@@ -19,9 +22,22 @@ fn misbehaved(c: &Conn, line_max: usize) -> bool {
             .any(|(_, l)| lines::content_error(l, line_max).is_some())
 }
 
-/// The isolation failures among the losses in `found`.
-pub(crate) fn check(facts: &Facts, found: &[Violation]) -> Vec<Finding> {
+/// The isolation failures among the losses in `found`. Judged: every
+/// well-behaved member of a server run in which another connection
+/// misbehaved (had it lost a line, that would be an isolation failure).
+pub(crate) fn check(facts: &Facts, found: &[Violation], judged: &mut Judged) -> Vec<Finding> {
     let line_max = facts.header.limits.line_bytes_max;
+    let mut misbehaving: BTreeMap<usize, usize> = BTreeMap::new();
+    for c in facts.conns.iter().filter(|c| misbehaved(c, line_max)) {
+        *misbehaving.entry(c.epoch).or_default() += 1;
+    }
+    let exposed = facts
+        .conns
+        .iter()
+        .filter(|c| c.member.is_some() && misbehaving.contains_key(&c.epoch))
+        .filter(|c| !misbehaved(c, line_max))
+        .count();
+    judged.add(SpecId::Inv8, exposed);
     let mut out = Vec::new();
     for v in found {
         if v.id != SpecId::Inv4 && v.id != SpecId::Inv7 {

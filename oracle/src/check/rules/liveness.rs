@@ -14,6 +14,7 @@
 //! departure rule.
 
 use super::reference::{Placed, Ref};
+use super::Judged;
 use crate::check::facts::Facts;
 use crate::check::{Finding, QUIET_MARGIN_MS};
 use crate::record::Fault;
@@ -24,8 +25,9 @@ use crate::SpecId;
 /// brings a reconnect).
 pub(crate) const FAULT_SHADOW_MS: u64 = 5_000;
 
-/// Late departure notices in the reference's lines.
-pub(crate) fn check(run: &Ref, placed: &Placed) -> Vec<Finding> {
+/// Late departure notices in the reference's lines. Each notice whose
+/// timing is judged (no fault near) counts once under INV-7.
+pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Finding> {
     if run.quiet_room {
         return Vec::new();
     }
@@ -38,7 +40,11 @@ pub(crate) fn check(run: &Ref, placed: &Placed) -> Vec<Finding> {
         let notice_us = run.ref_lines[e].0;
         let conn = &facts.conns[r];
         let last_us = conn.sent.last().map_or(conn.opened_us, |s| s.0);
-        if notice_us <= last_us + bound_us || impaired(facts, last_us, notice_us) {
+        if impaired(facts, last_us, notice_us) {
+            continue;
+        }
+        judged.one(SpecId::Inv7);
+        if notice_us <= last_us + bound_us {
             continue;
         }
         out.push(Facts::finding(

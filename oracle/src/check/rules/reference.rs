@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::departures;
+use super::{departures, Judged};
 use crate::check::facts::{show, Facts, Membership, OwnEnd, Span};
 use crate::check::Finding;
 use crate::lines::{key, SLine};
@@ -49,7 +49,7 @@ pub(crate) struct Placed {
 }
 
 /// The rule, for the run `epoch`.
-pub(crate) fn check(facts: &Facts, epoch: usize) -> Vec<Finding> {
+pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Finding> {
     let Some(refc) = facts.reference(epoch) else {
         return Vec::new();
     };
@@ -64,10 +64,10 @@ pub(crate) fn check(facts: &Facts, epoch: usize) -> Vec<Finding> {
     });
     for r in order {
         if r != refc {
-            run.compare(r, &mut placed, &mut problems);
+            run.compare(r, &mut placed, &mut problems, judged);
         }
     }
-    problems.extend(departures::check(&mut run, &placed));
+    problems.extend(departures::check(&mut run, &placed, judged));
     problems
 }
 
@@ -132,7 +132,13 @@ impl<'f> Ref<'f> {
         }
     }
 
-    fn compare(&self, r: usize, placed: &mut Placed, problems: &mut Vec<Finding>) {
+    fn compare(
+        &self,
+        r: usize,
+        placed: &mut Placed,
+        problems: &mut Vec<Finding>,
+        judged: &mut Judged,
+    ) {
         let m = self.facts.member(r);
         let Some(got) = self.view_of(m, r) else {
             return;
@@ -143,6 +149,8 @@ impl<'f> Ref<'f> {
         } else if self.quiet_room && self.facts.join_silent(r) {
             self.silent_start(r, m, &got, placed)
         } else {
+            // The reference must have been told of this join.
+            judged.one(SpecId::Inv5);
             match self.announced_start(r, m, &got, placed) {
                 Some(start) => start,
                 None => {
@@ -164,13 +172,16 @@ impl<'f> Ref<'f> {
             placed.intervals.push(iv);
         }
         let expected = self.expected_from(&m.name, start, end);
-        problems.extend(self.departure_reason(r, m, end));
+        problems.extend(self.departure_reason(r, m, end, judged));
+        for id in [SpecId::Inv1, SpecId::Inv2, SpecId::Inv3, SpecId::Inv6] {
+            judged.one(id);
+        }
         if let Some(f) = self.first_mismatch(r, &m.name, &got, &expected) {
             problems.push(f);
             return;
         }
-        problems.extend(self.completeness(r, m, end, &got, &expected));
-        if let Some(f) = self.gone_unannounced(r, m, end, placed) {
+        problems.extend(self.completeness(r, m, end, &got, &expected, judged));
+        if let Some(f) = self.gone_unannounced(r, m, end, placed, judged) {
             problems.push(f);
         }
     }
@@ -349,7 +360,13 @@ impl<'f> Ref<'f> {
 
     /// LEAVE-1: the departure reason others were told is the one the
     /// member itself saw.
-    fn departure_reason(&self, r: usize, m: &Membership, end: Option<usize>) -> Option<Finding> {
+    fn departure_reason(
+        &self,
+        r: usize,
+        m: &Membership,
+        end: Option<usize>,
+        judged: &mut Judged,
+    ) -> Option<Finding> {
         let e = end?;
         let notice = self.ref_lines[e].2;
         let want = match &m.end {
@@ -357,6 +374,7 @@ impl<'f> Ref<'f> {
             OwnEnd::Removed(code) => code.removal().map_or("", |r| r.as_str()),
             _ => return None,
         };
+        judged.one(SpecId::Inv5);
         let have = match notice {
             SLine::Left(_) => "left",
             SLine::Removed { reason, .. } => reason.as_str(),
@@ -435,19 +453,30 @@ impl<'f> Ref<'f> {
         end: Option<usize>,
         got: &[RoomLine],
         expected: &[RoomLine],
+        judged: &mut Judged,
     ) -> Option<Finding> {
         let conns = [r, self.refc];
+        let left_with_exit = m.end == OwnEnd::Goodbye && end.is_some();
+        let to_the_end = self.ref_complete && self.facts.lasts_to_end(r);
+        if left_with_exit {
+            judged.one(SpecId::Inv4);
+        } else if to_the_end {
+            judged.one(SpecId::Inv7);
+        }
+        if self.ref_complete && end.is_none() {
+            judged.one(SpecId::Inv1);
+        }
         if got.len() < expected.len() {
             let missing = expected[got.len()].1;
             let lost = expected.len() - got.len();
-            if m.end == OwnEnd::Goodbye && end.is_some() {
+            if left_with_exit {
                 let detail = format!(
                     "left with exit but never received {} ({lost} lines missing)",
                     show(missing)
                 );
                 return Some(Facts::finding(SpecId::Inv4, &conns, detail));
             }
-            if self.ref_complete && self.facts.lasts_to_end(r) {
+            if to_the_end {
                 let detail = format!(
                     "still connected at the quiesced end but never received {} ({lost} lines missing)",
                     show(missing)
@@ -475,18 +504,25 @@ impl<'f> Ref<'f> {
         m: &Membership,
         end: Option<usize>,
         placed: &mut Placed,
+        judged: &mut Judged,
     ) -> Option<Finding> {
-        if !self.ref_complete || end.is_some() {
+        if !self.ref_complete {
             return None;
         }
         let (closed_us, _) = self.facts.conns[r].closed?;
         if !self.facts.removal_due(closed_us) {
             return None;
         }
+        if end.is_some() {
+            // Announced in time: judged, and it holds.
+            judged.one(SpecId::Inv7);
+            return None;
+        }
         if self.quiet_room {
             placed.unannounced.push((r, closed_us));
             return None;
         }
+        judged.one(SpecId::Inv7);
         Some(Facts::finding(
             SpecId::Inv7,
             &[r, self.refc],

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Judged;
 use crate::check::facts::{show, Facts};
 use crate::check::Finding;
 use crate::lines::{key, SLine};
@@ -21,8 +22,10 @@ struct Said<'a> {
     gaps_checked: bool,
 }
 
-/// The rule, for the run `epoch`.
-pub(crate) fn check(facts: &Facts, epoch: usize) -> Vec<Finding> {
+/// The rule, for the run `epoch`. Each sender-to-receiver stream it
+/// compares is judged under INV-1 and INV-3, and under INV-4 where a gap
+/// is a loss.
+pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Finding> {
     let members = facts.members_of(epoch);
     let mut problems = Vec::new();
     let heard = chats_by_name(facts, &members);
@@ -39,6 +42,11 @@ pub(crate) fn check(facts: &Facts, epoch: usize) -> Vec<Finding> {
             let Some(lines) = heard.get(&r).and_then(|h| h.get(sm.name.as_str())) else {
                 continue;
             };
+            judged.one(SpecId::Inv1);
+            judged.one(SpecId::Inv3);
+            if said.gaps_checked {
+                judged.one(SpecId::Inv4);
+            }
             problems.extend(in_order(&said, lines, r, s));
         }
     }

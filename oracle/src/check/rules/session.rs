@@ -4,19 +4,22 @@
 
 use std::collections::BTreeMap;
 
+use super::Judged;
 use crate::check::facts::{Conn, Facts};
 use crate::check::{Finding, QUIET_MARGIN_MS};
+use crate::lines::ErrorCode;
 use crate::record::{CloseKind, Fault, Header};
 use crate::SpecId;
 
 /// Per connection, in connection order: the walk's findings, then
 /// LEAVE-5, then SESS-3.
-pub(crate) fn check(facts: &Facts) -> Vec<Finding> {
+pub(crate) fn check(facts: &Facts, judged: &mut Judged) -> Vec<Finding> {
     let mut out = Vec::new();
     for (ci, conn) in facts.conns.iter().enumerate() {
+        walk_judged(conn, judged);
         let mut problems = conn.walk_faults.clone();
-        problems.extend(shutdown_untold(facts, conn));
-        problems.extend(handshake_untimed(facts, conn));
+        problems.extend(shutdown_untold(facts, conn, judged));
+        problems.extend(handshake_untimed(facts, conn, judged));
         out.extend(
             problems
                 .into_iter()
@@ -26,14 +29,27 @@ pub(crate) fn check(facts: &Facts) -> Vec<Finding> {
     out
 }
 
+/// What the session walk judged on `conn`: its first line (SESS-1), no
+/// room line outside its membership (INV-6), its welcome (INV-9), and
+/// nothing after its final line (SESS-6).
+fn walk_judged(conn: &Conn, judged: &mut Judged) {
+    if !conn.recv.is_empty() {
+        judged.one(SpecId::Sess1);
+        judged.one(SpecId::Inv6);
+    }
+    if conn.member.is_some() {
+        judged.one(SpecId::Inv9);
+    }
+    if conn.gone {
+        judged.one(SpecId::Sess6);
+    }
+}
+
 /// LEAVE-5: a connection the server closes after a graceful shutdown
 /// began was told so (or had its final line already). A client that ever
 /// paused reading is exempt: the grace period may end before it takes its
 /// queue.
-fn shutdown_untold(facts: &Facts, conn: &Conn) -> Option<(SpecId, String)> {
-    if conn.gone {
-        return None;
-    }
+fn shutdown_untold(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId, String)> {
     let Some((closed_us, CloseKind::Eof)) = conn.closed else {
         return None;
     };
@@ -46,7 +62,11 @@ fn shutdown_untold(facts: &Facts, conn: &Conn) -> Option<(SpecId, String)> {
         .clients
         .get(conn.client)
         .is_some_and(|c| c.stops_reading);
+    if shut.is_some() && !paused {
+        judged.one(SpecId::Leave5);
+    }
     match (shut, paused) {
+        (Some(_), false) if conn.gone => None,
         (Some(&t), false) => Some((
             SpecId::Leave5,
             format!(
@@ -61,9 +81,13 @@ fn shutdown_untold(facts: &Facts, conn: &Conn) -> Option<(SpecId, String)> {
 
 /// SESS-3: a connection still naming `handshake_timeout_ms` after its
 /// accept gets `handshake-timeout` and is closed; judged only where no
-/// fault could have delayed the error.
-fn handshake_untimed(facts: &Facts, conn: &Conn) -> Option<(SpecId, String)> {
-    if conn.member.is_some() || conn.gone || conn.opened_us == 0 {
+/// fault could have delayed the error. A connection that got it was
+/// judged too (and passed).
+fn handshake_untimed(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId, String)> {
+    let timed_out = conn.recv.iter().any(|(_, _, l)| {
+        l.as_ref().and_then(|l| l.error_code()) == Some(ErrorCode::HandshakeTimeout)
+    });
+    if conn.member.is_some() || (conn.gone && !timed_out) || conn.opened_us == 0 {
         return None;
     }
     let l = &facts.header.limits;
@@ -76,6 +100,10 @@ fn handshake_untimed(facts: &Facts, conn: &Conn) -> Option<(SpecId, String)> {
         && !closed_first
         && !impaired(facts.header, host, conn.opened_us / 1000, due_us / 1000)
     {
+        judged.one(SpecId::Sess3);
+        if conn.gone {
+            return None;
+        }
         return Some((
             SpecId::Sess3,
             format!(

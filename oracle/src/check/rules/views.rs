@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Judged;
 use crate::check::facts::{show, Facts};
 use crate::check::Finding;
 use crate::lines::{key, SLine};
@@ -41,10 +42,11 @@ struct View<'r, 'f> {
     complete_list: bool,
     heard: BTreeMap<(&'f str, &'f str), usize>,
     problems: Vec<Finding>,
+    judged: Judged,
 }
 
 /// The rule, for the run `epoch`.
-pub(crate) fn check(facts: &Facts, epoch: usize) -> Vec<Finding> {
+pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Finding> {
     let members = facts.members_of(epoch);
     let mut run = Run {
         facts,
@@ -59,11 +61,16 @@ pub(crate) fn check(facts: &Facts, epoch: usize) -> Vec<Finding> {
     }
     let mut problems = Vec::new();
     for &r in &run.members {
+        // Each message it sent must not come back to it (INV-2).
+        judged.add(SpecId::Inv2, facts.member(r).messages.len());
         let mut view = View::new(&run, r);
         for (at, raw, line) in facts.room_lines(r) {
             view.read(at, raw, line);
         }
         problems.extend(view.problems);
+        for (id, n) in view.judged.into_map() {
+            judged.add(id, n as usize);
+        }
     }
     problems
 }
@@ -150,6 +157,7 @@ impl<'r, 'f> View<'r, 'f> {
             complete_list: m.list.more == 0,
             heard: BTreeMap::new(),
             problems: Vec::new(),
+            judged: Judged::default(),
         }
     }
 
@@ -167,6 +175,8 @@ impl<'r, 'f> View<'r, 'f> {
     }
 
     fn joined(&mut self, at: u64, raw: &[u8], n: &str) {
+        self.judged.one(SpecId::Inv5);
+        self.judged.one(SpecId::Inv9);
         let k = key(n);
         if self.run.quiet {
             self.joined_quietly(at, raw, &k);
@@ -240,6 +250,7 @@ impl<'r, 'f> View<'r, 'f> {
     }
 
     fn departed(&mut self, raw: &[u8], n: &str) {
+        self.judged.one(SpecId::Inv5);
         let k = key(n);
         if k == self.own {
             self.push(
@@ -268,6 +279,7 @@ impl<'r, 'f> View<'r, 'f> {
     }
 
     fn chat(&mut self, at: u64, raw: &[u8], from: &'f str, text: &'f str) {
+        self.judged.one(SpecId::Inv1);
         let senders = self.run.said.get(&(from, text));
         if key(from) == self.own {
             if senders.is_some_and(|s| s.iter().any(|(c, _)| *c == self.r)) {
@@ -280,7 +292,11 @@ impl<'r, 'f> View<'r, 'f> {
             return;
         }
         self.said_once(at, raw, from, text);
-        if self.complete_list && self.present.get(&key(from)).map(String::as_str) != Some(from) {
+        if !self.complete_list {
+            return;
+        }
+        self.judged.one(SpecId::Inv6);
+        if self.present.get(&key(from)).map(String::as_str) != Some(from) {
             self.absent_sender(raw, from, text);
         }
     }
