@@ -1,15 +1,22 @@
 //! `chat-sim`: the exploration CLI over the simulator library.
 //!
 //! No arguments: the original course scenario's transcript and verdict,
-//! then a short sweep. `sweep` runs many seeds on all cores; `replay`
-//! prints one seed's full transcript; failures print a replay command and
-//! a shrunk scenario. All logic lives in the `sim` library.
+//! then a short sweep. `sweep` runs many seeds on all cores (or one shard
+//! of them) and reports what they covered; `sweep-merge` merges shards'
+//! JSON reports; `replay` prints one seed's full transcript; failures
+//! print a replay command and a shrunk scenario. All logic lives in the
+//! `sim` library.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use oracle::SpecId;
+use probe::report::Exit;
+use sim::sweep::{Partition, Plan, Report, Seeds};
 use sim::{canon, gen, shrink, sweep};
 
 #[derive(Parser)]
@@ -22,25 +29,52 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// The flags of `chat-sim sweep`.
+#[derive(Args)]
+struct SweepArgs {
+    /// How many seeds in the whole range (with --partition, this shard
+    /// runs about seeds/N of them).
+    #[arg(long, default_value_t = 200)]
+    seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    start: u64,
+    /// Run only shard K of N (1-based): the seeds with seed % N == K-1.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Most clients per scenario.
+    #[arg(long, default_value_t = gen::CLIENTS_MAX)]
+    clients_max: usize,
+    /// Longest active phase of a scenario, in ms.
+    #[arg(long, default_value_t = gen::Size::default().active_ms_max)]
+    active_ms_max: u64,
+    /// Do not shrink the first failing seed.
+    #[arg(long)]
+    no_shrink: bool,
+    /// Print the report as JSON (for sweep-merge); failing seeds stream
+    /// to stderr, and nothing is shrunk.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Runs many generated seeds and prints a summary table.
-    Sweep {
-        /// How many seeds.
-        #[arg(long, default_value_t = 200)]
-        seeds: u64,
-        /// The first seed.
-        #[arg(long, default_value_t = 0)]
-        start: u64,
-        /// Threads (default: all cores).
+    /// Runs many generated seeds (or one shard of them) and prints what
+    /// they covered: each checked SPEC ID's judgements and failures, the
+    /// faults drawn, each failing seed.
+    Sweep(SweepArgs),
+    /// Merges the JSON reports of every shard of one sweep into the
+    /// report of the whole.
+    SweepMerge {
+        /// The shards' `chat-sim sweep --partition K/N --json` output.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Print the merged report as JSON.
         #[arg(long)]
-        jobs: Option<usize>,
-        /// Most clients per scenario.
-        #[arg(long, default_value_t = gen::CLIENTS_MAX)]
-        clients_max: usize,
-        /// Do not shrink the first failing seed.
-        #[arg(long)]
-        no_shrink: bool,
+        json: bool,
     },
     /// Prints one seed's full transcript (or a canonical scenario's).
     Replay {
@@ -95,21 +129,101 @@ fn jobs(j: Option<usize>) -> usize {
     j.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-fn run_sweep(start: u64, seeds: u64, jobs: usize, size: gen::Size, do_shrink: bool) -> bool {
-    let started = sim::wall::Stopwatch::start();
-    let progress = |done: u64, failed: u64| {
-        let mut err = std::io::stderr();
-        let _ = write!(err, "\r  {done}/{seeds} seeds, {failed} failing");
-        let _ = err.flush();
-    };
-    let results = sweep::sweep(start, seeds, jobs, size, &progress);
-    eprintln!();
-    print!("{}", sweep::summary(&results, started.elapsed(), size));
-    let first_fail = results.iter().find(|r| !r.passed());
-    if let (Some(r), true) = (first_fail, do_shrink) {
-        shrink_and_print(&gen::generate_sized(r.seed, size), &r.violated);
+/// A progress bar on stderr if it is a terminal, else one that draws
+/// nothing.
+fn progress_bar(seeds: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
     }
-    first_fail.is_none()
+    let bar = ProgressBar::new(seeds);
+    let template = "{elapsed_precise} [{wide_bar}] {pos}/{len} seeds, {msg} ({per_sec}, eta {eta})";
+    // The template is a constant that parses.
+    bar.set_style(ProgressStyle::with_template(template).expect("a valid template"));
+    bar.set_message("0 failing");
+    bar
+}
+
+/// Runs `plan`, streaming each failing seed as it is found (to stdout,
+/// or to stderr under `--json`), then prints the report.
+fn run_sweep(plan: &Plan, jobs: usize, do_shrink: bool, json: bool) -> Exit {
+    let bar = progress_bar(plan.seeds.len());
+    let failed = AtomicU64::new(0);
+    let on_result = |r: &sweep::SeedResult| {
+        if !r.passed() {
+            let n = failed.fetch_add(1, Ordering::SeqCst) + 1;
+            bar.set_message(format!("{n} failing"));
+            let block = sweep::fail_block(r, plan.size);
+            bar.suspend(|| {
+                if json {
+                    eprint!("{block}");
+                } else {
+                    print!("{block}");
+                    let _ = std::io::stdout().flush();
+                }
+            });
+        }
+        bar.inc(1);
+    };
+    let report = sweep::sweep(plan, jobs, &on_result);
+    bar.finish_and_clear();
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        if failed.load(Ordering::SeqCst) > 0 {
+            println!();
+        }
+        print!("{}", report.table());
+    }
+    let first_fail = report.results.iter().find(|r| !r.passed());
+    if let (Some(r), true) = (first_fail, do_shrink && !json) {
+        shrink_and_print(&gen::generate_sized(r.seed, plan.size), &r.violated);
+    }
+    Exit::of_verdict(report.passed())
+}
+
+fn sweep_command(args: &SweepArgs) -> Exit {
+    let seeds = match Seeds::new(args.start, args.seeds, args.partition) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("chat-sim sweep: {e}");
+            return Exit::Usage;
+        }
+    };
+    let size = gen::Size {
+        clients_max: args.clients_max,
+        active_ms_max: args.active_ms_max,
+    };
+    let plan = Plan { seeds, size };
+    run_sweep(&plan, jobs(args.jobs), !args.no_shrink, args.json)
+}
+
+/// Reads and merges the shards' reports; a file that is not a report,
+/// or reports that are not the shards of one sweep, are usage errors.
+fn merge_command(paths: &[PathBuf], json: bool) -> Exit {
+    let mut reports = Vec::new();
+    for path in paths {
+        let read = std::fs::read_to_string(path).map_err(|e| e.to_string());
+        match read.and_then(|t| Report::from_json(&t).map_err(|e| e.to_string())) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("chat-sim sweep-merge: {}: {e}", path.display());
+                return Exit::Usage;
+            }
+        }
+    }
+    let report = match Report::merge(&reports) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chat-sim sweep-merge: {e}");
+            return Exit::Usage;
+        }
+    };
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.table());
+    }
+    Exit::of_verdict(report.passed())
 }
 
 fn shrink_and_print(scenario: &sim::scenario::Scenario, ids: &[SpecId]) {
@@ -141,20 +255,16 @@ fn main() -> ExitCode {
             let outcome = sim::simulate(&s);
             print!("{}", outcome.transcript());
             println!("\n## a short sweep");
-            outcome.passed() & run_sweep(0, 100, jobs(None), gen::Size::default(), true)
-        }
-        Some(Command::Sweep {
-            seeds,
-            start,
-            jobs: j,
-            clients_max,
-            no_shrink,
-        }) => {
-            let size = gen::Size {
-                clients_max,
-                ..gen::Size::default()
+            let plan = Plan {
+                // 100 seeds from 0 fit any u64.
+                seeds: Seeds::new(0, 100, None).expect("a small range"),
+                size: gen::Size::default(),
             };
-            run_sweep(start, seeds, jobs(j), size, !no_shrink)
+            outcome.passed() & (run_sweep(&plan, jobs(None), true, false) == Exit::Passed)
+        }
+        Some(Command::Sweep(args)) => return sweep_command(&args).into(),
+        Some(Command::SweepMerge { reports, json }) => {
+            return merge_command(&reports, json).into();
         }
         Some(Command::Replay {
             seed,
