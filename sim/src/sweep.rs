@@ -538,6 +538,8 @@ pub enum MergeError {
     MissingShards(Vec<u64>),
     /// A report whose results are not exactly its shard's seeds.
     NotItsSeeds(Partition),
+    /// A report of seeds past the last `u64`.
+    Range(SeedsOverflow),
 }
 
 impl fmt::Display for MergeError {
@@ -561,6 +563,7 @@ impl fmt::Display for MergeError {
             MergeError::NotItsSeeds(p) => {
                 write!(f, "the report of shard {p} does not hold exactly its seeds")
             }
+            MergeError::Range(e) => write!(f, "a report of {e}"),
         }
     }
 }
@@ -649,6 +652,7 @@ impl Report {
             if r.format != REPORT_FORMAT {
                 return Err(MergeError::Format(r.format));
             }
+            Seeds::new(r.seeds.start, r.seeds.count, None).map_err(MergeError::Range)?;
             same("seeds", whole.describe(), r.seeds.whole().describe())?;
             same("size", format!("{:?}", first.size), format!("{:?}", r.size))?;
             same("shards", of.to_string(), r.seeds.part().of.to_string())?;
@@ -1149,7 +1153,10 @@ mod tests {
         assert_eq!(merged.speed.wall_ms, 6_000);
         assert_eq!(merged.speed.longest_shard_wall_ms, 3_000);
         // A merged report merges again as the whole it is.
-        assert_eq!(Report::merge(std::slice::from_ref(&merged)).unwrap(), merged);
+        assert_eq!(
+            Report::merge(std::slice::from_ref(&merged)).unwrap(),
+            merged
+        );
     }
 
     #[test]
@@ -1179,6 +1186,10 @@ mod tests {
         short.results.pop();
         let e = Report::merge(&[a.clone(), short]).unwrap_err();
         assert_eq!(e, MergeError::NotItsSeeds(Partition::new(2, 2).unwrap()));
+        let mut past_the_end = b.clone();
+        past_the_end.seeds.start = u64::MAX - 5;
+        let e = Report::merge(&[past_the_end]).unwrap_err();
+        assert!(matches!(e, MergeError::Range(_)), "{e}");
         let mut future = b;
         future.format = REPORT_FORMAT + 1;
         assert_eq!(
