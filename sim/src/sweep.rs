@@ -374,6 +374,11 @@ pub struct Coverage {
     /// Faults the runner injected (a drawn fault that cannot apply, as a
     /// restart of a running host, is not), by kind.
     pub faults_injected: Counts,
+    /// Seeds by profile (`profile swarm`, `profile load`) and by what
+    /// they tuned away from production (each `Tuning` field, transport
+    /// rate and `crlf`), or `production` for a seed that tuned nothing.
+    #[serde(default)]
+    pub tunings_drawn: Counts,
 }
 
 impl Default for Coverage {
@@ -384,6 +389,7 @@ impl Default for Coverage {
             judged: CHECKED_IDS.iter().map(|id| (*id, 0)).collect(),
             faults_drawn: zeros(),
             faults_injected: zeros(),
+            tunings_drawn: Counts::new(),
         }
     }
 }
@@ -400,6 +406,19 @@ impl Coverage {
     pub fn of_run(scenario: &Scenario, outcome: Option<&crate::Outcome>) -> Coverage {
         let mut c = Coverage::default();
         *c.judged.entry(SpecId::Sim).or_default() += 1;
+        let profile = if scenario.title.contains("load scenario") {
+            "profile load"
+        } else {
+            "profile swarm"
+        };
+        *c.tunings_drawn.entry(profile.into()).or_default() += 1;
+        let tuned = scenario.tuned();
+        if tuned.is_empty() {
+            *c.tunings_drawn.entry("production".into()).or_default() += 1;
+        }
+        for (name, _) in tuned {
+            *c.tunings_drawn.entry(name.into()).or_default() += 1;
+        }
         for f in &scenario.faults {
             *c.faults_drawn
                 .entry(fault_kind(&f.what).into())
@@ -431,6 +450,7 @@ impl Coverage {
         }
         add_counts(&mut self.faults_drawn, &other.faults_drawn);
         add_counts(&mut self.faults_injected, &other.faults_injected);
+        add_counts(&mut self.tunings_drawn, &other.tunings_drawn);
     }
 
     /// The checked IDs never judged.
@@ -737,6 +757,12 @@ impl Report {
                 ("injected", &self.coverage.faults_injected),
             ],
             &FAULT_KINDS,
+        ));
+        out.push('\n');
+        out.push_str(&counts_table(
+            "tuning",
+            &[("seeds", &self.coverage.tunings_drawn)],
+            &["profile swarm", "profile load", "production"],
         ));
         for r in self.results.iter().filter(|r| !r.passed()) {
             out.push('\n');
