@@ -553,3 +553,40 @@ fn inv_7_late_departure_near_a_fault_is_not_judged_in_time() {
         v.violations
     );
 }
+
+/// bb says m1..m3 and its client drops the connection; aa and dd get m1
+/// and m3 only; the server announces bb's loss.
+fn gap_then_client_drop() -> Vec<Line> {
+    use Ev::*;
+    let mut lines = base();
+    for (i, t) in ["m1", "m2", "m3"].iter().enumerate() {
+        lines.push((2_000 + i as u64, 1, Send(t)));
+    }
+    for c in [0, 3] {
+        lines.push((2_010, c, Recv("bb: m1")));
+        lines.push((2_012, c, Recv("bb: m3")));
+        lines.push((
+            2_102,
+            c,
+            Recv("* bb was removed from the chat (connection lost)."),
+        ));
+    }
+    lines.push((2_100, 1, Close(CloseKind::Dropped)));
+    lines
+}
+
+// LIMIT-3 and INV-4: with rate limiting on, a sender cut off on its own
+// side may have lost a `rate-limited` answer in flight, so its gap is no
+// loss; with rate limiting off the same gap is INV-4.
+#[test]
+fn inv_4_gap_of_a_sender_cut_off_with_rate_limiting_on_is_no_loss() {
+    let mut rec = recording(&gap_then_client_drop());
+    rec.header.limits.rate_lines_per_s = 10;
+    let v = check(&rec);
+    assert!(
+        !v.violations.iter().any(|x| x.id == SpecId::Inv4),
+        "{:?}",
+        v.violations
+    );
+    assert_caught(&gap_then_client_drop(), SpecId::Inv4);
+}

@@ -232,10 +232,40 @@ impl<'f> Ref<'f> {
         } else {
             self.ref_lines.len()
         };
+        let namesake_later = self.members.iter().any(|&s| {
+            s != r
+                && self.facts.conns[s]
+                    .member
+                    .as_ref()
+                    .is_some_and(|sm| key(&sm.name) == key(&m.name) && sm.claim_us >= m.welcome_us)
+        });
         self.ref_lines[start..stop]
             .iter()
-            .position(|(_, _, l)| l.is_departure() && l.notice_subject() == Some(m.name.as_str()))
+            .position(|(_, _, l)| {
+                l.is_departure()
+                    && l.notice_subject() == Some(m.name.as_str())
+                    && (!namesake_later || self.could_be_about(r, m, l))
+            })
             .map(|p| start + p)
+    }
+
+    /// Whether departure notice `l` can be about membership `r` by its
+    /// kind: `has left` only after an exit or `/quit`, a removal never
+    /// after a goodbye. Used where a later membership of the same name
+    /// could own the notice (its join and its departure may both have
+    /// been silent in a quiet room, LEAVE-6).
+    fn could_be_about(&self, r: usize, m: &Membership, l: &SLine) -> bool {
+        let asked_to_leave = || {
+            self.facts.conns[r].sent.iter().any(|(_, line)| {
+                let t = String::from_utf8_lossy(line);
+                let t = t.trim_matches([' ', '\t', '\r']);
+                t == "exit" || t == "/quit"
+            })
+        };
+        match l {
+            SLine::Left(_) => m.end == OwnEnd::Goodbye || asked_to_leave(),
+            _ => m.end != OwnEnd::Goodbye,
+        }
     }
 
     /// In a room that may have been quiet, its departure may be silent:
@@ -298,9 +328,16 @@ impl<'f> Ref<'f> {
         let hi = lo
             + lines[lo..]
                 .iter()
-                .position(|(_, _, l)| {
-                    !matches!(l, SLine::Chat { from, .. } if *from == m.name)
-                        && self.first_at(l).is_some_and(|t| t >= m.welcome_us)
+                .position(|(t, _, l)| {
+                    let later_chat = !matches!(l, SLine::Chat { from, .. } if *from == m.name)
+                        && self.first_at(l).is_some_and(|t| t >= m.welcome_us);
+                    // Its own departure notice, if any, is after its join:
+                    // a notice of its name the reference got after its
+                    // welcome arrived.
+                    let own_notice = *t >= m.welcome_us
+                        && l.is_departure()
+                        && l.notice_subject() == Some(m.name.as_str());
+                    later_chat || own_notice
                 })
                 .unwrap_or(lines.len() - lo);
         placed.said_from.insert(r, lo);

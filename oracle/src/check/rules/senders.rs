@@ -89,8 +89,22 @@ fn placeable<'f>(facts: &'f Facts, s: usize) -> Said<'f> {
         name: &sm.name,
         msgs,
         index,
-        gaps_checked: !facts.conns[s].rate_limited,
+        gaps_checked: gaps_are_losses(facts, s),
     }
+}
+
+/// Whether a gap in `s`'s messages is a loss: not when the server
+/// answered one of them `rate-limited` (LIMIT-3 drops it), nor, with
+/// rate limiting on, when the connection ended on the client's side (a
+/// crash, a reset, Ctrl-C) before every reply could arrive: a
+/// `rate-limited` answer still in flight is lost with it.
+fn gaps_are_losses(facts: &Facts, s: usize) -> bool {
+    let conn = &facts.conns[s];
+    let rate_on = facts.header.limits.rate_lines_per_s > 0;
+    let cut_short = conn
+        .closed
+        .is_some_and(|(_, how)| how != crate::record::CloseKind::Eof);
+    !conn.rate_limited && !(rate_on && cut_short)
 }
 
 /// The first fault in how `r` received `s`'s lines, if any.
