@@ -104,7 +104,8 @@ fn gaps_are_losses(facts: &Facts, s: usize) -> bool {
     let cut_short = conn
         .closed
         .is_some_and(|(_, how)| how != crate::record::CloseKind::Eof);
-    !conn.rate_limited && !(rate_on && cut_short)
+    let excused = conn.rate_limited || (rate_on && cut_short);
+    !excused
 }
 
 /// The first fault in how `r` received `s`'s lines, if any.
