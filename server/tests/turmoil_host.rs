@@ -2,19 +2,23 @@
 //!
 //! Goal: `server::run` works over `turmoil::net::TcpListener` with only
 //! simulated time (WIRE-1 over the simulated network, MSG-1, CMD-1,
-//! LEAVE-1, LEAVE-4 under a partition-like silence). Method: one server
+//! LEAVE-1, LEAVE-4 under a partition-like silence, LIMIT-2's batch cap). Method: one server
 //! host and scripted clients; clients synchronise on protocol lines.
 
 use std::time::Duration;
 
 use protocol::Limits;
-use server::Config;
+use server::{Config, Tuning};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use turmoil::net::TcpStream;
 
 const PORT: u16 = 6789;
 
 fn sim(limits: Limits) -> turmoil::Sim<'static> {
+    sim_tuned(limits, Tuning::default())
+}
+
+fn sim_tuned(limits: Limits, tuning: Tuning) -> turmoil::Sim<'static> {
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(600))
         .build();
@@ -22,10 +26,7 @@ fn sim(limits: Limits) -> turmoil::Sim<'static> {
         let limits = limits.clone();
         async move {
             let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
-            let config = Config {
-                limits,
-                ..Config::default()
-            };
+            let config = Config { limits, tuning };
             server::run(listener, std::future::pending(), config).await?;
             Ok(())
         }
@@ -155,6 +156,51 @@ fn partitioned_member_times_out_in_turmoil() -> turmoil::Result {
         turmoil::partition("lost", "server");
         let _ = lost_cut.send(tokio::time::Instant::now());
         tokio::time::sleep(Duration::from_secs(120)).await;
+        Ok(())
+    });
+    sim.run()
+}
+
+// LIMIT-2, and the room batch cap of `Tuning::room_batch_events_max`: a
+// block of lines pasted at once, longer than a member's outbox, reaches a
+// member that reads. The room applies at most half an outbox of events per
+// batch and lets the writers run between batches, so batching alone never
+// evicts a reader as too slow. Every line goes through the writer task
+// (no write-through), so the outbox really holds what a batch queued.
+#[test]
+fn pasted_block_longer_than_an_outbox_reaches_a_reading_member() -> turmoil::Result {
+    const OUTBOX: usize = 8;
+    const PASTED: usize = 5 * OUTBOX;
+    let limits = Limits {
+        outbox_lines_max: OUTBOX,
+        rate_lines_per_s: 0,
+        ..Limits::default()
+    };
+    let tuning = Tuning {
+        direct_write: false,
+        ..Tuning::default()
+    };
+    let mut sim = sim_tuned(limits, tuning);
+    let (reader_in, paster_may_join) = tokio::sync::oneshot::channel::<()>();
+    sim.client("reader", async move {
+        let mut reader = Peer::join("reader").await?;
+        let _ = reader_in.send(());
+        reader.expect("* paster has joined the chat.").await?;
+        for i in 0..PASTED {
+            reader.expect(&format!("paster: line {i}")).await?;
+        }
+        reader.expect("* paster has left the chat.").await?;
+        Ok(())
+    });
+    sim.client("paster", async move {
+        let _ = paster_may_join.await;
+        let mut paster = Peer::join("paster").await?;
+        let block: String = (0..PASTED).map(|i| format!("line {i}\n")).collect();
+        paster
+            .writer
+            .write_all(format!("{block}exit\n").as_bytes())
+            .await?;
+        paster.expect("* Goodbye, paster.").await?;
         Ok(())
     });
     sim.run()

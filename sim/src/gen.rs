@@ -122,7 +122,8 @@ pub fn generate_sized(seed: u64, size: Size) -> Scenario {
 }
 
 /// Sustained load with members dying around it: most clients chat every
-/// few tens of ms for the whole active phase while others go idle (the
+/// few tens of ms for the whole active phase (some paste blocks of 10 to
+/// 40 lines at once) while others go idle (the
 /// server must time them out, LEAVE-4), press Ctrl-C, or stop reading
 /// (evicted, LIMIT-2), and half the seeds partition or crash a host too.
 /// A timer starved by the load or a lost wake-up shows as a departure
@@ -163,12 +164,23 @@ pub fn load(seed: u64, size: Size) -> Scenario {
             1 | 2 => rng.random_range(t + 100..active_ms),
             _ => active_ms,
         };
+        // Pastes: a block of lines in one instant now and then, so
+        // several at once put more lines into one room batch than a
+        // member's outbox holds (the batch cap of LIMIT-2).
+        let paste_lines = if role == 3 {
+            rng.random_range(10..=40u32)
+        } else {
+            1
+        };
         let mut said = 0u32;
-        // Bounded: 300 lines at most.
+        // Bounded: 300 lines and the rest of one paste at most.
         while t < stop_ms && said < 300 {
-            said += 1;
-            c.script
-                .push(at(t, Action::Line(format!("{name} says {said}"))));
+            let block = if rng.random_bool(0.1) { paste_lines } else { 1 };
+            for _ in 0..block {
+                said += 1;
+                c.script
+                    .push(at(t, Action::Line(format!("{name} says {said}"))));
+            }
             t += rng.random_range(10..=gap_max_ms);
         }
         match role {
