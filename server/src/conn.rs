@@ -16,7 +16,7 @@ use protocol::{LineDecoder, LineError};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, Duration, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use crate::outbox::{self, Shared};
 use crate::room::ConnId;
@@ -168,11 +168,10 @@ async fn write_until<W: AsyncWrite + Unpin>(
     // Bounded: the third branch runs at most once per push wake-up and
     // stops being enabled once the deadline is known.
     loop {
-        let until = deadline.unwrap_or_else(far_future);
         tokio::select! {
             biased;
             done = &mut write => return done.map_err(WriteEnd::Io),
-            () = sleep_until(until), if deadline.is_some() => return Err(WriteEnd::Linger),
+            () = sleep_until_some(*deadline) => return Err(WriteEnd::Linger),
             () = outbox.ready(), if deadline.is_none() => *deadline = outbox.closing(),
         }
     }
@@ -200,8 +199,14 @@ async fn finish_until<W: AsyncWrite + Unpin>(writer: &mut W, deadline: Instant) 
     .await;
 }
 
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365)
+/// Sleeps until `deadline`, or forever when there is none: the timer
+/// branch of a `select!` that has no deadline yet never fires (no
+/// placeholder instant in a far future).
+pub(crate) async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Drains `conn`'s outbox into the socket in batches: everything queued is

@@ -11,10 +11,10 @@ use std::io;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep, sleep_until, Duration, Instant};
+use tokio::time::{sleep, Duration, Instant};
 use tracing::{info, warn};
 
-use crate::conn::{self, Event};
+use crate::conn::{self, sleep_until_some, Event};
 use crate::outbox::{Handle, Shared, Wakes};
 use crate::room::{ConnId, Room};
 use crate::{Config, Listener, Tuning};
@@ -138,7 +138,6 @@ async fn room_loop(
         let deadline = room
             .next_deadline()
             .map(|ms| epoch + Duration::from_millis(ms));
-        let far = epoch + Duration::from_secs(86_400 * 365 * 100);
         tokio::select! {
             biased;
             _ = &mut stop => break,
@@ -163,7 +162,7 @@ async fn room_loop(
                     room.tick(now);
                 }
             }
-            () = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+            () = sleep_until_some(deadline) => {
                 room.tick(now_ms(epoch));
             }
         }
