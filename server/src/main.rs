@@ -33,6 +33,13 @@ struct Args {
     /// stays mapped in the allocator's per-thread arenas.
     #[arg(long, default_value_t = TRIM_INTERVAL_MS)]
     trim_interval_ms: u64,
+    /// Connections the kernel completes and queues before the server
+    /// accepts them (the backlog of listen(2); Linux caps it at
+    /// net.core.somaxconn). A reconnect storm larger than this queue
+    /// leaves clients waiting for a prompt that never comes.
+    #[arg(long, default_value_t = LISTEN_BACKLOG,
+          value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+    listen_backlog: u32,
     /// Every limit of SPEC §8, one flag each (`protocol::Limits`).
     #[command(flatten)]
     limits: Limits,
@@ -138,6 +145,24 @@ fn spawn_memory_trim(interval_ms: u64) {
     let _ = interval_ms;
 }
 
+/// The default of `--listen-backlog`: Linux's default somaxconn since
+/// 5.4, where tokio's `TcpListener::bind` asks for 128 (mio's, the
+/// standard library's value).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with `SO_REUSEADDR` (as `TcpListener::bind` does) and
+/// listens with `backlog`.
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
 async fn serve(args: Args) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -151,7 +176,7 @@ async fn serve(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     raise_open_file_limit();
-    let listener = match tokio::net::TcpListener::bind(args.bind).await {
+    let listener = match listen(args.bind, args.listen_backlog) {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("chat-server: cannot listen on {}: {err}", args.bind);
@@ -159,7 +184,7 @@ async fn serve(args: Args) -> ExitCode {
         }
     };
     match listener.local_addr() {
-        Ok(addr) => tracing::info!(%addr, "listening"),
+        Ok(addr) => tracing::info!(%addr, backlog = args.listen_backlog, "listening"),
         Err(err) => tracing::warn!(%err, "listening on an unknown address"),
     }
     spawn_memory_trim(args.trim_interval_ms);

@@ -83,13 +83,7 @@ impl Server {
     }
 
     fn addr(&self) -> String {
-        let line = self.log_until("listening");
-        let at = line.find("addr=").expect("addr field") + "addr=".len();
-        line[at..]
-            .split_whitespace()
-            .next()
-            .expect("address")
-            .to_owned()
+        addr_in(&self.log_until("listening"))
     }
 
     fn wait_exit(&mut self) -> std::process::ExitStatus {
@@ -136,6 +130,16 @@ impl Peer {
         let _ = self.reader.read_to_end(&mut rest);
         assert!(rest.is_empty(), "nothing after the last line: {rest:?}");
     }
+}
+
+/// The address in a `listening` log line.
+fn addr_in(line: &str) -> String {
+    let at = line.find("addr=").expect("addr field") + "addr=".len();
+    line[at..]
+        .split_whitespace()
+        .next()
+        .expect("address")
+        .to_owned()
 }
 
 fn signal(server: &Server, sig: i32) {
@@ -221,4 +225,24 @@ fn help_lists_every_limit_with_its_default() {
         .output()
         .expect("run");
     assert_eq!(bad.status.code(), Some(2), "invalid limits are refused");
+}
+
+// The listen backlog is a flag (default 4096, where tokio's own bind
+// asks for 128, too few for a reconnect storm): the listening line names
+// the value in force, a small one still serves, 0 is a usage error.
+#[test]
+fn listen_backlog_flag_default_small_and_zero() {
+    let server = Server::start(&[]);
+    assert!(server.log_until("listening").contains("backlog=4096"));
+    drop(server);
+    let server = Server::start(&["--listen-backlog", "1"]);
+    let listening = server.log_until("listening");
+    assert!(listening.contains("backlog=1"), "{listening}");
+    let mut aa = Peer::connect(&addr_in(&listening));
+    aa.expect("* Enter your name:");
+    let zero = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--bind", "127.0.0.1:0", "--listen-backlog", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(zero.status.code(), Some(2), "a zero backlog is refused");
 }

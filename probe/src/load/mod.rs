@@ -65,8 +65,10 @@ pub const MESSAGES_MAX: usize = 10_000_000;
 pub const SIZE_BYTES_MAX: usize = 16_000;
 /// Longest run, seconds.
 pub const TIMEOUT_S_MAX: u64 = 3_600;
-/// Most handshakes in flight at once.
-pub const CONNECT_PARALLEL_MAX: usize = 1_024;
+/// Most handshakes in flight at once: as many as members, so that a run
+/// can be a connection storm (every member connecting at the same time,
+/// as after a server restart).
+pub const CONNECT_PARALLEL_MAX: usize = MEMBERS_MAX;
 /// Members connected from one loopback source address before the next
 /// one is used (one address has about 28,000 ephemeral ports).
 pub const MEMBERS_PER_SOURCE_ADDR: usize = 20_000;
