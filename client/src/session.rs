@@ -225,7 +225,11 @@ impl Session {
     pub fn wants_input(&self) -> bool {
         match self.state {
             State::Connecting { .. } | State::Leaving | State::Done(_) => false,
-            State::AwaitPrompt | State::Naming { .. } | State::Member { .. } | State::Dropped => {
+            // Dropped, the user's next line is the only way on (try again
+            // or exit), even with lines kept from a failed try: nothing
+            // else can wake the client.
+            State::Dropped => true,
+            State::AwaitPrompt | State::Naming { .. } | State::Member { .. } => {
                 self.pending.is_empty()
             }
         }
@@ -1051,6 +1055,16 @@ mod tests {
         assert_eq!(problems(&out), 1);
         assert_eq!(s.state(), &State::Dropped);
         assert_eq!(s.pending_len(), 1, "the line is kept for the next try");
+        // The user can type again: before, a kept line made the session
+        // want nothing while nothing else could wake it, and the shell's
+        // `select!` panicked with every branch disabled.
+        assert!(s.wants_input(), "a dropped session waits for the user");
+        let out = s.handle_user_line("again");
+        assert!(matches!(
+            out.last(),
+            Some(Action::Connect { attempt: 1, .. })
+        ));
+        assert_eq!(s.pending_len(), 2, "both lines wait, in order");
     }
 
     #[test]

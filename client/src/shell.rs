@@ -240,6 +240,14 @@ pub async fn run(
             },
             () = sleep_until(leave_at), if leave_deadline.is_some() => session.handle_leave_timeout(),
             () = sleep(Duration::from_millis(pace_ms)), if pace_ms > 0 => Vec::new(),
+            // Unreachable while every live session state waits for
+            // something (the user, the server, a timer); were that ever
+            // broken, end as a lost connection rather than panic with the
+            // terminal still in raw mode.
+            else => {
+                ui.show(&Output::Problem("nothing left to wait for; giving up".to_owned()));
+                return Exit::ConnectionLost;
+            }
         };
         actions.extend(next);
     }

@@ -169,3 +169,78 @@ async fn hostile_server_lines_are_never_shown_raw_wire_7() {
         "the session goes on after bad lines"
     );
 }
+
+/// Forwards what the client shows, so a test can wait for it.
+struct Forward(mpsc::UnboundedSender<Output>);
+
+impl Ui for Forward {
+    fn show(&mut self, output: &Output) {
+        let _ = self.0.send(output.clone());
+    }
+    fn resume(&mut self) {}
+}
+
+// Reconnecting (issue 16): dropped by the server, the user types a line
+// while the server is down; every attempt fails, and the client then
+// waits for the user again instead of panicking (it once ended in a
+// `select!` with every branch disabled, the terminal left in raw mode).
+// The line typed next is `exit`, which ends the client normally.
+#[tokio::test]
+async fn failed_reconnect_waits_for_the_user_instead_of_panicking() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let config = Config {
+        addr: listener.local_addr().expect("addr").to_string(),
+        name: Some("aa".to_owned()),
+        keepalive_s: 60,
+        rate_lines_per_s: pace::RATE_LINES_PER_S,
+        burst_lines: pace::BURST_LINES,
+    };
+    let (input_tx, mut input_rx) = mpsc::channel(1);
+    let (shown_tx, mut shown) = mpsc::unbounded_channel();
+    let mut ui = Forward(shown_tx);
+    let client = shell::run(&config, Mode::Interactive, &mut input_rx, &mut ui);
+
+    let driver = async move {
+        let (stream, _) = timeout(STEP_TIMEOUT, listener.accept())
+            .await
+            .expect("the client connects")
+            .expect("accept");
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write
+            .write_all(b"* Enter your name:\n")
+            .await
+            .expect("write");
+        let name = timeout(STEP_TIMEOUT, lines.next_line()).await;
+        assert_eq!(name.expect("in time").expect("read").as_deref(), Some("aa"));
+        write
+            .write_all(b"* Welcome, aa! Members (1): aa\n")
+            .await
+            .expect("write");
+        // The server goes away for good: connection and listener.
+        drop((lines, write, listener));
+        let mut until = async |want: &str| loop {
+            let output = timeout(STEP_TIMEOUT, shown.recv())
+                .await
+                .expect("output in time")
+                .expect("the client is running");
+            if let Output::Problem(text) | Output::Note(text) = &output {
+                if text.starts_with(want) {
+                    return;
+                }
+            }
+        };
+        until("Disconnected").await;
+        input_tx
+            .send(Input::Line("hi".to_owned()))
+            .await
+            .expect("the client reads input");
+        until("Could not connect after").await;
+        input_tx
+            .send(Input::Line("exit".to_owned()))
+            .await
+            .expect("the client reads input again");
+    };
+    let (exit, ()) = tokio::join!(client, driver);
+    assert_eq!(exit, Exit::Normal);
+}
