@@ -179,6 +179,9 @@ pub struct Session {
     input_ended: bool,
     /// Whether a connection ever succeeded (a failed first connect exits).
     ever_connected: bool,
+    /// Whether the client was ever welcomed: from then on the lines that
+    /// wait in `pending` were typed as messages, never as a name.
+    ever_member: bool,
     /// What the server said before it closed.
     close_cause: Option<CloseCause>,
     /// The last unknown command sent, to offer the `//` escape.
@@ -199,6 +202,7 @@ impl Session {
             pending: VecDeque::new(),
             input_ended: false,
             ever_connected: false,
+            ever_member: false,
             close_cause: None,
             last_unknown: None,
         };
@@ -229,6 +233,9 @@ impl Session {
             // or exit), even with lines kept from a failed try: nothing
             // else can wake the client.
             State::Dropped => true,
+            // A rejoin whose name was refused: the lines kept are
+            // messages, so the user must type a name first.
+            State::Naming { claim: None } if self.ever_member => true,
             State::AwaitPrompt | State::Naming { .. } | State::Member { .. } => {
                 self.pending.is_empty()
             }
@@ -404,6 +411,11 @@ impl Session {
         }
         out.push(print);
         self.state = State::Naming { claim: None };
+        if self.ever_member {
+            // Lines kept over a rejoin are messages: they wait for the
+            // welcome while the user types a name.
+            return;
+        }
         if let Some(line) = self.pending.pop_front() {
             self.claim_typed(line, out);
         } else if self.input_ended {
@@ -436,6 +448,7 @@ impl Session {
             return;
         }
         self.auto_name = Some(name.as_str().to_owned());
+        self.ever_member = true;
         self.state = State::Member { name };
         // Bounded: `pending` holds at most PENDING_LINES_MAX lines.
         while let Some(line) = self.pending.pop_front() {
@@ -586,7 +599,9 @@ impl Session {
         self.input_ended = true;
         match self.state {
             State::Member { .. } => self.leave("/quit", &mut out),
-            State::Naming { claim: None } if self.pending.is_empty() => {
+            // Also a rejoin waiting for a name: the kept messages cannot
+            // be sent without one, and no name will be typed now.
+            State::Naming { claim: None } if self.pending.is_empty() || self.ever_member => {
                 self.leave("/quit", &mut out);
             }
             State::Dropped => {
@@ -1033,6 +1048,32 @@ mod tests {
         assert_eq!(
             line(&mut s, WELCOME_AA),
             vec![shown(WELCOME_AA), send("still there?"), own("still there?")]
+        );
+    }
+
+    // Issue 16: a rejoin finds the name taken. The line typed to
+    // reconnect is a message, never the new name: it waits while the user
+    // types a name, and is sent once welcomed.
+    #[test]
+    fn rejoin_with_a_taken_name_keeps_the_typed_line_as_a_message() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        s.handle_user_line("hello");
+        assert_eq!(s.handle_connected(), vec![note("Reconnected.")]);
+        assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
+        line(&mut s, "! name-taken: that name is in use");
+        let out = line(&mut s, "* Enter your name:");
+        assert!(
+            !out.contains(&send("hello")),
+            "the message is not sent as a name: {out:?}"
+        );
+        assert!(s.wants_input(), "the user types a name");
+        assert_eq!(s.handle_user_line("aa2"), vec![send("aa2")]);
+        assert_eq!(s.pending_len(), 1);
+        let welcome = "* Welcome, aa2! Members (2): aa, aa2";
+        assert_eq!(
+            line(&mut s, welcome),
+            vec![shown(welcome), send("hello"), own("hello")]
         );
     }
 
