@@ -134,17 +134,16 @@ async fn send_lines(
     true
 }
 
-/// Sends `event` to the room task; `false` if the room task is gone.
+/// Sends `event` to the room task, if it is still there (a room task
+/// that is gone has nothing left to tell).
 ///
 /// The queue almost always has room, so try that first: the waiting
 /// `send` future is large, and boxing it only when needed keeps every
 /// connection task small (PERF-NOTES: an idle connection should cost a
 /// few hundred bytes).
-async fn send_event(events: &mpsc::Sender<Event>, event: Event) -> bool {
-    match events.try_send(event) {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
-        Err(mpsc::error::TrySendError::Full(event)) => Box::pin(events.send(event)).await.is_ok(),
+async fn send_event(events: &mpsc::Sender<Event>, event: Event) {
+    if let Err(mpsc::error::TrySendError::Full(event)) = events.try_send(event) {
+        let _ = Box::pin(events.send(event)).await;
     }
 }
 
