@@ -77,6 +77,10 @@ pub(crate) struct Conn {
     pub(crate) member: Option<Membership>,
     /// When the connection was established (0 if never).
     pub(crate) opened_us: u64,
+    /// When the client began to connect, if the recording says.
+    pub(crate) attempted_us: Option<u64>,
+    /// Whether the connect attempt failed (refused, timed out).
+    pub(crate) connect_failed: bool,
     /// Whether the connection was ever answered `rate-limited`.
     pub(crate) rate_limited: bool,
     /// How many lines were answered `rate-limited` (each one dropped).
@@ -111,6 +115,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) ups: Vec<u64>,
     /// When graceful shutdowns were requested (LEAVE-5).
     pub(crate) shutdowns: Vec<u64>,
+    /// When the server host crashed.
+    pub(crate) downs: Vec<u64>,
     /// Unreadable lines, in recording order.
     pub(crate) wire: Vec<WireFault>,
 }
@@ -157,6 +163,8 @@ fn new_conn(label: String, client: usize) -> Conn {
         recv: Vec::new(),
         member: None,
         opened_us: 0,
+        attempted_us: None,
+        connect_failed: false,
         rate_limited: false,
         rate_limited_lines: 0,
         stopped_reading: false,
@@ -175,6 +183,7 @@ impl<'a> Facts<'a> {
             end_us: rec.header.judged_until_us(),
             ups: Vec::new(),
             shutdowns: Vec::new(),
+            downs: Vec::new(),
             wire: Vec::new(),
         };
         facts.load(rec);
@@ -197,9 +206,12 @@ impl<'a> Facts<'a> {
         for e in rec.sorted() {
             match &e.what {
                 What::ServerUp => self.ups.push(e.at_us),
+                What::ServerDown => self.downs.push(e.at_us),
                 What::Fault(Fault::ServerShutdown) => self.shutdowns.push(e.at_us),
                 // A connection belongs to the server run that accepted it.
                 What::Connected { conn } => opened[*conn] = e.at_us,
+                What::Connecting { conn, .. } => self.conns[*conn].attempted_us = Some(e.at_us),
+                What::ConnectFailed { conn } => self.conns[*conn].connect_failed = true,
                 What::Sent { conn, bytes, .. } => writes[*conn].push((e.at_us, bytes.clone())),
                 What::Received { conn, line } => self.receive(*conn, e.at_us, line),
                 What::Reading { conn, on } => self.conns[*conn].stopped_reading = !on,

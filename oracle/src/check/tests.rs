@@ -590,3 +590,61 @@ fn inv_4_gap_of_a_sender_cut_off_with_rate_limiting_on_is_no_loss() {
     );
     assert_caught(&gap_then_client_drop(), SpecId::Inv4);
 }
+
+/// The recording of [`base`] with one more connect attempt of ee at 6 s
+/// that fails after the client's 2 s connect timeout.
+fn connect_fails_at_6_s() -> Recording {
+    let mut rec = recording(&base());
+    let conn = rec.open(6_000_000, 4);
+    rec.push(8_000_000, What::ConnectFailed { conn });
+    rec
+}
+
+// SESS-1 in time: a server that does not answer a connect attempt (it
+// stopped listening, its accept loop stalled) fails the run even though
+// nobody lost a line; a connection that did get its prompt passes.
+#[test]
+fn sess_1_connect_attempt_unanswered_with_no_fault_near() {
+    let v = check(&connect_fails_at_6_s());
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.id == SpecId::Sess1 && x.detail.starts_with("could not connect")),
+        "{:?}",
+        v.violations
+    );
+    let mut answered = recording(&base());
+    let conn = answered.open(6_000_000, 4);
+    answered.push(6_001_000, What::Connected { conn });
+    answered.push(
+        6_002_000,
+        What::Received {
+            conn,
+            line: b"* Enter your name:".to_vec(),
+        },
+    );
+    answered.push(
+        6_003_000,
+        What::Closed {
+            conn,
+            how: CloseKind::Dropped,
+        },
+    );
+    let v = check(&answered);
+    assert!(v.passed(), "{:?}", v.violations);
+}
+
+// A fault near the attempt (here a partition of ee's host) excuses it.
+#[test]
+fn sess_1_unanswered_connect_near_a_fault_is_not_judged_in_time() {
+    let mut rec = connect_fails_at_6_s();
+    rec.header
+        .faults
+        .push(crate::record::at(5_500, Fault::Partition { host: 4 }));
+    let v = check(&rec);
+    assert!(
+        !v.violations.iter().any(|x| x.id == SpecId::Sess1),
+        "{:?}",
+        v.violations
+    );
+}

@@ -67,7 +67,7 @@ pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Find
 
 /// Whether a fault struck in `[from_us - FAULT_SHADOW_MS, to_us]` or was
 /// in force at `from_us`.
-fn impaired(facts: &Facts, from_us: u64, to_us: u64) -> bool {
+pub(crate) fn impaired(facts: &Facts, from_us: u64, to_us: u64) -> bool {
     let from_ms = (from_us / 1000).saturating_sub(FAULT_SHADOW_MS);
     let to_ms = to_us / 1000;
     let mut faults: Vec<_> = facts.header.faults.iter().collect();

@@ -3,7 +3,7 @@
 //! [`Judged`] how often it judged each of them.
 //!
 //! - [`wire`]: SRV-1, WIRE-8 (lines the judge cannot read).
-//! - [`session`]: SESS-1, SESS-3, SESS-6, LEAVE-5 and what the session
+//! - [`session`]: SESS-1 (also in time), SESS-3, SESS-6, LEAVE-5 and what the session
 //!   walk found (SRV-1, INV-6, INV-9 on a connection's own lines).
 //! - [`views`]: INV-1, INV-2, INV-5, INV-6, INV-9 in each member's own
 //!   view of who is present.
@@ -23,7 +23,7 @@
 //! | --- | --- |
 //! | SRV-1 | line received (the grammar read it) |
 //! | WIRE-8 | line received, and over-long line seen |
-//! | SESS-1 | connection that received a first line |
+//! | SESS-1 | connection that received a first line; connect attempt whose answer is timed (server up, no fault near) |
 //! | SESS-3 | naming connection whose handshake deadline fell in an unimpaired part of the run |
 //! | SESS-6 | connection that reached its final line (nothing may follow) |
 //! | LEAVE-5 | connection the server closed after a graceful shutdown began (not a paused reader) |
@@ -164,8 +164,8 @@ mod tests {
             .iter()
             .map(|(id, n)| (id.as_str(), *n))
             .collect();
-        // 10 lines received; 3 connections with a first line, 2 of them
-        // welcomed, 2 reaching a final line; ee's deadline fell in the
+        // 10 lines received; 3 connections with a first line and 3
+        // connect attempts answered in time (SESS-1), 2 of them welcomed, 2 reaching a final line; ee's deadline fell in the
         // run. INV-1: bb's one chat line, the aa-to-bb stream, bb
         // compared with aa. INV-4: that stream, bb's exit prefix, bb's
         // messages before exit. INV-5: two notices in aa's view, bb's
@@ -175,7 +175,7 @@ mod tests {
         // one joined notice.
         let want = [
             ("WIRE-8", 10),
-            ("SESS-1", 3),
+            ("SESS-1", 6),
             ("SESS-3", 1),
             ("SESS-6", 2),
             ("SRV-1", 10),

@@ -1,6 +1,7 @@
 //! The session of each connection (SPEC §3, §6): what the session walk
-//! found (SESS-1, SESS-6, SRV-1, INV-6, INV-9), LEAVE-5 (told of a
-//! shutdown) and SESS-3 (the handshake timeout).
+//! found (SESS-1, SESS-6, SRV-1, INV-6, INV-9), SESS-1 in time (every
+//! connect attempt answered), LEAVE-5 (told of a shutdown) and SESS-3
+//! (the handshake timeout).
 
 use std::collections::BTreeMap;
 
@@ -12,12 +13,13 @@ use crate::record::{CloseKind, Fault, Header};
 use crate::SpecId;
 
 /// Per connection, in connection order: the walk's findings, then
-/// LEAVE-5, then SESS-3.
+/// SESS-1 in time, LEAVE-5, SESS-3.
 pub(crate) fn check(facts: &Facts, judged: &mut Judged) -> Vec<Finding> {
     let mut out = Vec::new();
     for (ci, conn) in facts.conns.iter().enumerate() {
         walk_judged(conn, judged);
         let mut problems = conn.walk_faults.clone();
+        problems.extend(unanswered(facts, conn, judged));
         problems.extend(shutdown_untold(facts, conn, judged));
         problems.extend(handshake_untimed(facts, conn, judged));
         out.extend(
@@ -43,6 +45,60 @@ fn walk_judged(conn: &Conn, judged: &mut Judged) {
     if conn.gone {
         judged.one(SpecId::Sess6);
     }
+}
+
+/// How long after a connect attempt its first line must have arrived:
+/// the simulated client's connect timeout (2 s) and the judge's margin.
+pub(crate) const ANSWER_MS: u64 = 2_000 + QUIET_MARGIN_MS;
+
+/// SESS-1 in time: the server answers every connection. A connect attempt
+/// made while a server run is up, with no fault near (from
+/// [`super::liveness::FAULT_SHADOW_MS`] before to [`ANSWER_MS`] after),
+/// is accepted and gets its first line (the prompt, or `server-full`)
+/// within `ANSWER_MS`. A client that gives up on the connection first
+/// is exempt. A server that never listens, or an accept loop that
+/// stalls, passes every other rule (nobody joins, so nothing is lost):
+/// this one fails it.
+fn unanswered(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId, String)> {
+    let start_us = conn.attempted_us?;
+    let due_us = start_us + ANSWER_MS * 1000;
+    let gave_up = conn
+        .closed
+        .is_some_and(|(t, kind)| t < due_us && kind != CloseKind::Eof);
+    // The server run that was up at the attempt, and stayed up: the
+    // drawn faults alone cannot say (a restart drawn during a shutdown
+    // may never happen), the recorded ups, crashes and shutdowns can.
+    let up_us = *facts.ups.iter().filter(|&&u| u <= start_us).max()?;
+    let stopped = facts
+        .shutdowns
+        .iter()
+        .chain(&facts.downs)
+        .any(|&t| up_us <= t && t <= due_us);
+    if due_us > facts.end_us
+        || gave_up
+        || stopped
+        || super::liveness::impaired(facts, start_us, due_us)
+    {
+        return None;
+    }
+    judged.one(SpecId::Sess1);
+    if conn.recv.first().is_some_and(|(t, _, _)| *t <= due_us) {
+        return None;
+    }
+    let what = if conn.connect_failed {
+        "could not connect"
+    } else if conn.recv.is_empty() {
+        "got no line at all"
+    } else {
+        "got its first line late"
+    };
+    Some((
+        SpecId::Sess1,
+        format!(
+            "{what}: no prompt (or `server-full`) within {ANSWER_MS} ms of its connect \
+             attempt, while the server was up and no fault was near"
+        ),
+    ))
 }
 
 /// LEAVE-5: a connection the server closes after a graceful shutdown
