@@ -49,8 +49,8 @@ use crate::shell::Config;
         6 server full; 130 Ctrl-C."
 )]
 pub struct Args {
-    /// The server address, HOST:PORT.
-    #[arg(long, default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
+    /// The server address, HOST:PORT (an IPv6 host in brackets).
+    #[arg(long, default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"), value_parser = host_port)]
     pub addr: String,
     /// Your name; without it the client asks, as the server does.
     #[arg(long)]
@@ -65,6 +65,18 @@ pub struct Args {
     /// Lines written back to back before pacing starts.
     #[arg(long, default_value_t = pace::BURST_LINES, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub burst_lines: u32,
+}
+
+/// `--addr`'s check: HOST:PORT with a port of 1 to 65535, so that a
+/// missing port is a usage error (status 2), not five failed connects.
+fn host_port(s: &str) -> Result<String, String> {
+    let wanted = || format!("expected HOST:PORT such as 127.0.0.1:{DEFAULT_PORT}, not {s:?}");
+    let (host, port) = s.rsplit_once(':').ok_or_else(wanted)?;
+    let bare_v6 = host.contains(':') && !(host.starts_with('[') && host.ends_with(']'));
+    if host.is_empty() || bare_v6 || !matches!(port.parse::<u16>(), Ok(1..)) {
+        return Err(wanted());
+    }
+    Ok(s.to_owned())
 }
 
 /// The whole program: parses flags, picks the mode, runs the session and

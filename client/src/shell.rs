@@ -231,7 +231,8 @@ pub async fn run(
                         }
                         session.handle_connected()
                     }
-                    Err(error) => session.handle_connect_failed(&error.to_string()),
+                    // Says where: "127.0.0.1:6789: Connection refused".
+                    Err(error) => session.handle_connect_failed(&format!("{}: {error}", config.addr)),
                 }
             },
             () = sleep_until(keepalive_at), if session.is_member() => {

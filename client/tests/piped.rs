@@ -248,7 +248,7 @@ async fn nothing_listening_exits_3_after_bounded_attempts() {
     let addr = server.addr;
     server.stop();
     let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
-    let status = timeout(
+    let out = timeout(
         STEP_TIMEOUT,
         command
             .arg("--addr")
@@ -257,14 +257,38 @@ async fn nothing_listening_exits_3_after_bounded_attempts() {
             .arg("aa")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .status(),
+            .output(),
     )
     .await
     .expect("the client gives up within the step bound")
     .expect("the client runs");
-    assert_eq!(status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(3));
+    // Issue 16: the message says which address could not be reached.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&addr.to_string()), "{said}");
+}
+
+// Issue 16: an address without a port (or with port 0, or a bare IPv6
+// host) is a usage error at once, not five failed connects.
+#[tokio::test]
+async fn address_without_a_port_is_a_usage_error() {
+    for bad in ["127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "::1", ":6789"] {
+        let out = timeout(
+            STEP_TIMEOUT,
+            Command::new(env!("CARGO_BIN_EXE_chat-client"))
+                .args(["--addr", bad])
+                .stdin(Stdio::null())
+                .output(),
+        )
+        .await
+        .expect("refused at once")
+        .expect("the client runs");
+        assert_eq!(out.status.code(), Some(2), "--addr {bad}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("HOST:PORT"), "--addr {bad}: {said}");
+    }
 }
 
 // LIMIT-3 from the client's side: a file piped in at once is paced to the
