@@ -65,6 +65,11 @@ pub struct Args {
     /// Lines written back to back before pacing starts.
     #[arg(long, default_value_t = pace::BURST_LINES, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub burst_lines: u32,
+    /// The server's line_bytes_max: a longer line you type is refused
+    /// here, with its size, instead of being shown and then refused by
+    /// the server (`! line-too-long`).
+    #[arg(long, default_value_t = protocol::Limits::default().line_bytes_max)]
+    pub line_bytes_max: usize,
 }
 
 /// `--addr`'s check: HOST:PORT with a port of 1 to 65535, so that a
@@ -89,6 +94,7 @@ pub fn main() -> i32 {
         keepalive_s: args.keepalive_s,
         rate_lines_per_s: args.rate_lines_per_s,
         burst_lines: args.burst_lines,
+        line_bytes_max: args.line_bytes_max,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -179,6 +179,9 @@ pub struct Session {
     input_ended: bool,
     /// Whether a connection ever succeeded (a failed first connect exits).
     ever_connected: bool,
+    /// The longest line the user may send (the server's
+    /// `line_bytes_max`); interactive mode refuses longer ones itself.
+    line_bytes_max: usize,
     /// Whether the client was ever welcomed: from then on the lines that
     /// wait in `pending` were typed as messages, never as a name.
     ever_member: bool,
@@ -203,6 +206,7 @@ impl Session {
             input_ended: false,
             ever_connected: false,
             ever_member: false,
+            line_bytes_max: protocol::Limits::default().line_bytes_max,
             close_cause: None,
             last_unknown: None,
         };
@@ -240,6 +244,11 @@ impl Session {
                 self.pending.is_empty()
             }
         }
+    }
+
+    /// Sets the longest line the user may send (`--line-bytes-max`).
+    pub fn set_line_bytes_max(&mut self, bytes: usize) {
+        self.line_bytes_max = bytes;
     }
 
     /// Whether the client is in the room (keep-alives are due only then).
@@ -525,6 +534,20 @@ impl Session {
     /// server's `unknown-command`.
     pub fn handle_user_line(&mut self, line: &str) -> Vec<Action> {
         let mut out = Vec::new();
+        if self.interactive() && line.len() > self.line_bytes_max {
+            // Shown as `You: ...` and then refused by the server, it
+            // would fill the screen for nothing (WIRE-5).
+            Self::problem(
+                format!(
+                    "Not sent: the line has {} bytes and the server takes at most {} \
+                     (--line-bytes-max).",
+                    line.len(),
+                    self.line_bytes_max
+                ),
+                &mut out,
+            );
+            return out;
+        }
         match &self.state {
             State::Done(_) | State::Leaving => {}
             State::Member { .. } => self.member_line(line.to_owned(), &mut out),
@@ -1049,6 +1072,26 @@ mod tests {
             line(&mut s, WELCOME_AA),
             vec![shown(WELCOME_AA), send("still there?"), own("still there?")]
         );
+    }
+
+    // Issue 16, WIRE-5 from the client's side: an interactive line longer
+    // than the server takes is refused here with its size, never shown as
+    // `You: ...` nor sent; one at the limit is sent. Piped mode sends
+    // every line and prints the server's answer.
+    #[test]
+    fn overlong_typed_line_is_refused_before_sending() {
+        let mut s = member(Mode::Interactive);
+        s.set_line_bytes_max(8);
+        let out = s.handle_user_line("123456789");
+        assert_eq!(problems(&out), 1);
+        assert!(!out.iter().any(|a| matches!(a, Action::Send(_))), "{out:?}");
+        assert_eq!(
+            s.handle_user_line("12345678"),
+            vec![send("12345678"), own("12345678")]
+        );
+        let mut piped = member(Mode::Piped);
+        piped.set_line_bytes_max(8);
+        assert_eq!(piped.handle_user_line("123456789"), vec![send("123456789")]);
     }
 
     // Issue 16: a rejoin finds the name taken. The line typed to

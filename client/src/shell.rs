@@ -46,6 +46,9 @@ pub struct Config {
     pub rate_lines_per_s: u32,
     /// Lines that may be written back to back before pacing starts.
     pub burst_lines: u32,
+    /// The longest line the user may send, in bytes (the server's
+    /// `line_bytes_max`); a longer typed line is refused here.
+    pub line_bytes_max: usize,
 }
 
 /// One event from the user.
@@ -125,6 +128,7 @@ pub async fn run(
     ui: &mut impl Ui,
 ) -> Exit {
     let (mut session, first) = Session::new(mode, config.name.clone());
+    session.set_line_bytes_max(config.line_bytes_max);
     let mut actions: VecDeque<Action> = first.into();
     let mut conn: Option<Connection> = None;
     let mut connecting: Option<Connecting> = None;

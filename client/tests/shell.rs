@@ -43,6 +43,7 @@ async fn silent_member_sends_keepalive_then_quits_at_end_of_input_leave_4() {
         keepalive_s: 1,
         rate_lines_per_s: pace::RATE_LINES_PER_S,
         burst_lines: pace::BURST_LINES,
+        line_bytes_max: 1024,
     };
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let mut ui = Recorder::default();
@@ -108,6 +109,7 @@ async fn hostile_server_lines_are_never_shown_raw_wire_7() {
         keepalive_s: 60,
         rate_lines_per_s: pace::RATE_LINES_PER_S,
         burst_lines: pace::BURST_LINES,
+        line_bytes_max: 1024,
     };
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let mut ui = Recorder::default();
@@ -194,6 +196,7 @@ async fn failed_reconnect_waits_for_the_user_instead_of_panicking() {
         keepalive_s: 60,
         rate_lines_per_s: pace::RATE_LINES_PER_S,
         burst_lines: pace::BURST_LINES,
+        line_bytes_max: 1024,
     };
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let (shown_tx, mut shown) = mpsc::unbounded_channel();
