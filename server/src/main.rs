@@ -184,7 +184,13 @@ async fn serve(args: Args) -> ExitCode {
         }
     };
     match listener.local_addr() {
-        Ok(addr) => tracing::info!(%addr, backlog = args.listen_backlog, "listening"),
+        Ok(addr) => tracing::info!(
+            %addr,
+            backlog = args.listen_backlog,
+            version = env!("CARGO_PKG_VERSION"),
+            limits = ?args.limits,
+            "listening"
+        ),
         Err(err) => tracing::warn!(%err, "listening on an unknown address"),
     }
     spawn_memory_trim(args.trim_interval_ms);

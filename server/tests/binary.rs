@@ -229,11 +229,17 @@ fn help_lists_every_limit_with_its_default() {
 
 // The listen backlog is a flag (default 4096, where tokio's own bind
 // asks for 128, too few for a reconnect storm): the listening line names
-// the value in force, a small one still serves, 0 is a usage error.
+// the value in force (with the version and the limits), a small one still
+// serves, 0 is a usage error.
 #[test]
 fn listen_backlog_flag_default_small_and_zero() {
-    let server = Server::start(&[]);
-    assert!(server.log_until("listening").contains("backlog=4096"));
+    let server = Server::start(&["--idle-timeout-ms", "7000"]);
+    let listening = server.log_until("listening");
+    assert!(listening.contains("backlog=4096"), "{listening}");
+    // Issue 16: the start line says which version runs with which limits.
+    let version = concat!("version=\"", env!("CARGO_PKG_VERSION"), "\"");
+    assert!(listening.contains(version), "{listening}");
+    assert!(listening.contains("idle_timeout_ms: 7000"), "{listening}");
     drop(server);
     let server = Server::start(&["--listen-backlog", "1"]);
     let listening = server.log_until("listening");
