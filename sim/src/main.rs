@@ -22,6 +22,7 @@ use sim::{canon, gen, shrink, sweep};
 #[derive(Parser)]
 #[command(
     name = "chat-sim",
+    version,
     about = "Deterministic simulation of the chat server under faults"
 )]
 struct Cli {
