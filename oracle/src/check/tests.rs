@@ -648,3 +648,36 @@ fn sess_1_unanswered_connect_near_a_fault_is_not_judged_in_time() {
         v.violations
     );
 }
+
+/// [`base`] with dd's client closing its connection at 2 s and the
+/// server announcing the loss to aa and bb at `told_ms`.
+fn dd_closes_told_at(told_ms: u64) -> Vec<Line> {
+    use Ev::*;
+    let mut lines = base();
+    lines.push((2_000, 3, Close(CloseKind::Dropped)));
+    for c in [0, 1] {
+        lines.push((
+            told_ms,
+            c,
+            Recv("* dd was removed from the chat (connection lost)."),
+        ));
+    }
+    lines
+}
+
+// INV-7 (LEAVE-2) in time: a member whose client closed the connection
+// is announced within the judge's margin of the close when no fault is
+// near; a server that waits for the idle timeout to notice fails.
+#[test]
+fn inv_7_closed_connection_announced_late_with_no_fault_near() {
+    let on_time = verdict(&dd_closes_told_at(2_010));
+    assert!(on_time.passed(), "{:?}", on_time.violations);
+    let v = verdict(&dd_closes_told_at(2_000 + QUIET_MARGIN_MS + 100));
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.id == SpecId::Inv7 && x.detail.contains("closed the connection")),
+        "{:?}",
+        v.violations
+    );
+}

@@ -17,7 +17,7 @@ use super::reference::{Placed, Ref};
 use super::Judged;
 use crate::check::facts::Facts;
 use crate::check::{Finding, QUIET_MARGIN_MS};
-use crate::record::Fault;
+use crate::record::{CloseKind, Fault};
 use crate::SpecId;
 
 /// How long before a member's last bytes a fault still voids the timing
@@ -39,6 +39,7 @@ pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Find
         let Some(e) = end else { continue };
         let notice_us = run.ref_lines[e].0;
         let conn = &facts.conns[r];
+        out.extend(closed_unheard(run, r, notice_us, judged));
         let last_us = conn.sent.last().map_or(conn.opened_us, |s| s.0);
         if impaired(facts, last_us, notice_us) {
             continue;
@@ -63,6 +64,38 @@ pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Find
         ));
     }
     out
+}
+
+/// A member whose client closed the connection (Ctrl-C, a crash of the
+/// client process: the server sees the end of the stream at once) is
+/// announced within the judge's margin of the close, when no fault is
+/// near: the server must not wait for the idle timeout to notice a
+/// connection that ended (LEAVE-2). A reader or writer that fails to tell
+/// the room shows here.
+fn closed_unheard(run: &Ref, r: usize, notice_us: u64, judged: &mut Judged) -> Option<Finding> {
+    let facts = run.facts;
+    let (closed_us, how) = facts.conns[r].closed?;
+    if how != CloseKind::Dropped || notice_us <= closed_us || impaired(facts, closed_us, notice_us)
+    {
+        return None;
+    }
+    judged.one(SpecId::Inv7);
+    if notice_us <= closed_us + QUIET_MARGIN_MS * 1000 {
+        return None;
+    }
+    Some(Facts::finding(
+        SpecId::Inv7,
+        &[r, run.refc],
+        format!(
+            "{} was told of {}'s departure at {}, {} after its client closed the \
+             connection at {}: more than {QUIET_MARGIN_MS} ms, with no fault near",
+            run.ref_name,
+            facts.member(r).name,
+            crate::transcript::time(notice_us).trim(),
+            crate::transcript::time(notice_us - closed_us).trim(),
+            crate::transcript::time(closed_us).trim(),
+        ),
+    ))
 }
 
 /// Whether a fault struck in `[from_us - FAULT_SHADOW_MS, to_us]` or was
