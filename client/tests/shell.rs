@@ -21,6 +21,19 @@ use tokio::time::timeout;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The client as member `aa` of the fake server on `listener`, with a
+/// keep-alive every `keepalive_s` seconds and the default pacing.
+fn config_for(listener: &TcpListener, keepalive_s: u64) -> Config {
+    Config {
+        addr: listener.local_addr().expect("addr").to_string(),
+        name: Some("aa".to_owned()),
+        keepalive_s,
+        rate_lines_per_s: pace::RATE_LINES_PER_S,
+        burst_lines: pace::BURST_LINES,
+        line_bytes_max: 1024,
+    }
+}
+
 /// Records what the client shows.
 #[derive(Default)]
 struct Recorder(Vec<Output>);
@@ -37,14 +50,7 @@ impl Ui for Recorder {
 #[tokio::test]
 async fn silent_member_sends_keepalive_then_quits_at_end_of_input_leave_4() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let config = Config {
-        addr: listener.local_addr().expect("addr").to_string(),
-        name: Some("aa".to_owned()),
-        keepalive_s: 1,
-        rate_lines_per_s: pace::RATE_LINES_PER_S,
-        burst_lines: pace::BURST_LINES,
-        line_bytes_max: 1024,
-    };
+    let config = config_for(&listener, 1);
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let mut ui = Recorder::default();
     let client = shell::run(&config, Mode::Piped, &mut input_rx, &mut ui);
@@ -103,14 +109,7 @@ async fn silent_member_sends_keepalive_then_quits_at_end_of_input_leave_4() {
 #[tokio::test]
 async fn hostile_server_lines_are_never_shown_raw_wire_7() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let config = Config {
-        addr: listener.local_addr().expect("addr").to_string(),
-        name: Some("aa".to_owned()),
-        keepalive_s: 60,
-        rate_lines_per_s: pace::RATE_LINES_PER_S,
-        burst_lines: pace::BURST_LINES,
-        line_bytes_max: 1024,
-    };
+    let config = config_for(&listener, 60);
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let mut ui = Recorder::default();
     let client = shell::run(&config, Mode::Piped, &mut input_rx, &mut ui);
@@ -190,14 +189,7 @@ impl Ui for Forward {
 #[tokio::test]
 async fn failed_reconnect_waits_for_the_user_instead_of_panicking() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let config = Config {
-        addr: listener.local_addr().expect("addr").to_string(),
-        name: Some("aa".to_owned()),
-        keepalive_s: 60,
-        rate_lines_per_s: pace::RATE_LINES_PER_S,
-        burst_lines: pace::BURST_LINES,
-        line_bytes_max: 1024,
-    };
+    let config = config_for(&listener, 60);
     let (input_tx, mut input_rx) = mpsc::channel(1);
     let (shown_tx, mut shown) = mpsc::unbounded_channel();
     let mut ui = Forward(shown_tx);

@@ -70,7 +70,7 @@ pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Find
 /// client process: the server sees the end of the stream at once) is
 /// announced within the judge's margin of the close, when no fault is
 /// near: the server must not wait for the idle timeout to notice a
-/// connection that ended (LEAVE-2). A reader or writer that fails to tell
+/// connection that ended (INV-7). A reader or writer that fails to tell
 /// the room shows here.
 fn closed_unheard(run: &Ref, r: usize, notice_us: u64, judged: &mut Judged) -> Option<Finding> {
     let facts = run.facts;

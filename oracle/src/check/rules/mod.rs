@@ -33,7 +33,7 @@
 //! | INV-4 | stream compared where gaps are losses; membership left with exit whose prefix must be whole; exit sender whose messages must have reached the reference |
 //! | INV-5 | notice read in a view; announced join the reference must have seen; departure notice whose reason is checked; departure notice in a room that may be quiet |
 //! | INV-6 | walked connection; chat line read in a view with a complete list; membership compared with the reference |
-//! | INV-7 | member connected at the quiesced end; departure due by the end; unannounced departure in a room that may be quiet; departure notice whose timing is judged (no fault near) |
+//! | INV-7 | member connected at the quiesced end; departure due by the end; unannounced departure in a room that may be quiet; departure notice whose timing is judged (no fault near), and again from its client's close when the client closed it |
 //! | INV-8 | well-behaved member of a server run in which another connection misbehaved |
 //! | INV-9 | welcome; joined notice read in a view; two memberships of one name placed in room order |
 //!
