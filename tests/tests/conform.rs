@@ -322,3 +322,25 @@ fn chat_sim_conform_binary_exit_code_and_json() {
         .map(|r| r["result"].clone());
     assert_eq!(leave_1, Some("fail".into()), "{stdout}");
 }
+
+// Could not run is not failed (issue 17): with nothing listening at
+// `--addr`, conform says so in one line and exits 3 instead of failing
+// every case with status 1.
+#[test]
+fn nothing_listening_is_could_not_run_status_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = Command::new(common::bin("chat-sim"))
+        .args(["conform", "--addr", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("chat-sim runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("nothing is listening on 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no case ran");
+}

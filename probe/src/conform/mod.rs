@@ -559,6 +559,13 @@ pub enum ConformError {
         /// The address given.
         addr: String,
     },
+    /// Nothing accepts a connection at `--addr`.
+    NotListening {
+        /// The address given.
+        addr: String,
+        /// Why the connect failed.
+        error: std::io::Error,
+    },
     /// `--spawn` could not start a profile's server.
     Spawn(SpawnError),
 }
@@ -568,6 +575,9 @@ impl fmt::Display for ConformError {
         match self {
             ConformError::Resolve { addr, error } => write!(f, "{addr}: {error}"),
             ConformError::NoAddress { addr } => write!(f, "{addr}: no address"),
+            ConformError::NotListening { addr, error } => {
+                write!(f, "nothing is listening on {addr}: {error}")
+            }
             ConformError::Spawn(e) => write!(f, "--spawn: {e}"),
         }
     }
@@ -576,7 +586,9 @@ impl fmt::Display for ConformError {
 impl std::error::Error for ConformError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConformError::Resolve { error, .. } => Some(error),
+            ConformError::Resolve { error, .. } | ConformError::NotListening { error, .. } => {
+                Some(error)
+            }
             ConformError::NoAddress { .. } => None,
             ConformError::Spawn(e) => Some(e),
         }
@@ -601,9 +613,28 @@ fn resolve(addr: &str) -> Result<SocketAddr, ConformError> {
         })
 }
 
+/// Whether something accepts a connection at `addr` (within the step
+/// timeout): with nothing listening the run could not be done, which is
+/// exit status 3, not a failure of every case.
+async fn reachable(addr: &str, within: Duration) -> Result<(), ConformError> {
+    let target = resolve(addr)?;
+    let not_listening = |error| ConformError::NotListening {
+        addr: addr.to_owned(),
+        error,
+    };
+    match timeout(within, TcpStream::connect(target)).await {
+        Ok(Ok(_probe)) => Ok(()),
+        Ok(Err(error)) => Err(not_listening(error)),
+        Err(_) => Err(not_listening(std::io::ErrorKind::TimedOut.into())),
+    }
+}
+
 /// Runs the selected cases against the target.
 pub async fn run(opts: &Options) -> Result<Report, ConformError> {
     let started = Instant::now();
+    if let Target::Addr(addr, _) = &opts.target {
+        reachable(addr, opts.step_timeout).await?;
+    }
     let selected: Vec<Case> = cases::all()
         .into_iter()
         .filter(|c| opts.cases.is_empty() || opts.cases.iter().any(|n| n == c.name))
