@@ -70,3 +70,24 @@ fn short_soak_keeps_the_invariants_and_closes_everything() {
     assert!(report.room_empty, "{table}");
     assert!(report.passed(), "{table}");
 }
+
+// Could not run is not failed (issue 17): with nothing listening at
+// `--addr`, the soak says so in one line and exits 3, at once, instead of
+// soaking for its whole duration and blaming the server.
+#[test]
+fn nothing_listening_is_could_not_run_status_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = std::process::Command::new(common::bin("chat-sim"))
+        .args(["soak", "--addr", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("chat-sim runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.starts_with("soak could not run: nothing is listening on 127.0.0.1:"),
+        "{stdout}"
+    );
+}

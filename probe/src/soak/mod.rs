@@ -366,6 +366,13 @@ pub enum AddrError {
         /// The address given.
         addr: String,
     },
+    /// Nothing accepts a connection there.
+    NotListening {
+        /// The address given.
+        addr: String,
+        /// Why the connect failed.
+        error: std::io::Error,
+    },
 }
 
 impl fmt::Display for AddrError {
@@ -376,6 +383,9 @@ impl fmt::Display for AddrError {
             AddrError::NotLoopback { addr } => {
                 write!(f, "--addr {addr}: the soak runs on loopback only")
             }
+            AddrError::NotListening { addr, error } => {
+                write!(f, "nothing is listening on {addr}: {error}")
+            }
         }
     }
 }
@@ -383,7 +393,7 @@ impl fmt::Display for AddrError {
 impl std::error::Error for AddrError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AddrError::Resolve { error, .. } => Some(error),
+            AddrError::Resolve { error, .. } | AddrError::NotListening { error, .. } => Some(error),
             AddrError::NoAddress { .. } | AddrError::NotLoopback { .. } => None,
         }
     }
@@ -586,6 +596,11 @@ impl Report {
 
     /// The human report.
     pub fn table(&self) -> String {
+        if let Some(f) = self.failure.as_ref().filter(|f| f.exit() != Exit::Failed) {
+            // Nothing ran: no table of zeros and no verdict on a server
+            // the soak never reached (issue 17).
+            return format!("soak could not run: {f}\n");
+        }
         let mut s = String::new();
         let t = &self.totals;
         let _ = writeln!(
@@ -609,8 +624,8 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "\n{:<12} {:>11} {:>8} {:>11} {:>9}",
-            "role", "connections", "members", "as planned", "otherwise"
+            "\n{:<12} {:>11} {:>8} {:>11} {:>9} {:>10}",
+            "role", "connections", "members", "as planned", "otherwise", "cut at end"
         );
         for (role, rc) in Role::ALL.iter().zip(&t.roles) {
             let _ = writeln!(
@@ -945,6 +960,25 @@ fn loopback(addr: &str) -> Result<SocketAddr, AddrError> {
     Ok(a)
 }
 
+/// How long the soak waits for its first connect to `--addr`.
+const REACH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `--addr` on loopback, with something accepting connections there: with
+/// nothing listening the soak could not run (status 3), and must not spend
+/// its whole duration blaming the server.
+async fn listening(addr: &str) -> Result<SocketAddr, AddrError> {
+    let a = loopback(addr)?;
+    let not_listening = |error| AddrError::NotListening {
+        addr: addr.to_owned(),
+        error,
+    };
+    match timeout(REACH_TIMEOUT, TcpStream::connect(a)).await {
+        Ok(Ok(_probe)) => Ok(a),
+        Ok(Err(error)) => Err(not_listening(error)),
+        Err(_) => Err(not_listening(std::io::ErrorKind::TimedOut.into())),
+    }
+}
+
 /// Runs one soak (bounded by `--duration` plus the end waits) and
 /// returns its report; a run that could not start says why in
 /// [`Report::failure`].
@@ -974,7 +1008,7 @@ pub async fn run(args: &SoakArgs) -> Report {
                 }
             }
         }
-        (None, Some(a)) => match loopback(a) {
+        (None, Some(a)) => match listening(a).await {
             Ok(a) => (None, a),
             Err(e) => {
                 report.failure = Some(SoakFailure::Addr(e));
