@@ -312,6 +312,17 @@ impl Session {
             let next = attempt + 1;
             let delay_ms = RECONNECT_DELAY_MS_FIRST << (attempt - 1);
             self.state = State::Connecting { attempt: next };
+            if self.interactive() {
+                // Each failed attempt is said, so an address that never
+                // answers is not a silent wait (issue 16).
+                Self::note(
+                    format!(
+                        "Attempt {attempt} of {CONNECT_ATTEMPTS_MAX} failed ({error}); \
+                         trying again."
+                    ),
+                    &mut out,
+                );
+            }
             out.push(Action::Connect {
                 attempt: next,
                 delay_ms,
@@ -1054,17 +1065,23 @@ mod tests {
         );
         assert_eq!(
             s.handle_connect_failed("refused"),
-            vec![Action::Connect {
-                attempt: 2,
-                delay_ms: 100
-            }]
+            vec![
+                note("Attempt 1 of 5 failed (refused); trying again."),
+                Action::Connect {
+                    attempt: 2,
+                    delay_ms: 100
+                }
+            ]
         );
         assert_eq!(
             s.handle_connect_failed("refused"),
-            vec![Action::Connect {
-                attempt: 3,
-                delay_ms: 200
-            }]
+            vec![
+                note("Attempt 2 of 5 failed (refused); trying again."),
+                Action::Connect {
+                    attempt: 3,
+                    delay_ms: 200
+                }
+            ]
         );
         assert_eq!(s.handle_connected(), vec![note("Reconnected.")]);
         assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
