@@ -14,7 +14,8 @@ use client::pace;
 use client::render::{for_terminal, Style};
 use client::session::{Exit, Mode, Output};
 use client::shell::{self, Config, Input, Ui};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -32,6 +33,24 @@ fn config_for(listener: &TcpListener, keepalive_s: u64) -> Config {
         burst_lines: pace::BURST_LINES,
         line_bytes_max: 1024,
     }
+}
+
+/// The fake server's side of a handshake: accepts the client, prompts it
+/// and reads its name, which must be `aa`.
+async fn accept_named(listener: &TcpListener) -> (Lines<BufReader<OwnedReadHalf>>, OwnedWriteHalf) {
+    let (stream, _) = timeout(STEP_TIMEOUT, listener.accept())
+        .await
+        .expect("the client connects")
+        .expect("accept");
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write
+        .write_all(b"* Enter your name:\n")
+        .await
+        .expect("write");
+    let name = timeout(STEP_TIMEOUT, lines.next_line()).await;
+    assert_eq!(name.expect("in time").expect("read").as_deref(), Some("aa"));
+    (lines, write)
 }
 
 /// Records what the client shows.
@@ -114,18 +133,7 @@ async fn hostile_server_lines_are_never_shown_raw_wire_7() {
     let mut ui = Recorder::default();
     let client = shell::run(&config, Mode::Piped, &mut input_rx, &mut ui);
     let server = async move {
-        let (stream, _) = timeout(STEP_TIMEOUT, listener.accept())
-            .await
-            .expect("the client connects")
-            .expect("accept");
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        write
-            .write_all(b"* Enter your name:\n")
-            .await
-            .expect("write");
-        let name = timeout(STEP_TIMEOUT, lines.next_line()).await;
-        assert_eq!(name.expect("bounded").expect("read").as_deref(), Some("aa"));
+        let (mut lines, mut write) = accept_named(&listener).await;
         let script: &[&[u8]] = &[
             b"* Welcome, aa! Members (1): aa\n",
             b"bb: clear \x1b[2J\x1b[H\n",
@@ -196,18 +204,7 @@ async fn failed_reconnect_waits_for_the_user_instead_of_panicking() {
     let client = shell::run(&config, Mode::Interactive, &mut input_rx, &mut ui);
 
     let driver = async move {
-        let (stream, _) = timeout(STEP_TIMEOUT, listener.accept())
-            .await
-            .expect("the client connects")
-            .expect("accept");
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        write
-            .write_all(b"* Enter your name:\n")
-            .await
-            .expect("write");
-        let name = timeout(STEP_TIMEOUT, lines.next_line()).await;
-        assert_eq!(name.expect("in time").expect("read").as_deref(), Some("aa"));
+        let (lines, mut write) = accept_named(&listener).await;
         write
             .write_all(b"* Welcome, aa! Members (1): aa\n")
             .await

@@ -99,6 +99,16 @@ impl Drop for Spawned {
     }
 }
 
+/// Whether something accepts a TCP connection at `addr` within `within`
+/// (the connection is closed at once). `conform` and `soak` ask it of
+/// `--addr` first: with nothing listening they could not run (status 3).
+pub async fn reachable(addr: SocketAddr, within: Duration) -> io::Result<()> {
+    match tokio::time::timeout(within, TcpStream::connect(addr)).await {
+        Ok(connected) => connected.map(drop),
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
 /// Runs `cmd` (`{port}` replaced by a free loopback port) under `sh -c`
 /// and waits until it accepts a connection on that port.
 pub async fn spawn_server(cmd: &str) -> Result<(Spawned, SocketAddr), SpawnError> {

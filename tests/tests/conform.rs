@@ -328,10 +328,7 @@ fn chat_sim_conform_binary_exit_code_and_json() {
 // every case with status 1.
 #[test]
 fn nothing_listening_is_could_not_run_status_3() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = common::free_port();
     let out = Command::new(common::bin("chat-sim"))
         .args(["conform", "--addr", &format!("127.0.0.1:{port}")])
         .output()

@@ -76,10 +76,7 @@ fn short_soak_keeps_the_invariants_and_closes_everything() {
 // soaking for its whole duration and blaming the server.
 #[test]
 fn nothing_listening_is_could_not_run_status_3() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = common::free_port();
     let out = std::process::Command::new(common::bin("chat-sim"))
         .args(["soak", "--addr", &format!("127.0.0.1:{port}")])
         .output()

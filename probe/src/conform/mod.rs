@@ -617,16 +617,12 @@ fn resolve(addr: &str) -> Result<SocketAddr, ConformError> {
 /// timeout): with nothing listening the run could not be done, which is
 /// exit status 3, not a failure of every case.
 async fn reachable(addr: &str, within: Duration) -> Result<(), ConformError> {
-    let target = resolve(addr)?;
-    let not_listening = |error| ConformError::NotListening {
-        addr: addr.to_owned(),
-        error,
-    };
-    match timeout(within, TcpStream::connect(target)).await {
-        Ok(Ok(_probe)) => Ok(()),
-        Ok(Err(error)) => Err(not_listening(error)),
-        Err(_) => Err(not_listening(std::io::ErrorKind::TimedOut.into())),
-    }
+    crate::spawn::reachable(resolve(addr)?, within)
+        .await
+        .map_err(|error| ConformError::NotListening {
+            addr: addr.to_owned(),
+            error,
+        })
 }
 
 /// Runs the selected cases against the target.

@@ -968,15 +968,13 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 /// its whole duration blaming the server.
 async fn listening(addr: &str) -> Result<SocketAddr, AddrError> {
     let a = loopback(addr)?;
-    let not_listening = |error| AddrError::NotListening {
-        addr: addr.to_owned(),
-        error,
-    };
-    match timeout(REACH_TIMEOUT, TcpStream::connect(a)).await {
-        Ok(Ok(_probe)) => Ok(a),
-        Ok(Err(error)) => Err(not_listening(error)),
-        Err(_) => Err(not_listening(std::io::ErrorKind::TimedOut.into())),
-    }
+    crate::spawn::reachable(a, REACH_TIMEOUT)
+        .await
+        .map_err(|error| AddrError::NotListening {
+            addr: addr.to_owned(),
+            error,
+        })?;
+    Ok(a)
 }
 
 /// Runs one soak (bounded by `--duration` plus the end waits) and

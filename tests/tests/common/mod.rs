@@ -5,6 +5,16 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
+/// A loopback port that nothing listens on (bound once, then released).
+// Each test crate includes this module; not all of them use every helper.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// Binaries already brought up to date by this test process.
 static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
