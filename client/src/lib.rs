@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub keepalive_s: u64,
     /// Write at most this many lines per second, so piped input is not
-    /// rate-limited by the server (LIMIT-3); 0 turns pacing off.
+    /// held back by the server's rate limit (LIMIT-3); 0 turns pacing off.
     #[arg(long, default_value_t = pace::RATE_LINES_PER_S)]
     pub rate_lines_per_s: u32,
     /// Lines written back to back before pacing starts.

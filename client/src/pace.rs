@@ -1,7 +1,12 @@
 //! Pacing of the lines the client writes, so that piped input (a file, a
-//! script) stays inside the server's rate limit (LIMIT-3) instead of
-//! being answered `! rate-limited` and, after `flood_strikes_max` lines,
-//! removed for flooding.
+//! script) stays inside the server's rate limit (LIMIT-3). It is
+//! politeness, not a requirement (SPEC §11): the server delays a line past
+//! its bucket and drops none, but it then stops reading the connection,
+//! says `! rate-limited`, and removes a member held back for
+//! `flood_held_ms_max` without a break as `flooding`. Paced, a long paste
+//! goes out at the rate the server would handle it anyway, with no notice,
+//! and the client's own keep-alives and `exit` are never stuck behind it
+//! in the server.
 //!
 //! A token bucket like the server's, but with less burst than the server's
 //! default `rate_burst_lines`: lines written back to back can arrive

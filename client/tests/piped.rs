@@ -292,10 +292,11 @@ async fn address_without_a_port_is_a_usage_error() {
 }
 
 // LIMIT-3 from the client's side: a file piped in at once is paced to the
-// server's rate, so no line is rate-limited and the member is not removed
-// for flooding; every line arrives, in order. (Without pacing, 150 lines
-// written back to back against a 10-line burst would be rate-limited and
-// the writer removed after 20 strikes.)
+// server's rate, so the server never holds a line back and never says
+// `! rate-limited`; every line arrives, in order. (Without pacing, 150
+// lines written back to back against a 10-line burst would still all
+// arrive, but the server would hold them back and say `! rate-limited`,
+// which the client prints: `finish` asserts no more output.)
 #[tokio::test]
 async fn piped_input_is_paced_under_the_rate_limit() {
     const LINES: usize = 150;

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use oracle::model::{Log, LogEvent};
 use protocol::decoder::has_forbidden_char;
 use protocol::{Limits, LineError};
-use server::room::{ConnId, Full, Outbox, Room};
+use server::room::{ConnId, Full, InputFlow, Outbox, Room};
 
 /// Events per run; the fuzzer's input length bounds it too.
 const EVENTS_MAX: usize = 512;
@@ -123,6 +123,15 @@ impl Outbox for Recorder {
             last: last.map(|b| b.to_vec()),
         });
     }
+
+    fn input(&mut self, flow: InputFlow) {
+        let conn = self.conn;
+        self.world.borrow_mut().log.push(match flow {
+            InputFlow::Held => LogEvent::Held { conn },
+            InputFlow::Handling => LogEvent::Handling { conn },
+            InputFlow::Resumed => LogEvent::Resumed { conn },
+        });
+    }
 }
 
 fn index(conn: ConnId) -> usize {
@@ -142,7 +151,7 @@ fn limits(u: &mut Unstructured<'_>) -> Limits {
         presence_members_max: u.int_in_range(0..=4).unwrap_or(3),
         rate_lines_per_s: u.int_in_range(0..=5).unwrap_or(0),
         rate_burst_lines: u.int_in_range(1..=4).unwrap_or(2),
-        flood_strikes_max: u.int_in_range(1..=3).unwrap_or(2),
+        flood_held_ms_max: u.int_in_range(1..=3000).unwrap_or(1000),
         handshake_timeout_ms: u.int_in_range(1..=3000).unwrap_or(1000),
         idle_timeout_ms: u.int_in_range(1..=6000).unwrap_or(2000),
         ..Limits::default()

@@ -23,7 +23,14 @@
 //! before a join or from or to a departed member), INV-9, LEAVE-1, LEAVE-2
 //! (one departure, its cause matching the input), LEAVE-4, LEAVE-5,
 //! LIMIT-2 (a refusal evicts `too slow` within the input; nothing queued
-//! behind a refused line) and LIMIT-3 (a rate-limited line is not relayed).
+//! behind a refused line) and LIMIT-3 (a held line has no effect until it
+//! is handled, held lines are handled in arrival order and nothing of that
+//! connection ahead of them, the `rate-limited` notice only with a held
+//! line, input resumed when none is left, an end of stream waits behind
+//! them, `flooding` exactly at `flood_held_ms_max` of a flood, which ends
+//! only when a member line is handled on arrival; no idle timeout while
+//! held). When tokens come due is not judged here (the
+//! log has no bucket); the room proptest checks that against its own.
 //!
 //! Conventions of a room log (what a recording outbox can see): the
 //! outputs of an input come after it and before the next input; a join is
@@ -90,6 +97,22 @@ pub enum LogEvent {
     },
     /// Input: graceful shutdown (LEAVE-5).
     Shutdown,
+    /// Input, within the current one: the room handles the oldest line
+    /// it held back for `conn` (LIMIT-3); what follows is its doing.
+    Handling {
+        /// The connection.
+        conn: Conn,
+    },
+    /// Output: the input's line was held back, not handled (LIMIT-3).
+    Held {
+        /// The connection.
+        conn: Conn,
+    },
+    /// Output: no line of `conn` is held any more; it is read again.
+    Resumed {
+        /// The connection.
+        conn: Conn,
+    },
     /// Output: a line (with its LF) queued for `conn`.
     Output {
         /// The connection.
@@ -171,6 +194,7 @@ pub fn judge(log: &Log) -> Judged {
         j.event(event);
     }
     j.end_input();
+    j.end_tick();
     j.out
 }
 
@@ -185,6 +209,8 @@ enum Input {
     OutboxFull(Conn),
     Tick,
     Shutdown,
+    /// A held line of this connection, handled within a tick or an input.
+    Handling(Conn),
 }
 
 impl Input {
@@ -194,7 +220,8 @@ impl Input {
             | Input::Line(c)
             | Input::BadLine(c)
             | Input::Closed(c)
-            | Input::OutboxFull(c) => Some(c),
+            | Input::OutboxFull(c)
+            | Input::Handling(c) => Some(c),
             Input::Start | Input::Tick | Input::Shutdown => None,
         }
     }
@@ -214,6 +241,15 @@ struct ConnModel {
     heard_ms: u64,
     refused: bool,
     prompted: bool,
+    /// Lines held back (LIMIT-3), oldest first; `None` for a bad line.
+    held: VecDeque<Option<Vec<u8>>>,
+    /// When its flood began: the first line held since a member line last
+    /// found a token on arrival.
+    held_since_ms: Option<u64>,
+    /// Its last held line was handled; a `Resumed` is owed.
+    resume_owed: bool,
+    /// Its connection ended while lines were held.
+    ended: bool,
 }
 
 /// What one input has produced so far.
@@ -226,7 +262,10 @@ struct Batch {
     outputs: usize,
     /// The chat line this input relayed.
     chat: Option<Vec<u8>>,
-    rate_limited: bool,
+    /// The input's line was held back (LIMIT-3).
+    held: bool,
+    /// The input's connection had lines held when the input came.
+    behind_held: bool,
     /// Per room line decided in this input, the recipients not yet
     /// reached, in join order.
     fan_outs: Vec<(Vec<u8>, VecDeque<Conn>)>,
@@ -240,7 +279,8 @@ impl Batch {
             open_at_start,
             outputs: 0,
             chat: None,
-            rate_limited: false,
+            held: false,
+            behind_held: false,
             fan_outs: Vec::new(),
         }
     }
@@ -255,6 +295,9 @@ struct Judge<'a> {
     pending: BTreeMap<Conn, VecDeque<Vec<u8>>>,
     now_ms: u64,
     batch: Batch,
+    /// A tick is being read (its handled held lines are inputs of their
+    /// own); what it left due is judged when it is over.
+    in_tick: bool,
     at: usize,
     out: Judged,
 }
@@ -280,6 +323,7 @@ impl<'a> Judge<'a> {
             pending: BTreeMap::new(),
             now_ms: 0,
             batch: Batch::new(Input::Start, None, false),
+            in_tick: false,
             at: 0,
             out: Judged::default(),
         }
@@ -336,8 +380,88 @@ impl<'a> Judge<'a> {
 
     fn begin(&mut self, input: Input, line: Option<Vec<u8>>) {
         self.end_input();
+        if !matches!(input, Input::Handling(_)) {
+            self.end_tick();
+        }
         let open = input.conn().is_some_and(|c| self.is_open(c));
         self.batch = Batch::new(input, line, open);
+        self.batch.behind_held = input
+            .conn()
+            .and_then(|c| self.conns.get(&c))
+            .is_some_and(|m| !m.held.is_empty());
+        if input == Input::Tick {
+            self.in_tick = true;
+        }
+    }
+
+    /// The end of a tick and of the held lines it handled.
+    fn end_tick(&mut self) {
+        if std::mem::take(&mut self.in_tick) {
+            self.overdue();
+        }
+    }
+
+    /// A held line of `conn` is handled now: it becomes the input's line.
+    fn handling(&mut self, conn: Conn) {
+        self.begin(Input::Handling(conn), None);
+        let now_ms = self.now_ms;
+        let popped = self.conns.get_mut(&conn).and_then(|m| {
+            let line = m.held.pop_front()?;
+            m.resume_owed = m.held.is_empty();
+            m.heard_ms = now_ms;
+            Some(line)
+        });
+        match popped {
+            Some(line) => self.batch.line = line,
+            None => self.fail(
+                SpecId::Limit3,
+                &[conn],
+                "handles a held line, but none is held".to_owned(),
+            ),
+        }
+    }
+
+    /// The input's line is held back: it must have done nothing yet.
+    fn held(&mut self, conn: Conn) {
+        let line = self.batch.line.clone();
+        let ok = matches!(self.batch.input, Input::Line(c) | Input::BadLine(c) if c == conn)
+            && self.name_of(conn).is_some()
+            && self.batch.outputs == 0
+            && !self.batch.held;
+        if !ok {
+            self.fail(
+                SpecId::Limit3,
+                &[conn],
+                format!(
+                    "held on input {:?} after {} outputs, or not a member",
+                    self.batch.input, self.batch.outputs
+                ),
+            );
+            return;
+        }
+        self.batch.held = true;
+        let now_ms = self.now_ms;
+        if let Some(m) = self.conns.get_mut(&conn) {
+            // A flood lasts until a member line finds a token on arrival,
+            // across the moments between reads when nothing is held.
+            m.held_since_ms.get_or_insert(now_ms);
+            m.held.push_back(line);
+        }
+    }
+
+    /// `conn` is read again: nothing of it may be held.
+    fn resumed(&mut self, conn: Conn) {
+        let held = self.conns.get(&conn).map_or(0, |m| m.held.len());
+        if held > 0 {
+            self.fail(
+                SpecId::Limit3,
+                &[conn],
+                format!("input resumed with {held} lines still held"),
+            );
+        }
+        if let Some(m) = self.conns.get_mut(&conn) {
+            m.resume_owed = false;
+        }
     }
 
     fn event(&mut self, event: &LogEvent) {
@@ -356,6 +480,10 @@ impl<'a> Judge<'a> {
                         heard_ms: self.now_ms,
                         refused: false,
                         prompted: false,
+                        held: VecDeque::new(),
+                        held_since_ms: None,
+                        resume_owed: false,
+                        ended: false,
                     },
                 );
             }
@@ -367,13 +495,24 @@ impl<'a> Judge<'a> {
                 self.begin(Input::BadLine(*conn), None);
                 self.heard(*conn, *now_ms);
             }
-            LogEvent::Closed { conn } => self.begin(Input::Closed(*conn), None),
+            LogEvent::Closed { conn } => {
+                self.begin(Input::Closed(*conn), None);
+                // LIMIT-3: its held lines are still handled, then it goes.
+                if let Some(m) = self.conns.get_mut(conn) {
+                    if !m.held.is_empty() && m.phase != Phase::Gone {
+                        m.ended = true;
+                    }
+                }
+            }
             LogEvent::OutboxFull { conn } => self.begin(Input::OutboxFull(*conn), None),
             LogEvent::Tick { now_ms } => {
                 self.begin(Input::Tick, None);
                 self.advance(*now_ms);
             }
             LogEvent::Shutdown => self.begin(Input::Shutdown, None),
+            LogEvent::Handling { conn } => self.handling(*conn),
+            LogEvent::Held { conn } => self.held(*conn),
+            LogEvent::Resumed { conn } => self.resumed(*conn),
             LogEvent::Output { conn, line } => self.output(*conn, line, false),
             LogEvent::Refused { conn, line } => self.output(*conn, line, true),
             LogEvent::OutputClosed { conn, last } => self.close(*conn, last.as_deref()),
@@ -423,6 +562,7 @@ impl<'a> Judge<'a> {
                 "refused a line and is still open after the input".to_owned(),
             );
         }
+        self.held_checks();
         let b = &self.batch;
         let (input, open_at_start, outputs) = (b.input, b.open_at_start, b.outputs);
         match input {
@@ -445,7 +585,11 @@ impl<'a> Judge<'a> {
                     format!("an input from a closed connection had {outputs} outputs"),
                 );
             }
-            Input::Closed(c) if open_at_start && self.is_open(c) => {
+            Input::Closed(c)
+                if open_at_start
+                    && self.is_open(c)
+                    && !self.conns.get(&c).is_some_and(|m| m.ended) =>
+            {
                 self.fail(
                     SpecId::Leave1,
                     &[c],
@@ -459,7 +603,6 @@ impl<'a> Judge<'a> {
                     "its outbox overflowed and it is still open".to_owned(),
                 );
             }
-            Input::Tick => self.overdue(),
             Input::Shutdown => {
                 let open: Vec<Conn> = self
                     .conns
@@ -487,11 +630,59 @@ impl<'a> Judge<'a> {
         }
     }
 
-    /// SESS-3, LEAVE-4: after a tick, nothing due at its time is open.
+    /// LIMIT-3 at the end of an input: a line behind held ones was held
+    /// too, and a connection whose last held line was handled was resumed
+    /// (or is gone).
+    fn held_checks(&mut self) {
+        let b = &self.batch;
+        if let Input::Line(c) | Input::BadLine(c) = b.input {
+            if b.behind_held && !b.held && b.open_at_start {
+                self.fail(
+                    SpecId::Limit3,
+                    &[c],
+                    "a line handled ahead of the lines held before it (INV-3)".to_owned(),
+                );
+            } else if !b.held {
+                // It found a token on arrival: the flood, if any, is over.
+                if let Some(m) = self.conns.get_mut(&c) {
+                    m.held_since_ms = None;
+                }
+            }
+        }
+        let owed: Vec<Conn> = self
+            .conns
+            .iter()
+            .filter(|(_, m)| m.resume_owed && m.phase != Phase::Gone)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in owed {
+            self.fail(
+                SpecId::Limit3,
+                &[c],
+                "its last held line was handled, but its input was not resumed".to_owned(),
+            );
+            if let Some(m) = self.conns.get_mut(&c) {
+                m.resume_owed = false;
+            }
+        }
+    }
+
+    /// SESS-3, LEAVE-4, LIMIT-3: after a tick, nothing due at its time is
+    /// open (a held member is not idle; one held too long is flooding).
     fn overdue(&mut self) {
         let now = self.now_ms;
+        let flood_ms = self.limits.flood_held_ms_max;
         let mut late = Vec::new();
         for (&c, m) in &self.conns {
+            // A flood with nothing held runs no timer of its own.
+            if let (Some(since), false, false) =
+                (m.held_since_ms, m.held.is_empty(), m.phase == Phase::Gone)
+            {
+                if since + flood_ms <= now {
+                    late.push((SpecId::Limit3, c, since));
+                }
+                continue;
+            }
             match m.phase {
                 Phase::Member(_) if m.heard_ms + self.limits.idle_timeout_ms <= now => {
                     late.push((SpecId::Leave4, c, m.heard_ms));
@@ -614,15 +805,20 @@ impl<'a> Judge<'a> {
                     "help to a line that is not a member's /help".to_owned(),
                 );
             }
+            SLine::Error(code) if code == "rate-limited" && member && self.batch.held => {}
             SLine::Error(code) if code == "rate-limited" => {
-                self.batch.rate_limited = true;
-                if !member || self.batch.chat.is_some() {
-                    self.fail(
-                        SpecId::Limit3,
-                        &[conn],
-                        "rate-limited, yet not a member or its line was relayed".to_owned(),
-                    );
-                }
+                self.fail(
+                    SpecId::Limit3,
+                    &[conn],
+                    "rate-limited, yet not a member or no line held".to_owned(),
+                );
+            }
+            _ if self.batch.held => {
+                self.fail(
+                    SpecId::Limit3,
+                    &[conn],
+                    format!("{} for a line that was held, not handled", show(bytes)),
+                );
             }
             _ => {}
         }
@@ -770,7 +966,7 @@ impl<'a> Judge<'a> {
                 &[],
                 format!("{} from {from}, who is not a member (LEAVE-3)", show(bytes)),
             ),
-            (Some(s), Input::Line(c)) if s == c => {
+            (Some(s), Input::Line(c) | Input::Handling(c)) if s == c => {
                 if self.classified() != Some(MemberLineKind::Message(text.to_owned())) {
                     self.fail(
                         SpecId::Inv1,
@@ -789,11 +985,11 @@ impl<'a> Judge<'a> {
                 format!("{} relayed, but {from} sent no line now", show(bytes)),
             ),
         }
-        if self.batch.rate_limited {
+        if self.batch.held {
             self.fail(
                 SpecId::Limit3,
                 &sender.into_iter().collect::<Vec<_>>(),
-                format!("{} relayed although rate-limited", show(bytes)),
+                format!("{} relayed, but its line was held", show(bytes)),
             );
         }
         self.decide(bytes.to_vec(), sender);
@@ -906,7 +1102,7 @@ impl<'a> Judge<'a> {
                     );
                 }
                 if matches!(&last_line, Some(SLine::Error(code)) if code == "handshake-timeout")
-                    && !(self.batch.input == Input::Tick
+                    && !(self.in_tick
                         && accepted_ms + self.limits.handshake_timeout_ms <= self.now_ms)
                 {
                     self.fail(
@@ -930,10 +1126,17 @@ impl<'a> Judge<'a> {
         let before = self.members.len();
         let input = self.batch.input;
         let heard_ms = self.conns.get(&conn).map_or(0, |m| m.heard_ms);
+        let (held_n, held_since, ended) = self.conns.get(&conn).map_or((0, None, false), |m| {
+            (m.held.len(), m.held_since_ms, m.ended)
+        });
         let owed: usize = self.pending.get(&conn).map_or(0, VecDeque::len);
         self.members.retain(|&c| c != conn);
         if let Some(m) = self.conns.get_mut(&conn) {
             m.phase = Phase::Gone;
+            // Its held lines go with it (LIMIT-3).
+            m.held.clear();
+            m.held_since_ms = None;
+            m.resume_owed = false;
         }
         self.pending.remove(&conn);
         let removed = |reason: &str| {
@@ -945,8 +1148,9 @@ impl<'a> Judge<'a> {
                 if *n != name {
                     self.fail(SpecId::Cmd1, &[conn], format!("goodbye to {n}, not {name}"));
                 }
-                cause_ok =
-                    input == Input::Line(conn) && self.classified() == Some(MemberLineKind::Quit);
+                cause_ok = matches!(input, Input::Line(c) | Input::Handling(c) if c == conn)
+                    && !self.batch.held
+                    && self.classified() == Some(MemberLineKind::Quit);
                 if owed > 0 {
                     self.fail(
                         SpecId::Inv4,
@@ -957,11 +1161,16 @@ impl<'a> Judge<'a> {
                 Some(format!("* {name} has left the chat.\n").into_bytes())
             }
             None => {
-                cause_ok = input == Input::Closed(conn);
+                // LIMIT-3: an end of stream behind held lines takes effect
+                // once the last of them is handled.
+                cause_ok = (input == Input::Closed(conn) && held_n == 0)
+                    || (input == Input::Handling(conn) && ended && held_n == 0);
                 removed("connection lost")
             }
             Some(SLine::Error(code)) if code == "idle-timeout" => {
-                if !(input == Input::Tick && heard_ms + self.limits.idle_timeout_ms <= self.now_ms)
+                if !(self.in_tick
+                    && held_n == 0
+                    && heard_ms + self.limits.idle_timeout_ms <= self.now_ms)
                 {
                     self.fail(
                         SpecId::Leave4,
@@ -976,7 +1185,16 @@ impl<'a> Judge<'a> {
                 removed("too slow")
             }
             Some(SLine::Error(code)) if code == "flooding" => {
-                cause_ok = matches!(input, Input::Line(c) | Input::BadLine(c) if c == conn);
+                let due =
+                    held_since.is_some_and(|t| t + self.limits.flood_held_ms_max <= self.now_ms);
+                if !due {
+                    self.fail(
+                        SpecId::Limit3,
+                        &[conn],
+                        format!("flooding at {}, held since {held_since:?}", self.now_ms),
+                    );
+                }
+                cause_ok = held_n > 0 && matches!(input, Input::Tick | Input::Handling(_));
                 removed("flooding")
             }
             Some(SLine::Shutdown) => {

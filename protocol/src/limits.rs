@@ -114,8 +114,8 @@ limits! {
         "Token bucket refill per second; 0 disables rate limiting";
     rate_burst_lines: u32 = 50, "LIMIT-3",
         "Token bucket size";
-    flood_strikes_max: u32 = 20, "LIMIT-3",
-        "Rate-limited lines in a row that remove a member";
+    flood_held_ms_max: u64 = 30_000, "LIMIT-3",
+        "Time a member may stay held back by the rate limit without a break, ms";
     who_names_max: usize = 100, "LIMIT-4",
         "Names listed in a welcome or /who reply, at most 400";
     presence_members_max: usize = 1000, "LEAVE-6",
@@ -165,8 +165,8 @@ pub enum LimitsError {
     OutboxLinesMaxZero,
     /// `rate_burst_lines` is 0 while `rate_lines_per_s` is not.
     RateBurstLinesZero,
-    /// `flood_strikes_max` is 0.
-    FloodStrikesMaxZero,
+    /// `flood_held_ms_max` is 0 while `rate_lines_per_s` is not.
+    FloodHeldMsMaxZero,
     /// `naming_attempts_max` is 0.
     NamingAttemptsMaxZero,
 }
@@ -188,11 +188,11 @@ impl std::fmt::Display for LimitsError {
             | LimitsError::OutboxLinesMaxZero => {
                 f.write_str("members_max, naming_max and outbox_lines_max must be positive")
             }
-            LimitsError::RateBurstLinesZero => {
-                f.write_str("rate_burst_lines must be positive when rate limiting")
-            }
-            LimitsError::FloodStrikesMaxZero | LimitsError::NamingAttemptsMaxZero => {
-                f.write_str("flood_strikes_max and naming_attempts_max must be positive")
+            LimitsError::RateBurstLinesZero | LimitsError::FloodHeldMsMaxZero => f.write_str(
+                "rate_burst_lines and flood_held_ms_max must be positive when rate limiting",
+            ),
+            LimitsError::NamingAttemptsMaxZero => {
+                f.write_str("naming_attempts_max must be positive")
             }
         }
     }
@@ -232,6 +232,17 @@ impl std::fmt::Display for FlagError {
 impl std::error::Error for FlagError {}
 
 impl Limits {
+    /// The longest the server may hold a member's lines back (LIMIT-3):
+    /// `flood_held_ms_max` while rate limiting, else 0. A held member's
+    /// last line, or its departure, may come that much later.
+    pub fn held_ms_max(&self) -> u64 {
+        if self.rate_lines_per_s > 0 {
+            self.flood_held_ms_max
+        } else {
+            0
+        }
+    }
+
     /// Checks that the limits are usable together; servers call this once
     /// at start-up and refuse to run otherwise.
     pub fn validate(&self) -> Result<(), LimitsError> {
@@ -256,8 +267,8 @@ impl Limits {
         if self.rate_lines_per_s > 0 && self.rate_burst_lines == 0 {
             return Err(LimitsError::RateBurstLinesZero);
         }
-        if self.flood_strikes_max == 0 {
-            return Err(LimitsError::FloodStrikesMaxZero);
+        if self.rate_lines_per_s > 0 && self.flood_held_ms_max == 0 {
+            return Err(LimitsError::FloodHeldMsMaxZero);
         }
         if self.naming_attempts_max == 0 {
             return Err(LimitsError::NamingAttemptsMaxZero);
@@ -360,7 +371,7 @@ mod tests {
         assert_eq!(limits.idle_timeout_ms, 300_000);
         assert_eq!(limits.outbox_lines_max, 4096);
         assert_eq!((limits.rate_lines_per_s, limits.rate_burst_lines), (20, 50));
-        assert_eq!(limits.flood_strikes_max, 20);
+        assert_eq!(limits.flood_held_ms_max, 30_000);
         assert_eq!(limits.who_names_max, 100);
         assert_eq!(limits.presence_members_max, 1000);
         assert_eq!(limits.close_linger_ms, 2000);
@@ -395,7 +406,14 @@ mod tests {
             },
             Ok(()),
         );
-        check(|l| l.flood_strikes_max = 0, Err(FloodStrikesMaxZero));
+        check(|l| l.flood_held_ms_max = 0, Err(FloodHeldMsMaxZero));
+        check(
+            |l| {
+                l.rate_lines_per_s = 0;
+                l.flood_held_ms_max = 0;
+            },
+            Ok(()),
+        );
         check(|l| l.naming_attempts_max = 0, Err(NamingAttemptsMaxZero));
     }
 
@@ -423,11 +441,11 @@ mod tests {
             ),
             (
                 LimitsError::RateBurstLinesZero,
-                "rate_burst_lines must be positive when rate limiting",
+                "rate_burst_lines and flood_held_ms_max must be positive when rate limiting",
             ),
             (
                 LimitsError::NamingAttemptsMaxZero,
-                "flood_strikes_max and naming_attempts_max must be positive",
+                "naming_attempts_max must be positive",
             ),
         ] {
             assert_eq!(err.to_string(), text);

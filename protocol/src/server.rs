@@ -26,7 +26,8 @@ pub enum Reason {
     IdleTimeout,
     /// Outbox overflow (LIMIT-2).
     TooSlow,
-    /// `flood_strikes_max` rate-limited lines in a row (LIMIT-3).
+    /// Held back by the rate limit for `flood_held_ms_max` without a
+    /// break (LIMIT-3).
     Flooding,
 }
 
@@ -140,10 +141,10 @@ impl ErrorCode {
             ErrorCode::InvalidUtf8 => "a line must be UTF-8 text",
             ErrorCode::ControlChar => "a line may not hold control characters",
             ErrorCode::UnknownCommand => "type /help for the list",
-            ErrorCode::RateLimited => "too many lines too fast, this one was dropped",
+            ErrorCode::RateLimited => "too many lines too fast, yours are delayed, not dropped",
             ErrorCode::IdleTimeout => "nothing received for too long, goodbye",
             ErrorCode::TooSlow => "you read too slowly to keep up, goodbye",
-            ErrorCode::Flooding => "too many lines too fast, goodbye",
+            ErrorCode::Flooding => "held back too long for sending too fast, goodbye",
         }
     }
 }

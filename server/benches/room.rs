@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use server::room::{Full, Outbox, Room};
+use server::room::{Full, InputFlow, Outbox, Room};
 use server::Limits;
 
 /// An outbox that counts the lines pushed to it and never fills.
@@ -32,6 +32,8 @@ impl Outbox for Counting {
     }
 
     fn close(&mut self, _last: Option<Bytes>, _linger_ms: u64) {}
+
+    fn input(&mut self, _flow: InputFlow) {}
 }
 
 fn limits(members: usize) -> Limits {

@@ -55,6 +55,12 @@ pub(crate) async fn read_loop<R>(
     // Bounded by the peer: each iteration consumes at least one byte or
     // ends the loop.
     loop {
+        // LIMIT-3: while the room holds lines of this connection back,
+        // read nothing more; the peer's bytes wait in the transport and
+        // flow control slows it down. Boxed: only a held reader waits.
+        if outbox.input_waits() {
+            Box::pin(outbox.input_allowed()).await;
+        }
         let closing = outbox.closing().is_some();
         let read = poll_fn(|cx| {
             // The buffer lives on the stack of one poll only, so an idle

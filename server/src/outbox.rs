@@ -46,6 +46,9 @@ struct State {
     /// non-empty queue, by a write-through that left a backlog and by a
     /// close; cleared only by the writer's take of an empty queue.
     writer_owns: bool,
+    /// The room holds lines of this connection back (LIMIT-3): the reader
+    /// must not read until it is cleared.
+    input_held: bool,
 }
 
 /// One connection's outbox, shared by the room task (pushes, and writes
@@ -55,6 +58,9 @@ pub(crate) struct Shared {
     lines_max: usize,
     /// Wakes the writer: lines arrived or a close was requested.
     ready: Notify,
+    /// Wakes the reader: the room no longer holds its input back, or the
+    /// connection is closing.
+    resumed: Notify,
     /// The non-blocking write the room task uses.
     direct: Arc<dyn DirectWrite>,
     /// The shell's tuning: the direct write, the writer's batch, the
@@ -82,6 +88,7 @@ impl Shared {
             state: Mutex::new(State::default()),
             lines_max,
             ready: Notify::new(),
+            resumed: Notify::new(),
             direct,
             tuning,
         })
@@ -154,6 +161,37 @@ impl Shared {
         self.ready.notified().await;
     }
 
+    /// Whether the reader must wait before its next read (LIMIT-3).
+    pub(crate) fn input_waits(&self) -> bool {
+        let state = self.lock();
+        state.input_held && state.closing.is_none()
+    }
+
+    /// Waits while the room holds this connection's input back (LIMIT-3)
+    /// and the connection is not closing. At once when it does not.
+    pub(crate) async fn input_allowed(&self) {
+        // Bounded: each wake-up is a resume or a close, after which the
+        // condition is false; a stale permit costs one more check.
+        loop {
+            if !self.input_waits() {
+                return;
+            }
+            // A resume between the check and this wait leaves a permit.
+            self.resumed.notified().await;
+        }
+    }
+
+    fn set_input_held(&self, held: bool) {
+        let wake = {
+            let mut state = self.lock();
+            let was = std::mem::replace(&mut state.input_held, held);
+            was && !held
+        };
+        if wake {
+            self.resumed.notify_one();
+        }
+    }
+
     /// Queues `line`; returns whether the connection must be noted for the
     /// end of the batch (the queue was empty).
     fn push(&self, line: &Bytes) -> Result<bool, Full> {
@@ -195,6 +233,8 @@ impl Shared {
             state.closing = Some(Instant::now() + Duration::from_millis(linger_ms));
         }
         self.ready.notify_one();
+        // A held-back reader reads on, to discard what is left.
+        self.resumed.notify_one();
     }
 
     /// The end of a batch for this connection: writes what is queued
@@ -362,6 +402,14 @@ impl room::Outbox for Handle {
 
     fn close(&mut self, last: Option<Bytes>, linger_ms: u64) {
         self.shared.close(last, linger_ms);
+    }
+
+    fn input(&mut self, flow: room::InputFlow) {
+        match flow {
+            room::InputFlow::Held => self.shared.set_input_held(true),
+            room::InputFlow::Handling => {}
+            room::InputFlow::Resumed => self.shared.set_input_held(false),
+        }
     }
 }
 

@@ -10,6 +10,11 @@
 //! order of SPEC §7, [`Room::accepted`] for each new connection and
 //! [`Room::line`], [`Room::closed`], [`Room::outbox_full`] and
 //! [`Room::tick`] for what happens to it; [`Room::shutdown`] last.
+//! A member line that finds its token bucket empty is held back in the
+//! room, not dropped (LIMIT-3): the room says so through
+//! [`Outbox::input`], the shell stops reading that connection until the
+//! room says [`InputFlow::Resumed`], and [`Room::tick`] handles the held
+//! lines in order as their tokens come due.
 //! Between inputs, sleep until [`Room::next_deadline`] at the latest.
 //! Each input runs to completion, including the evictions it causes
 //! (an outbox that refuses a line evicts its member right after the event
@@ -47,6 +52,27 @@ pub trait Outbox {
     /// The connection is gone (SESS-6): write what is queued and then
     /// `last`, if any, for at most `linger_ms`, then close.
     fn close(&mut self, last: Option<Bytes>, linger_ms: u64);
+
+    /// What the room does with this connection's input (LIMIT-3). The
+    /// shell must not read the connection from the first
+    /// [`InputFlow::Held`] until [`InputFlow::Resumed`]; lines it had read
+    /// already still go to the room, which holds them too.
+    fn input(&mut self, flow: InputFlow);
+}
+
+/// The room's word on one connection's input (LIMIT-3), through
+/// [`Outbox::input`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFlow {
+    /// The line just given to [`Room::line`] is held back, not handled:
+    /// stop reading this connection.
+    Held,
+    /// The room is about to handle this connection's oldest held line;
+    /// what it emits next, up to the next `input` call or the end of the
+    /// input, is that line's doing.
+    Handling,
+    /// No line of this connection is held any more: read it again.
+    Resumed,
 }
 
 /// How a member left, which decides its notice and its final line (§6).
@@ -93,8 +119,19 @@ struct Conn<O> {
     /// Rate-limit tokens in thousandths (LIMIT-3).
     tokens_milli: u64,
     refilled_ms: u64,
-    /// Rate-limited lines in a row.
-    strikes: u32,
+    /// Member lines held back for want of a token, oldest first (LIMIT-3).
+    /// Bounded by the shell, which stops reading at the first: at most
+    /// what its reader had handed over before it heard.
+    held: VecDeque<Result<String, LineError>>,
+    /// When the flood began: the first line held back since a member line
+    /// last found a token on arrival (LIMIT-3).
+    held_since_ms: Option<u64>,
+    /// The connection ended while lines were held: it is removed as lost
+    /// once they are handled.
+    ended: bool,
+    /// Whether the next held line is answered `rate-limited`: at the join
+    /// and whenever the bucket is full again.
+    notice_armed: bool,
     /// The time under which this connection sits in `Room::deadlines`;
     /// never later than its real deadline.
     scheduled_ms: u64,
@@ -247,7 +284,10 @@ impl<O: Outbox> Room<O> {
                 heard_ms: now_ms,
                 tokens_milli: 0,
                 refilled_ms: now_ms,
-                strikes: 0,
+                held: VecDeque::new(),
+                held_since_ms: None,
+                ended: false,
+                notice_armed: true,
                 scheduled_ms: deadline_ms,
             },
         );
@@ -259,21 +299,101 @@ impl<O: Outbox> Room<O> {
 
     /// One complete line from `conn`, or the error that discarded it
     /// (WIRE-5..7). Lines from connections the room has closed are ignored.
+    /// A member line without a token, or behind a held one, is held back
+    /// (LIMIT-3).
     pub fn line(&mut self, conn: ConnId, line: Result<&str, LineError>, now_ms: u64) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         c.heard_ms = now_ms;
-        if c.join_seq.is_some() && !Self::take_token(c, &self.limits, now_ms) {
-            if c.strikes >= self.limits.flood_strikes_max {
-                self.depart(conn, Departure::Removed(Reason::Flooding));
-            } else {
-                let line = format_line(&ServerLine::error(ErrorCode::RateLimited));
-                self.send(conn, &line);
-            }
-            self.settle();
-            return;
+        if c.join_seq.is_some()
+            && (!c.held.is_empty() || !Self::take_token(c, &self.limits, now_ms))
+        {
+            self.hold(conn, line, now_ms);
+        } else {
+            // A member line that found a token on arrival ends a flood.
+            c.held_since_ms = None;
+            self.handle(conn, line, now_ms);
         }
+        self.settle();
+    }
+
+    /// Holds back a member line that found no token (LIMIT-3): the first
+    /// of a flood gets the `rate-limited` notice and starts the hold.
+    fn hold(&mut self, conn: ConnId, line: Result<&str, LineError>, now_ms: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let first = c.held.is_empty();
+        c.held.push_back(line.map(str::to_owned));
+        // The flood goes on across the moments between two reads at
+        // which nothing is held; only a line that finds a token ends it.
+        c.held_since_ms.get_or_insert(now_ms);
+        let notice = std::mem::take(&mut c.notice_armed);
+        if let Some(outbox) = self.outbox_of(conn) {
+            outbox.input(InputFlow::Held);
+        }
+        if notice {
+            let line = format_line(&ServerLine::error(ErrorCode::RateLimited));
+            self.send(conn, &line);
+        }
+        if first {
+            self.reschedule(conn);
+        }
+    }
+
+    /// Handles the held lines of `conn` whose tokens are due at `now_ms`,
+    /// oldest first; resumes its input when none is left, or removes it
+    /// as `flooding` once it has been held for `flood_held_ms_max`.
+    fn release(&mut self, conn: ConnId, now_ms: u64) {
+        // Bounded: each iteration handles one held line, or ends.
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.held.is_empty() {
+                let ended = c.ended;
+                if let Some(outbox) = self.outbox_of(conn) {
+                    outbox.input(InputFlow::Resumed);
+                }
+                if ended {
+                    self.depart(conn, Departure::Removed(Reason::ConnectionLost));
+                } else {
+                    self.reschedule(conn);
+                }
+                return;
+            }
+            if !Self::take_token(c, &self.limits, now_ms) {
+                break;
+            }
+            let Some(line) = c.held.pop_front() else {
+                return;
+            };
+            c.heard_ms = now_ms;
+            if let Some(outbox) = self.outbox_of(conn) {
+                outbox.input(InputFlow::Handling);
+            }
+            self.handle(conn, line.as_deref().map_err(|e| *e), now_ms);
+            self.settle();
+        }
+        let since_ms = self
+            .conns
+            .get(&conn)
+            .and_then(|c| c.held_since_ms)
+            .unwrap_or(now_ms);
+        if now_ms >= since_ms.saturating_add(self.limits.flood_held_ms_max) {
+            self.depart(conn, Departure::Removed(Reason::Flooding));
+        } else {
+            self.reschedule(conn);
+        }
+    }
+
+    /// Handles one line `conn` may send now: what it means in its session
+    /// state, and what that does to the room.
+    fn handle(&mut self, conn: ConnId, line: Result<&str, LineError>, now_ms: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let step = c.session.handle_line(line, &self.limits);
         match step {
             Step::Nothing | Step::KeepAlive => {}
@@ -297,15 +417,16 @@ impl<O: Outbox> Room<O> {
                 self.close_naming(conn, last.as_ref().map(format_line));
             }
         }
-        self.settle();
     }
 
     /// The connection ended: end of stream, reset or write error. A member
     /// is removed with reason `connection lost`; a naming connection closes
     /// silently (SESS-2).
     pub fn closed(&mut self, conn: ConnId) {
-        match self.conns.get(&conn) {
+        match self.conns.get_mut(&conn) {
             None => {}
+            // LIMIT-3: the lines it sent before the end are still handled.
+            Some(c) if !c.held.is_empty() => c.ended = true,
             Some(c) if c.join_seq.is_some() => {
                 self.depart(conn, Departure::Removed(Reason::ConnectionLost));
             }
@@ -343,7 +464,9 @@ impl<O: Outbox> Room<O> {
                 self.deadlines.insert((due_ms, conn));
                 continue;
             }
-            if c.join_seq.is_some() {
+            if !c.held.is_empty() {
+                self.release(conn, now_ms);
+            } else if c.join_seq.is_some() {
                 self.depart(conn, Departure::Removed(Reason::IdleTimeout));
             } else {
                 info!(conn, "handshake timeout");
@@ -405,17 +528,28 @@ impl<O: Outbox> Room<O> {
         }
     }
 
-    /// The real deadline of `c` now.
+    /// The real deadline of `c` now: while lines are held, the next token
+    /// or the flooding limit, and no idle timer (LIMIT-3).
     fn deadline_of(c: &Conn<O>, limits: &Limits) -> u64 {
-        if c.join_seq.is_some() {
+        if let (Some(since_ms), false) = (c.held_since_ms, c.held.is_empty()) {
+            let flood_ms = since_ms.saturating_add(limits.flood_held_ms_max);
+            Self::token_due_ms(c, limits).min(flood_ms)
+        } else if c.join_seq.is_some() {
             c.heard_ms.saturating_add(limits.idle_timeout_ms)
         } else {
             c.accepted_ms.saturating_add(limits.handshake_timeout_ms)
         }
     }
 
-    /// Takes one token from `c`'s bucket (LIMIT-3). On failure counts a
-    /// strike; on success resets the strikes.
+    /// When `c`'s bucket next holds a whole token (LIMIT-3).
+    fn token_due_ms(c: &Conn<O>, limits: &Limits) -> u64 {
+        let rate = u64::from(limits.rate_lines_per_s).max(1);
+        let missing_milli = 1000u64.saturating_sub(c.tokens_milli);
+        c.refilled_ms.saturating_add(missing_milli.div_ceil(rate))
+    }
+
+    /// Takes one token from `c`'s bucket (LIMIT-3), if it holds one. A
+    /// bucket found full again re-arms the `rate-limited` notice.
     fn take_token(c: &mut Conn<O>, limits: &Limits, now_ms: u64) -> bool {
         if limits.rate_lines_per_s == 0 {
             return true;
@@ -428,13 +562,34 @@ impl<O: Outbox> Room<O> {
             .saturating_add(elapsed_ms.saturating_mul(u64::from(limits.rate_lines_per_s)))
             .min(cap_milli);
         c.refilled_ms = c.refilled_ms.max(now_ms);
+        if c.tokens_milli >= cap_milli {
+            c.notice_armed = true;
+        }
         if c.tokens_milli >= 1000 {
             c.tokens_milli -= 1000;
-            c.strikes = 0;
             true
         } else {
-            c.strikes = c.strikes.saturating_add(1);
             false
+        }
+    }
+
+    /// Files `conn` under its real deadline now (never late; a later
+    /// entry would be).
+    fn reschedule(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        self.deadlines.remove(&(c.scheduled_ms, conn));
+        c.scheduled_ms = Self::deadline_of(c, &self.limits);
+        self.deadlines.insert((c.scheduled_ms, conn));
+    }
+
+    /// The outbox of `conn`: its member outbox, or its naming one.
+    fn outbox_of(&mut self, conn: ConnId) -> Option<&mut O> {
+        let c = self.conns.get_mut(&conn)?;
+        match c.join_seq {
+            Some(seq) => self.members.get_mut(&seq).map(|m| &mut m.outbox),
+            None => c.outbox.as_mut(),
         }
     }
 
@@ -517,7 +672,7 @@ impl<O: Outbox> Room<O> {
         c.heard_ms = now_ms;
         c.refilled_ms = now_ms;
         c.tokens_milli = u64::from(self.limits.rate_burst_lines).saturating_mul(1000);
-        c.strikes = 0;
+        c.notice_armed = true;
         // The idle deadline may come before the handshake deadline the
         // connection was scheduled under; the schedule must never be late.
         self.deadlines.remove(&(c.scheduled_ms, conn));
@@ -679,6 +834,8 @@ mod tests {
         closed: Option<(Option<String>, u64)>,
         /// Lines it still accepts; `None` is unlimited.
         room_lines: Option<usize>,
+        /// What the room said about its input (LIMIT-3).
+        flows: Vec<InputFlow>,
     }
 
     type Records = Rc<RefCell<BTreeMap<ConnId, Record>>>;
@@ -708,6 +865,13 @@ mod tests {
             assert!(r.closed.is_none(), "LEAVE-2: closed once");
             let last = last.map(|b| String::from_utf8(b.to_vec()).expect("utf-8"));
             r.closed = Some((last, linger_ms));
+        }
+
+        fn input(&mut self, flow: InputFlow) {
+            let mut records = self.records.borrow_mut();
+            let r = records.entry(self.conn).or_default();
+            assert!(r.closed.is_none(), "no input flow after close");
+            r.flows.push(flow);
         }
     }
 
@@ -765,6 +929,20 @@ mod tests {
 
         fn closed(&self, conn: ConnId) -> Option<(Option<String>, u64)> {
             self.records.borrow().get(&conn)?.closed.clone()
+        }
+
+        /// What the room said about `conn`'s input since the last call.
+        fn flows(&mut self, conn: ConnId) -> Vec<InputFlow> {
+            let mut records = self.records.borrow_mut();
+            std::mem::take(&mut records.entry(conn).or_default().flows)
+        }
+
+        /// Moves time to `now_ms` and ticks if anything is due.
+        fn advance(&mut self, now_ms: u64) {
+            self.now_ms = now_ms;
+            if self.room.next_deadline().is_some_and(|ms| ms <= now_ms) {
+                self.room.tick(now_ms);
+            }
         }
 
         fn limit_outbox(&mut self, conn: ConnId, lines: usize) {
@@ -1101,5 +1279,209 @@ mod tests {
         let late = t.connect();
         assert!(t.closed(late).is_some());
         assert_eq!(t.room.conn_count(), 0);
+    }
+
+    /// Rate 10 lines/s (a token per 100 ms), burst 2, held at most 1 s.
+    fn rated() -> Limits {
+        Limits {
+            rate_lines_per_s: 10,
+            rate_burst_lines: 2,
+            flood_held_ms_max: 1_000,
+            ..Limits::default()
+        }
+    }
+
+    // LIMIT-3: lines past the burst are held back, not dropped: one
+    // `rate-limited` notice, input held, then each line handled in order
+    // as its token comes due, and input resumed after the last.
+    #[test]
+    fn limit_3_held_lines_are_handled_in_order_at_the_rate() {
+        let mut t = T::new(rated());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        t.take(aa);
+        t.take(bb);
+        for i in 1..=5 {
+            t.send(aa, &format!("m{i}"));
+        }
+        assert_eq!(t.take(bb), ["aa: m1", "aa: m2"], "the burst at once");
+        assert_eq!(t.take(aa).len(), 1, "one notice for the flood");
+        assert_eq!(t.flows(aa), [InputFlow::Held; 3]);
+        assert_eq!(t.room.next_deadline(), Some(100), "the next token");
+        t.advance(99);
+        assert!(t.take(bb).is_empty(), "not before its token");
+        t.advance(100);
+        assert_eq!(t.take(bb), ["aa: m3"]);
+        assert_eq!(t.flows(aa), [InputFlow::Handling]);
+        t.advance(200);
+        t.advance(300);
+        assert_eq!(t.take(bb), ["aa: m4", "aa: m5"]);
+        assert_eq!(
+            t.flows(aa),
+            [InputFlow::Handling, InputFlow::Handling, InputFlow::Resumed]
+        );
+        assert!(t.take(aa).is_empty(), "nothing else to the flooder");
+    }
+
+    // LIMIT-3: the notice comes again only after the bucket was full; a
+    // line arriving while others are held waits behind them even if a
+    // token is due (order, INV-3).
+    #[test]
+    fn limit_3_one_notice_per_flood_and_order_kept() {
+        let mut t = T::new(rated());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        t.take(aa);
+        t.take(bb);
+        for i in 1..=3 {
+            t.send(aa, &format!("a{i}"));
+        }
+        assert_eq!(t.take(aa).len(), 1);
+        t.now_ms = 150;
+        t.send(aa, "a4");
+        assert_eq!(t.take(bb), ["aa: a1", "aa: a2"], "a4 waits behind a3");
+        t.advance(150);
+        t.advance(250);
+        assert_eq!(t.take(bb), ["aa: a3", "aa: a4"]);
+        // Not full again yet (full at 450): a new flood gets no notice.
+        t.now_ms = 300;
+        for i in 5..=7 {
+            t.send(aa, &format!("a{i}"));
+        }
+        assert!(t.take(aa).is_empty(), "no second notice within a flood");
+        t.advance(2_000);
+        t.take(bb);
+        // Full again: the next flood is told.
+        for i in 8..=11 {
+            t.send(aa, &format!("a{i}"));
+        }
+        assert_eq!(t.take(aa).len(), 1, "a new flood is told again");
+    }
+
+    // LIMIT-3, CMD-1, LEAVE-1: `exit` is handled in its turn; a connection
+    // that ends while lines are held is removed after them, as lost.
+    #[test]
+    fn limit_3_exit_and_end_of_stream_wait_their_turn() {
+        let mut t = T::new(rated());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        let cc = t.join("cc");
+        t.take(aa);
+        t.take(bb);
+        t.take(cc);
+        for line in ["b1", "b2", "b3", "exit"] {
+            t.send(bb, line);
+        }
+        t.send(cc, "c1");
+        t.send(cc, "c2");
+        t.send(cc, "c3");
+        t.room.closed(cc);
+        assert!(t.room.is_member(bb) && t.room.is_member(cc), "not yet");
+        t.advance(100);
+        t.advance(200);
+        assert_eq!(
+            t.take(aa),
+            [
+                "bb: b1",
+                "bb: b2",
+                "cc: c1",
+                "cc: c2",
+                "bb: b3",
+                "cc: c3",
+                "* cc was removed from the chat (connection lost).",
+                "* bb has left the chat.",
+            ],
+            "bursts at once, then one line each per token, each end in its turn"
+        );
+        assert!(!t.room.is_open(bb) && !t.room.is_open(cc));
+    }
+
+    // LIMIT-3: a member held back without a break for flood_held_ms_max is
+    // removed as flooding; its held lines go with it. LEAVE-4: while held
+    // it is not idle.
+    #[test]
+    fn limit_3_held_too_long_is_flooding_and_never_idle() {
+        let mut t = T::new(Limits {
+            rate_lines_per_s: 1,
+            rate_burst_lines: 1,
+            flood_held_ms_max: 5_000,
+            idle_timeout_ms: 2_000,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        t.take(aa);
+        t.take(bb);
+        for i in 0..10 {
+            t.send(aa, &format!("m{i}"));
+        }
+        // Bounded: one tick per simulated 100 ms; bb keeps itself alive.
+        for ms in (100..=4_900).step_by(100) {
+            t.advance(ms);
+            if ms % 1_000 == 500 {
+                t.send(bb, "");
+            }
+        }
+        assert!(t.room.is_member(aa), "held, so not idle at 2 s");
+        assert_eq!(t.take(bb).len(), 5, "m0 at once, then one a second");
+        t.advance(5_000);
+        assert_eq!(
+            t.take(bb),
+            ["aa: m5", "* aa was removed from the chat (flooding)."]
+        );
+        let last = t.closed(aa).and_then(|(last, _)| last);
+        assert!(last.is_some_and(|l| l.starts_with("! flooding:")));
+    }
+
+    // LIMIT-3: a flood is not ended by a moment with nothing held (the
+    // shell reads the next chunk only then), only by a line that finds a
+    // token on arrival.
+    #[test]
+    fn limit_3_flood_ends_only_at_a_line_that_finds_a_token() {
+        let mut t = T::new(Limits {
+            rate_lines_per_s: 1,
+            rate_burst_lines: 1,
+            flood_held_ms_max: 3_000,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        let cc = t.join("cc");
+        let bb = t.join("bb");
+        t.take(aa);
+        t.take(cc);
+        t.take(bb);
+        // Both flood at 0 ms: x0 finds the token, x1 is held.
+        for who in [aa, cc] {
+            t.send(who, "0");
+            t.send(who, "1");
+        }
+        t.advance(1_000); // x1 handled: nothing held for a moment
+        t.advance(1_500);
+        t.send(aa, "2"); // no token (due at 2 s): the flood goes on
+        t.advance(2_000);
+        t.advance(2_100);
+        t.send(aa, "3");
+        t.send(aa, "4");
+        t.advance(2_500);
+        t.send(cc, "2"); // a token is there: cc's flood is over
+        t.send(cc, "3"); // and a new one begins, at 2.5 s
+        t.advance(3_000);
+        assert_eq!(
+            t.take(bb),
+            [
+                "aa: 0",
+                "cc: 0",
+                "aa: 1",
+                "cc: 1",
+                "aa: 2",
+                "cc: 2",
+                "aa: 3",
+                "* aa was removed from the chat (flooding).",
+            ],
+            "aa's flood began at 0 ms and lasted 3 s with 4 still held"
+        );
+        assert!(t.room.is_member(cc), "cc's flood began at 2.5 s");
+        t.advance(3_500);
+        assert_eq!(t.take(bb), ["cc: 3"]);
     }
 }

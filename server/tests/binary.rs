@@ -210,7 +210,7 @@ fn help_lists_every_limit_with_its_default() {
         "--outbox-lines-max",
         "--rate-lines-per-s",
         "--rate-burst-lines",
-        "--flood-strikes-max",
+        "--flood-held-ms-max",
         "--who-names-max",
         "--presence-members-max",
         "--close-linger-ms",

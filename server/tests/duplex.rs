@@ -104,45 +104,156 @@ async fn leave_4_idle_timeout_and_keepalive() {
     server.task.await.expect("no panic").expect("run is Ok");
 }
 
-// LIMIT-3: the bucket starts full, refills at rate_lines_per_s, a line
-// that finds no token is dropped with `rate-limited`, a line that finds
-// one resets the strikes, and flood_strikes_max strikes in a row remove
-// the member with reason `flooding`.
+// LIMIT-3 at the default limits: a 200-line paste in one write arrives
+// whole and in order, the first 50 at once and then 20 per second (the
+// last at 7.5 s); the paster is told once; a calm member's line meanwhile
+// is relayed at once, not behind the backlog (LIMIT-1).
 #[tokio::test(start_paused = true)]
-async fn limit_3_token_bucket_and_flood() {
-    let limits = Limits {
-        rate_lines_per_s: 2,
-        rate_burst_lines: 2,
-        flood_strikes_max: 3,
-        ..Limits::default()
-    };
-    let server = start(limits);
+async fn limit_3_paste_is_delayed_never_dropped() {
+    let server = start(Limits::default());
+    let mut aa = server.connector.join("aa").await;
+    let mut calm = server.connector.join("calm").await;
+    let mut fl = server.connector.join("fl").await;
+    aa.expect("* calm has joined the chat.").await;
+    aa.expect("* fl has joined the chat.").await;
+    calm.expect("* fl has joined the chat.").await;
+    let paste: String = (0..200).map(|i| format!("line {i}\n")).collect();
+    let t0 = Instant::now();
+    fl.send_raw(paste.as_bytes()).await;
+    fl.expect_prefix("! rate-limited: ").await;
+    for i in 0..60 {
+        aa.expect(&format!("fl: line {i}")).await;
+    }
+    let calm_at = Instant::now();
+    calm.send("still here").await;
+    aa.expect("calm: still here").await;
+    assert_eq!(calm_at.elapsed(), Duration::ZERO, "not behind the backlog");
+    for i in 60..200 {
+        aa.expect(&format!("fl: line {i}")).await;
+    }
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(7_500),
+        "150 at 20 per s"
+    );
+    // Told once for the whole paste; still a member.
+    fl.send("after").await;
+    aa.expect("fl: after").await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
+
+// LIMIT-3: 60 lines/s for 5 s (three lines every 50 ms) against 20 per
+// second, burst 50: all 300 arrive, in order; the sender's writes are
+// slowed, not refused.
+#[tokio::test(start_paused = true)]
+async fn limit_3_sustained_burst_arrives_whole() {
+    let server = start(Limits::default());
     let mut aa = server.connector.join("aa").await;
     let mut fl = server.connector.join("fl").await;
     aa.expect("* fl has joined the chat.").await;
+    let sender = tokio::spawn(async move {
+        for round in 0..100 {
+            let lines: String = (0..3).map(|k| format!("m{}\n", round * 3 + k)).collect();
+            fl.send_raw(lines.as_bytes()).await;
+            sleep(Duration::from_millis(50)).await;
+        }
+        fl
+    });
+    for i in 0..300 {
+        aa.expect(&format!("fl: m{i}")).await;
+    }
+    let mut fl = sender.await.expect("sender");
+    fl.expect_prefix("! rate-limited: ").await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
 
-    fl.send("one").await;
-    fl.send("two").await;
-    fl.send("dropped").await;
+// LIMIT-3: while lines are held the server reads nothing more from that
+// connection, so the sender's writes stall (flow control) instead of the
+// server buffering its flood: of 100 KB written through a 4 KiB pipe, at
+// most what one read took and the pipe holds gets through.
+#[tokio::test(start_paused = true)]
+async fn limit_3_held_connection_is_not_read() {
+    let server = start(Limits {
+        rate_lines_per_s: 1,
+        rate_burst_lines: 1,
+        flood_held_ms_max: 60_000,
+        ..Limits::default()
+    });
+    let mut aa = server.connector.join("aa").await;
+    let mut fl = server.connector.join_with_pipe("fl", 4096).await;
+    aa.expect("* fl has joined the chat.").await;
+    let flood: Vec<u8> = (0..5_000)
+        .flat_map(|i| format!("flood line {i:08}\n").into_bytes())
+        .collect();
+    let written = fl.write_for(&flood, Duration::from_secs(10)).await;
+    assert!(
+        (4096..=3 * 4096).contains(&written),
+        "{written} of {} bytes taken in 10 s",
+        flood.len()
+    );
+    aa.expect("fl: flood line 00000000").await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
+
+// LIMIT-3, CMD-1: `exit` behind held lines is handled in its turn, after
+// them; the member leaves normally.
+#[tokio::test(start_paused = true)]
+async fn limit_3_exit_waits_behind_held_lines() {
+    let server = start(Limits {
+        rate_lines_per_s: 2,
+        rate_burst_lines: 2,
+        ..Limits::default()
+    });
+    let mut aa = server.connector.join("aa").await;
+    let mut fl = server.connector.join("fl").await;
+    aa.expect("* fl has joined the chat.").await;
+    fl.send_raw(b"one\ntwo\nthree\nfour\nexit\n").await;
     fl.expect_prefix("! rate-limited: ").await;
-    fl.send("dropped too").await;
-    fl.expect_prefix("! rate-limited: ").await;
-    // Half a second refills one token at 2 per second; the strikes reset.
-    sleep(Duration::from_millis(500)).await;
-    fl.send("three").await;
-    fl.send("x").await;
-    fl.expect_prefix("! rate-limited: ").await;
-    fl.send("x").await;
-    fl.expect_prefix("! rate-limited: ").await;
-    fl.send("x").await;
-    fl.expect_prefix("! flooding: ").await;
+    let t0 = Instant::now();
+    for line in ["fl: one", "fl: two", "fl: three", "fl: four"] {
+        aa.expect(line).await;
+    }
+    aa.expect("* fl has left the chat.").await;
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(1_500),
+        "3 tokens at 2/s"
+    );
+    fl.expect("* Goodbye, fl.").await;
     fl.expect_end().await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
 
-    aa.expect("fl: one").await;
-    aa.expect("fl: two").await;
-    aa.expect("fl: three").await;
+// LIMIT-3: held back without a break for flood_held_ms_max, a member is
+// removed as flooding, exactly then; what was still held goes with it.
+#[tokio::test(start_paused = true)]
+async fn limit_3_held_too_long_is_flooding() {
+    let server = start(Limits {
+        rate_lines_per_s: 2,
+        rate_burst_lines: 2,
+        flood_held_ms_max: 3_000,
+        ..Limits::default()
+    });
+    let mut aa = server.connector.join("aa").await;
+    let mut fl = server.connector.join("fl").await;
+    aa.expect("* fl has joined the chat.").await;
+    let flood: String = (0..40).map(|i| format!("f{i}\n")).collect();
+    let t0 = Instant::now();
+    fl.send_raw(flood.as_bytes()).await;
+    fl.expect_prefix("! rate-limited: ").await;
+    // The burst of 2, then one every 500 ms up to 3 s: f2..f7.
+    for i in 0..8 {
+        aa.expect(&format!("fl: f{i}")).await;
+    }
     aa.expect("* fl was removed from the chat (flooding).")
         .await;
+    assert_eq!(t0.elapsed(), Duration::from_millis(3_000));
+    fl.expect_prefix("! flooding: ").await;
+    fl.expect_end().await;
     drop(server.stop);
     server.task.await.expect("no panic").expect("run is Ok");
 }

@@ -312,11 +312,11 @@ fn every_departure_reason_is_logged_with_the_name_leave_1() {
         let server = Running::start(Limits {
             rate_lines_per_s: 1,
             rate_burst_lines: 2,
-            flood_strikes_max: 2,
+            flood_held_ms_max: 1_500,
             ..Limits::default()
         });
         let mut ii = server.connector.join("ii").await;
-        ii.send_raw(b"one\ntwo\nthree\nfour\n").await;
+        ii.send_raw(b"one\ntwo\nthree\nfour\nfive\n").await;
         ii.expect_prefix("! rate-limited: ").await;
         ii.expect_prefix("! flooding: ").await;
         ii.expect_end().await;

@@ -243,13 +243,13 @@ fn swarm(seed: u64, size: Size) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut settings = Settings::small();
     // Some seeds run with the rate limit on and flooders in the mix, so
-    // rate-limited replies and flooding removals happen amid everything
+    // held-back lines, notices and flooding removals happen amid everything
     // else (LIMIT-3, INV-8).
     let rate_limited = rng.random_bool(0.3);
     if rate_limited {
         settings.limits.rate_lines_per_s = rng.random_range(5..=30);
         settings.limits.rate_burst_lines = rng.random_range(3..=15);
-        settings.limits.flood_strikes_max = rng.random_range(2..=10);
+        settings.limits.flood_held_ms_max = rng.random_range(500..=4_000);
     }
     let limits = settings.limits.clone();
     let clients_max = size.clients_max.clamp(2, CLIENTS_MAX);
@@ -395,9 +395,11 @@ fn swarm(seed: u64, size: Size) -> Scenario {
                 };
                 c.script.push(at(t, Action::Line(line)));
             } else if pick(mix.flood) {
-                // A flood: past the burst and, often, the strike limit.
-                let lines = limits.rate_burst_lines as usize
-                    + rng.random_range(1..=2 * limits.flood_strikes_max as usize);
+                // A flood: past the burst, held back (LIMIT-3), and often
+                // for longer than flood_held_ms_max allows.
+                let held_max = limits.rate_lines_per_s as u64 * limits.flood_held_ms_max / 1000;
+                let extra = (2 * held_max).clamp(2, 120) as usize;
+                let lines = limits.rate_burst_lines as usize + rng.random_range(1..=extra);
                 for _ in 0..lines {
                     c.script.push(at(t, Action::Line(text())));
                 }
@@ -417,7 +419,12 @@ fn swarm(seed: u64, size: Size) -> Scenario {
     if rng.random_bool(QUIET_SEEDS_RATIO) {
         settings.limits.presence_members_max = rng.random_range(1..=QUIET_PRESENCE_MAX);
     }
-    let end_ms = active_ms + 3_000 + limits.idle_timeout_ms + limits.close_linger_ms + 2_000;
+    let end_ms = active_ms
+        + 3_000
+        + limits.held_ms_max()
+        + limits.idle_timeout_ms
+        + limits.close_linger_ms
+        + 2_000;
     let mut scenario = Scenario {
         title: format!("generated scenario of seed {seed}"),
         seed,

@@ -256,7 +256,11 @@ impl Scenario {
             quiescence: self
                 .quiet_since_ms()
                 .map_or(Quiescence::No, |q| Quiescence::From {
-                    at_ms: q + l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS,
+                    at_ms: q
+                        + l.held_ms_max()
+                        + l.idle_timeout_ms
+                        + l.close_linger_ms
+                        + QUIET_MARGIN_MS,
                 }),
         }
     }

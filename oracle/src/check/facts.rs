@@ -81,10 +81,9 @@ pub(crate) struct Conn {
     pub(crate) attempted_us: Option<u64>,
     /// Whether the connect attempt failed (refused, timed out).
     pub(crate) connect_failed: bool,
-    /// Whether the connection was ever answered `rate-limited`.
+    /// Whether the connection was ever told `rate-limited` (its lines were
+    /// held back, LIMIT-3).
     pub(crate) rate_limited: bool,
-    /// How many lines were answered `rate-limited` (each one dropped).
-    pub(crate) rate_limited_lines: usize,
     /// Whether the client had stopped reading when the recording ended.
     pub(crate) stopped_reading: bool,
     /// For a connection that never saw its welcome (it died first): each
@@ -166,7 +165,6 @@ fn new_conn(label: String, client: usize) -> Conn {
         attempted_us: None,
         connect_failed: false,
         rate_limited: false,
-        rate_limited_lines: 0,
         stopped_reading: false,
         ghost_claims: Vec::new(),
         gone: false,
@@ -243,7 +241,6 @@ impl<'a> Facts<'a> {
             Ok(l) => {
                 if l.error_code() == Some(ErrorCode::RateLimited) {
                     self.conns[conn].rate_limited = true;
-                    self.conns[conn].rate_limited_lines += 1;
                 }
                 self.conns[conn].recv.push((at_us, line, Some(l)))
             }

@@ -51,7 +51,7 @@ pub use facts::conn_labels;
 use facts::Facts;
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [SpecId; 16] = [
+pub const CHECKED_IDS: [SpecId; 17] = [
     SpecId::Inv1,
     SpecId::Inv2,
     SpecId::Inv3,
@@ -67,6 +67,7 @@ pub const CHECKED_IDS: [SpecId; 16] = [
     SpecId::Sess3,
     SpecId::Sess6,
     SpecId::Leave5,
+    SpecId::Limit3,
     SpecId::Sim,
 ];
 

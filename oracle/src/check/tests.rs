@@ -575,16 +575,16 @@ fn gap_then_client_drop() -> Vec<Line> {
     lines
 }
 
-// LIMIT-3 and INV-4: with rate limiting on, a sender cut off on its own
-// side may have lost a `rate-limited` answer in flight, so its gap is no
-// loss; with rate limiting off the same gap is INV-4.
+// LIMIT-3 and INV-4: a gap is a loss whether or not rate limiting is on,
+// and whether or not the sender was told `rate-limited`: the server holds
+// a line past the bucket back and never drops it.
 #[test]
-fn inv_4_gap_of_a_sender_cut_off_with_rate_limiting_on_is_no_loss() {
+fn inv_4_gap_is_a_loss_with_rate_limiting_on() {
     let mut rec = recording(&gap_then_client_drop());
     rec.header.limits.rate_lines_per_s = 10;
     let v = check(&rec);
     assert!(
-        !v.violations.iter().any(|x| x.id == SpecId::Inv4),
+        v.violations.iter().any(|x| x.id == SpecId::Inv4),
         "{:?}",
         v.violations
     );
@@ -680,4 +680,56 @@ fn inv_7_closed_connection_announced_late_with_no_fault_near() {
         "{:?}",
         v.violations
     );
+}
+
+/// [`base`] with dd pasting six keep-alives at 2 s past a bucket of 3 and
+/// being removed `flooding` at `removed_ms` (rate 10/s, held at most 1 s).
+fn flood_removed_at(removed_ms: u64) -> Recording {
+    use Ev::*;
+    let mut l = base();
+    for _ in 0..6 {
+        l.push((2_000, 3, Send("")));
+    }
+    l.push((
+        2_001,
+        3,
+        Recv("! rate-limited: too many lines too fast, yours are delayed, not dropped"),
+    ));
+    l.push((
+        removed_ms,
+        3,
+        Recv("! flooding: held back too long for sending too fast, goodbye"),
+    ));
+    for c in [0, 1] {
+        l.push((
+            removed_ms,
+            c,
+            Recv("* dd was removed from the chat (flooding)."),
+        ));
+    }
+    l.push((removed_ms + 1, 3, Close(CloseKind::Eof)));
+    let mut rec = recording(&l);
+    rec.header.limits.rate_lines_per_s = 10;
+    rec.header.limits.rate_burst_lines = 3;
+    rec.header.limits.flood_held_ms_max = 1_000;
+    rec
+}
+
+// LIMIT-3 in time: `flooding` before the member can have been held back
+// for flood_held_ms_max (its first line past the bucket was sent at 2 s)
+// is caught; at 2 s + 1 s it is right.
+#[test]
+fn limit_3_flooding_before_the_hold_ran_out() {
+    let early = check(&flood_removed_at(2_500));
+    assert!(
+        early
+            .violations
+            .iter()
+            .any(|x| x.id == SpecId::Limit3 && x.detail.contains("held back for less")),
+        "{:#?}",
+        early.violations
+    );
+    let on_time = check(&flood_removed_at(3_100));
+    assert!(on_time.passed(), "{:#?}", on_time.violations);
+    assert_eq!(on_time.judged.get(&SpecId::Limit3), Some(&1));
 }

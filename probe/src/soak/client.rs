@@ -6,8 +6,10 @@
 //! leavers chat a while and `exit` or `/quit`; closers chat a while and
 //! drop the socket (FIN or reset, sometimes after half a line); slow
 //! readers shrink their receive buffer, stop reading and ask `/who` until
-//! the server evicts them `too slow`; flooders write past the token bucket
-//! until evicted `flooding`; idlers go silent until evicted `idle
+//! the server evicts them `too slow`; flooders write far past the token
+//! bucket, are held back (LIMIT-3: every line they sent is delivered, in
+//! order, at the rate) and evicted `flooding` once held back for the
+//! server's `flood_held_ms_max`; idlers go silent until evicted `idle
 //! timeout`. Every wait is bounded; a client never writes a forbidden
 //! character; it must never touch the server's code or process.
 
@@ -47,13 +49,15 @@ const SLOW_WHO_BURST_LINES: usize = 40;
 const SLOW_MS_MAX: u64 = 20_000;
 /// Time between an idler's or flooder's first messages.
 const PREAMBLE_GAP_MS: u64 = 200;
-/// Lines a flooder writes in one batch: more than the default burst (50)
-/// plus strikes (20), so one batch floods even when this process is
-/// starved of CPU and cannot write often.
+/// Lines a flooder writes in one batch: more than the default burst (50),
+/// so one batch is held back even when this process is starved of CPU
+/// and cannot write often.
 const FLOOD_BATCH_LINES: usize = 80;
-/// Most lines one flooder writes.
+/// Most lines one flooder writes: at the default 20 lines/s, 200 s of
+/// lines, so the flooder is still held back when `flood_held_ms_max`
+/// (at most [`super::FLOOD_HELD_MS_MAX`]) runs out.
 const FLOOD_LINES_MAX: usize = 4_000;
-/// Most time a flooder spends flooding.
+/// Most time a flooder spends writing.
 const FLOOD_MS_MAX: u64 = 10_000;
 /// Time allowed for connect, prompt and welcome.
 const HANDSHAKE_MS: u64 = 15_000;
@@ -83,6 +87,9 @@ pub struct Conf {
     pub idle_timeout_ms: u64,
     /// The server's close linger, ms.
     pub close_linger_ms: u64,
+    /// The server's flood_held_ms_max: how long a flooder is held back
+    /// before it is removed `flooding`.
+    pub flood_held_ms_max: u64,
     /// Longest life of a leaver or closer, ms.
     pub life_ms_max: u64,
     /// Relative weights of the roles, in [`Role::ALL`] order.
@@ -660,8 +667,10 @@ async fn member(
                     }
                     Act::Flood => {
                         if flood_lines >= FLOOD_LINES_MAX || Instant::now() >= flood_until {
-                            // Stop writing and wait for the verdict.
-                            let got = timeout(Duration::from_millis(conf.close_linger_ms + EXIT_WAIT_MS), wait_end(conf, c)).await;
+                            // Stop writing and wait for the verdict: what
+                            // was written is still held back.
+                            let wait = conf.flood_held_ms_max + conf.close_linger_ms + EXIT_WAIT_MS;
+                            let got = timeout(Duration::from_millis(wait), wait_end(conf, c)).await;
                             let note = format!("flooder {} was not evicted after {flood_lines} lines", c.view.name());
                             return match got {
                                 Ok(Some(r)) => (OwnEnd::Saw(r), r == planned, (r != planned).then_some(note), 0),

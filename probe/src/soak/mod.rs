@@ -22,8 +22,8 @@
 //! the RSS before: `end <= start + max(LEAK_SLACK_KIB, start * 10 %)`.
 //!
 //! The server's limits matter: the soak assumes the default rate limits
-//! (20 lines/s, burst 50, 20 strikes) and passes its own idle timeout,
-//! close linger and a small outbox so that every fault bites within
+//! (20 lines/s, burst 50) and passes its own idle timeout, close linger,
+//! flood hold and a small outbox so that every fault bites within
 //! seconds; `{limits}` in the spawn command is replaced by these flags
 //! (they are appended when it is absent). With `--addr`, start the server
 //! with the flags `chat-sim soak --print-limits` prints.
@@ -57,6 +57,9 @@ use client::{Conf, Totals};
 use oracle::lines::{parse_server_line, SLine};
 use view::{OwnEnd, Reason, Registry, Role, Shared, Violations};
 
+/// Longest `--flood-held-ms-max`: a flooder's lines outlast it at the
+/// default rate (see `client`).
+pub const FLOOD_HELD_MS_MAX: u64 = 60_000;
 /// Longest soak.
 pub const DURATION_S_MAX: u64 = 3_600;
 /// Most client slots.
@@ -128,6 +131,10 @@ pub struct SoakArgs {
     /// The server's close_linger_ms (passed in {limits}).
     #[arg(long, default_value_t = 500)]
     pub close_linger_ms: u64,
+    /// The server's flood_held_ms_max (passed in {limits}): how long a
+    /// flooder is held back before it is removed `flooding`.
+    #[arg(long, default_value_t = 2_000)]
+    pub flood_held_ms_max: u64,
     /// The server's outbox_lines_max (passed in {limits}). Small enough
     /// that a slow reader (small MSS, see `client`) is evicted in seconds,
     /// large enough that a member whose reads are delayed by a busy machine
@@ -157,6 +164,7 @@ impl Default for SoakArgs {
             msg_bytes: MSG_BYTES_DEFAULT,
             idle_timeout_ms: 3_000,
             close_linger_ms: 500,
+            flood_held_ms_max: 2_000,
             outbox_lines_max: 1_024,
             print_limits: false,
             json: false,
@@ -170,6 +178,7 @@ impl SoakArgs {
         protocol::Limits {
             idle_timeout_ms: self.idle_timeout_ms,
             close_linger_ms: self.close_linger_ms,
+            flood_held_ms_max: self.flood_held_ms_max,
             outbox_lines_max: self.outbox_lines_max,
             who_names_max: 400,
             presence_members_max: (self.clients + 16).max(1_000),
@@ -318,6 +327,8 @@ pub enum ArgsError {
     LifeMsMax,
     /// `--outbox-lines-max` not in 1..=1000000.
     OutboxLinesMax,
+    /// `--flood-held-ms-max` not in 500..=[`FLOOD_HELD_MS_MAX`].
+    FloodHeld,
 }
 
 impl fmt::Display for ArgsError {
@@ -340,6 +351,9 @@ impl fmt::Display for ArgsError {
             ArgsError::ChatEvery => write!(f, "--chat-every-ms must be 10..=10 x idle timeout"),
             ArgsError::LifeMsMax => write!(f, "--life-ms-max must be 500..=600000"),
             ArgsError::OutboxLinesMax => write!(f, "--outbox-lines-max must be 1..=1000000"),
+            ArgsError::FloodHeld => {
+                write!(f, "--flood-held-ms-max must be 500..={FLOOD_HELD_MS_MAX}")
+            }
         }
     }
 }
@@ -1038,6 +1052,7 @@ pub async fn run(args: &SoakArgs) -> Report {
         life_ms_max: args.life_ms_max,
         idle_timeout_ms: args.idle_timeout_ms,
         close_linger_ms: args.close_linger_ms,
+        flood_held_ms_max: args.flood_held_ms_max,
         weights: args.mix.0,
         connections_max,
         live: AtomicUsize::new(0),
@@ -1204,6 +1219,9 @@ fn validate(args: &SoakArgs) -> Result<(), ArgsError> {
     }
     if args.outbox_lines_max == 0 || args.outbox_lines_max > 1_000_000 {
         return Err(ArgsError::OutboxLinesMax);
+    }
+    if !(500..=FLOOD_HELD_MS_MAX).contains(&args.flood_held_ms_max) {
+        return Err(ArgsError::FloodHeld);
     }
     Ok(())
 }

@@ -30,8 +30,9 @@
 //!   the next one it gets from that sender is `k + 1`; if it saw the
 //!   sender's `joined`, the first one it gets is 0. The edges are exact,
 //!   not guessed: the receiver starts judging only from a point it saw
-//!   itself. Flooders are exempt (their rate-limited lines are dropped by
-//!   design, LIMIT-3). When a sender's departure is `left` (its `exit`
+//!   itself. Flooders are judged too: LIMIT-3 delays their lines, never
+//!   drops them (only the lines still held back when a flooder is removed
+//!   `flooding` are never sent, and those are its last). When a sender's departure is `left` (its `exit`
 //!   came after its messages on the same stream) or, for an idler,
 //!   `idle timeout` (its last message was a whole timeout earlier), a
 //!   receiver that was tracking it must have had all of them (INV-4);
@@ -733,7 +734,7 @@ impl View {
     }
 
     fn on_chat(&mut self, shared: &Shared, from: &str, text: &str, bytes: &[u8]) {
-        let Some((role, id, seq)) = self.sender(shared, from, text, bytes) else {
+        let Some((_, id, seq)) = self.sender(shared, from, text, bytes) else {
             return;
         };
         if self.gone.contains(id) {
@@ -760,7 +761,7 @@ impl View {
         let peer = self.peers.entry(id).or_insert(Peer { next: None });
         let problem = peer
             .next
-            .and_then(|next| order_problem(next, seq, role == Role::Flooder, from, bytes));
+            .and_then(|next| order_problem(next, seq, from, bytes));
         if problem.as_ref().is_none_or(|(id, _)| *id == SpecId::Inv4) {
             peer.next = Some(seq + 1);
         }
@@ -898,14 +899,8 @@ impl View {
 }
 
 /// INV-1, INV-3, INV-4 on one sender's numbers: message `seq` when `next`
-/// was expected (flooders may skip: LIMIT-3 drops their lines by design).
-fn order_problem(
-    next: u32,
-    seq: u32,
-    gaps_allowed: bool,
-    from: &str,
-    bytes: &[u8],
-) -> Option<(SpecId, String)> {
+/// was expected.
+fn order_problem(next: u32, seq: u32, from: &str, bytes: &[u8]) -> Option<(SpecId, String)> {
     if seq + 1 == next {
         Some((
             SpecId::Inv1,
@@ -920,7 +915,7 @@ fn order_problem(
                 quote(bytes)
             ),
         ))
-    } else if seq > next && !gaps_allowed {
+    } else if seq > next {
         Some((
             SpecId::Inv4,
             format!(

@@ -204,6 +204,21 @@ impl<S: AsyncRead + AsyncWrite> Client<S> {
             .expect("write");
     }
 
+    /// Writes as much of `bytes` as the peer takes within `wait`; returns
+    /// how many bytes that was (flow control shows as fewer than all).
+    pub async fn write_for(&mut self, bytes: &[u8], wait: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut written = 0;
+        // Bounded: each iteration writes at least one byte or ends.
+        while written < bytes.len() {
+            match tokio::time::timeout_at(deadline, self.writer.write(&bytes[written..])).await {
+                Ok(Ok(n)) if n > 0 => written += n,
+                _ => break,
+            }
+        }
+        written
+    }
+
     /// The next line (without LF), or how the stream ended.
     pub async fn next(&mut self) -> Result<String, End> {
         let mut buf = Vec::new();

@@ -134,9 +134,8 @@ fn exit_senders(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Finding>
 }
 
 /// The first message `s` said that the reference never received between
-/// `start` and `end`, beyond those its `rate-limited` replies excuse:
-/// each stands for one dropped line (LIMIT-3), which may have been a
-/// message.
+/// `start` and `end`. Nothing excuses one: a line past the token bucket
+/// is held back and handled before the `exit` behind it (LIMIT-3).
 fn undelivered(run: &Ref, s: usize, start: usize, end: usize) -> Option<Finding> {
     let sm = run.facts.member(s);
     let heard: Vec<&str> = run.ref_lines[start..end]
@@ -146,28 +145,16 @@ fn undelivered(run: &Ref, s: usize, start: usize, end: usize) -> Option<Finding>
             _ => None,
         })
         .collect();
-    let conn = &run.facts.conns[s];
-    let mut excused = conn.rate_limited_lines;
     for (_, text) in &sm.messages {
         if heard.contains(&text.as_str()) {
-            continue;
-        }
-        if excused > 0 {
-            excused -= 1;
             continue;
         }
         return Some(Facts::finding(
             SpecId::Inv4,
             &[s, run.refc],
             format!(
-                "{} said {text:?} before exit, but {} never received it{}",
-                sm.name,
-                run.ref_name,
-                if conn.rate_limited {
-                    " (more missing than rate-limited replies)"
-                } else {
-                    ""
-                }
+                "{} said {text:?} before exit, but {} never received it",
+                sm.name, run.ref_name,
             ),
         ));
     }

@@ -33,12 +33,13 @@ pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Find
     }
     let facts = run.facts;
     let l = &facts.header.limits;
-    let bound_us = (l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS) * 1000;
     let mut out = Vec::new();
     for &(r, end) in &placed.departures {
         let Some(e) = end else { continue };
         let notice_us = run.ref_lines[e].0;
         let conn = &facts.conns[r];
+        let held_ms = held_ms(facts, r);
+        let bound_us = (held_ms + l.idle_timeout_ms + l.close_linger_ms + QUIET_MARGIN_MS) * 1000;
         out.extend(closed_unheard(run, r, notice_us, judged));
         let last_us = conn.sent.last().map_or(conn.opened_us, |s| s.0);
         if impaired(facts, last_us, notice_us) {
@@ -53,8 +54,8 @@ pub(crate) fn check(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Find
             &[r, run.refc],
             format!(
                 "{} was told of {}'s departure at {}, {} after its last bytes at {}: \
-                 more than idle_timeout_ms + close_linger_ms + {QUIET_MARGIN_MS} ms, with \
-                 no fault near",
+                 more than {held_ms} ms held back + idle_timeout_ms + close_linger_ms + \
+                 {QUIET_MARGIN_MS} ms, with no fault near",
                 run.ref_name,
                 facts.member(r).name,
                 crate::transcript::time(notice_us).trim(),
@@ -80,7 +81,9 @@ fn closed_unheard(run: &Ref, r: usize, notice_us: u64, judged: &mut Judged) -> O
         return None;
     }
     judged.one(SpecId::Inv7);
-    if notice_us <= closed_us + QUIET_MARGIN_MS * 1000 {
+    // LIMIT-3: a close behind held lines takes effect after them.
+    let held_ms = held_ms(facts, r);
+    if notice_us <= closed_us + (held_ms + QUIET_MARGIN_MS) * 1000 {
         return None;
     }
     Some(Facts::finding(
@@ -88,7 +91,8 @@ fn closed_unheard(run: &Ref, r: usize, notice_us: u64, judged: &mut Judged) -> O
         &[r, run.refc],
         format!(
             "{} was told of {}'s departure at {}, {} after its client closed the \
-             connection at {}: more than {QUIET_MARGIN_MS} ms, with no fault near",
+             connection at {}: more than {held_ms} ms held back + {QUIET_MARGIN_MS} ms, \
+             with no fault near",
             run.ref_name,
             facts.member(r).name,
             crate::transcript::time(notice_us).trim(),
@@ -96,6 +100,20 @@ fn closed_unheard(run: &Ref, r: usize, notice_us: u64, judged: &mut Judged) -> O
             crate::transcript::time(closed_us).trim(),
         ),
     ))
+}
+
+/// How long the server may have held `r`'s lines back (LIMIT-3): up to
+/// `flood_held_ms_max` if it sent more lines than its bucket holds or was
+/// told it was rate-limited, else 0.
+fn held_ms(facts: &Facts, r: usize) -> u64 {
+    let l = &facts.header.limits;
+    let c = &facts.conns[r];
+    let may_be_held = c.rate_limited || c.sent.len() > l.rate_burst_lines as usize;
+    if may_be_held {
+        l.held_ms_max()
+    } else {
+        0
+    }
 }
 
 /// Whether a fault struck in `[from_us - FAULT_SHADOW_MS, to_us]` or was

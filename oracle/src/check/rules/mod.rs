@@ -3,8 +3,8 @@
 //! [`Judged`] how often it judged each of them.
 //!
 //! - [`wire`]: SRV-1, WIRE-8 (lines the judge cannot read).
-//! - [`session`]: SESS-1 (also in time), SESS-3, SESS-6, LEAVE-5 and what the session
-//!   walk found (SRV-1, INV-6, INV-9 on a connection's own lines).
+//! - [`session`]: SESS-1 (also in time), SESS-3, SESS-6, LEAVE-5, LIMIT-3
+//!   (`flooding` in time) and what the session walk found (SRV-1, INV-6, INV-9 on a connection's own lines).
 //! - [`views`]: INV-1, INV-2, INV-5, INV-6, INV-9 in each member's own
 //!   view of who is present.
 //! - [`senders`]: INV-1, INV-3, INV-4 from each sender's own lines.
@@ -27,6 +27,7 @@
 //! | SESS-3 | naming connection whose handshake deadline fell in an unimpaired part of the run |
 //! | SESS-6 | connection that reached its final line (nothing may follow) |
 //! | LEAVE-5 | connection the server closed after a graceful shutdown began (not a paused reader) |
+//! | LIMIT-3 | member removed `flooding` that sent no over-long line |
 //! | INV-1 | chat line read in a view; sender-to-receiver stream compared; membership compared with the reference; prefix checked for extra lines |
 //! | INV-2 | message a member sent (it must not come back); membership compared with the reference |
 //! | INV-3 | sender-to-receiver stream compared; membership compared with the reference |

@@ -1,6 +1,7 @@
 //! INV-1, INV-3, INV-4 from the senders' side: each sender's messages
 //! reach each receiver in the order sent (INV-3), without gaps (INV-4) and
-//! without repeats (INV-1).
+//! without repeats (INV-1). No gap is excused: the server holds a line
+//! past the token bucket back and never drops it (LIMIT-3).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,8 +19,6 @@ struct Said<'a> {
     name: &'a str,
     msgs: Vec<&'a str>,
     index: BTreeMap<&'a str, usize>,
-    /// Whether a gap is a loss (not when lines were rate-limited).
-    gaps_checked: bool,
 }
 
 /// The rule, for the run `epoch`. Each sender-to-receiver stream it
@@ -44,9 +43,7 @@ pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Fin
             };
             judged.one(SpecId::Inv1);
             judged.one(SpecId::Inv3);
-            if said.gaps_checked {
-                judged.one(SpecId::Inv4);
-            }
+            judged.one(SpecId::Inv4);
             problems.extend(in_order(&said, lines, r, s));
         }
     }
@@ -89,23 +86,7 @@ fn placeable<'f>(facts: &'f Facts, s: usize) -> Said<'f> {
         name: &sm.name,
         msgs,
         index,
-        gaps_checked: gaps_are_losses(facts, s),
     }
-}
-
-/// Whether a gap in `s`'s messages is a loss: not when the server
-/// answered one of them `rate-limited` (LIMIT-3 drops it), nor, with
-/// rate limiting on, when the connection ended on the client's side (a
-/// crash, a reset, Ctrl-C) before every reply could arrive: a
-/// `rate-limited` answer still in flight is lost with it.
-fn gaps_are_losses(facts: &Facts, s: usize) -> bool {
-    let conn = &facts.conns[s];
-    let rate_on = facts.header.limits.rate_lines_per_s > 0;
-    let cut_short = conn
-        .closed
-        .is_some_and(|(_, how)| how != crate::record::CloseKind::Eof);
-    let excused = conn.rate_limited || (rate_on && cut_short);
-    !excused
 }
 
 /// The first fault in how `r` received `s`'s lines, if any.
@@ -117,7 +98,7 @@ fn in_order(said: &Said, lines: &[(&[u8], &str)], r: usize, s: usize) -> Option<
             continue;
         };
         if idx >= p {
-            if idx > p && !seen.is_empty() && said.gaps_checked {
+            if idx > p && !seen.is_empty() {
                 return Some(Facts::finding(
                     SpecId::Inv4,
                     &[r, s],

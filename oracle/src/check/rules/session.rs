@@ -1,7 +1,8 @@
 //! The session of each connection (SPEC §3, §6): what the session walk
 //! found (SESS-1, SESS-6, SRV-1, INV-6, INV-9), SESS-1 in time (every
-//! connect attempt answered), LEAVE-5 (told of a shutdown) and SESS-3
-//! (the handshake timeout).
+//! connect attempt answered), LEAVE-5 (told of a shutdown), SESS-3
+//! (the handshake timeout) and LIMIT-3 (no `flooding` before the member
+//! can have been held back for `flood_held_ms_max`).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ pub(crate) fn check(facts: &Facts, judged: &mut Judged) -> Vec<Finding> {
         problems.extend(unanswered(facts, conn, judged));
         problems.extend(shutdown_untold(facts, conn, judged));
         problems.extend(handshake_untimed(facts, conn, judged));
+        problems.extend(flooded_early(facts, conn, judged));
         out.extend(
             problems
                 .into_iter()
@@ -45,6 +47,65 @@ fn walk_judged(conn: &Conn, judged: &mut Judged) {
     if conn.gone {
         judged.one(SpecId::Sess6);
     }
+}
+
+/// LIMIT-3 in time: a member is removed `flooding` only after being held
+/// back for `flood_held_ms_max` without a break. Its bucket is full at the
+/// join, so the first line it can have had held back is at the earliest
+/// its line number `rate_burst_lines + 1` after the claim, and that line
+/// was held no earlier than it was sent: its `! flooding` cannot arrive
+/// before that send plus `flood_held_ms_max`. Lines are counted from the
+/// claim on (with any line written at the same moment before it), so the
+/// bound is never later than the truth. A member that
+/// sent an over-long line is not judged (the server takes a token for it
+/// before its LF).
+fn flooded_early(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId, String)> {
+    let limits = &facts.header.limits;
+    let m = conn.member.as_ref()?;
+    if m.end != crate::check::facts::OwnEnd::Removed(ErrorCode::Flooding) {
+        return None;
+    }
+    let removed_us = m.end_us?;
+    let burst = limits.rate_burst_lines as usize;
+    // `sent` holds whole lines, each at the time its LF was written.
+    let lines: Vec<&(u64, Vec<u8>)> = conn
+        .sent
+        .iter()
+        .filter(|(at, _)| *at >= m.claim_us)
+        .collect();
+    if lines
+        .iter()
+        .any(|(_, l)| l.len() > limits.line_bytes_max + 1)
+    {
+        return None;
+    }
+    let count = lines.len();
+    // The claim itself is counted too: + 1.
+    let first_held_us = lines.get(burst + 1).map(|(at, _)| *at);
+    judged.one(SpecId::Limit3);
+    let Some(first_us) = first_held_us else {
+        return Some((
+            SpecId::Limit3,
+            format!(
+                "removed flooding having sent at most {} lines after its name, \
+                 within its bucket of {burst}",
+                count.saturating_sub(1)
+            ),
+        ));
+    };
+    let due_us = first_us + limits.flood_held_ms_max * 1_000;
+    (removed_us < due_us).then(|| {
+        (
+            SpecId::Limit3,
+            format!(
+                "removed flooding at {}, but its first line past the bucket was \
+                 sent at {}: held back for less than flood_held_ms_max {} ms",
+                crate::transcript::time(removed_us),
+                crate::transcript::time(first_us),
+                limits.flood_held_ms_max
+            ),
+        )
+    })
 }
 
 /// How long after a connect attempt its first line must have arrived:
