@@ -197,7 +197,8 @@ pub fn check(data: &[u8]) {
                     world: Rc::clone(&world),
                 };
                 input(LogEvent::Accepted { conn, now_ms });
-                room.accepted(conn, outbox, now_ms);
+                let from = std::net::IpAddr::from((conn as u32).to_be_bytes());
+                room.accepted(conn, from, outbox, now_ms);
             }
             Event::Known { conn, line } => {
                 if let Some(conn) = conn_of(conn) {

@@ -59,6 +59,7 @@ spec_ids! {
     Sess5 => "SESS-5",
     Sess6 => "SESS-6",
     Sess7 => "SESS-7",
+    Sess8 => "SESS-8",
     Cmd1 => "CMD-1",
     Cmd2 => "CMD-2",
     Cmd3 => "CMD-3",

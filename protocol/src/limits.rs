@@ -104,6 +104,12 @@ limits! {
         "Members in the room";
     naming_max: usize = 1024, "SESS-1",
         "Connections naming at once";
+    address_naming_max: usize = 8, "SESS-1",
+        "Connections from one address (IPv6: one /64) naming at once; 0: no limit";
+    connections_max: usize = 12_288, "SESS-8",
+        "Connections held open at once, closing ones included";
+    address_connections_max: usize = 32, "SESS-8",
+        "Connections from one address (IPv6: one /64) held open at once; 0: no limit";
     handshake_timeout_ms: u64 = 30_000, "SESS-3",
         "Time from accept to membership, ms";
     idle_timeout_ms: u64 = 300_000, "LEAVE-4",
@@ -161,6 +167,8 @@ pub enum LimitsError {
     MembersMaxZero,
     /// `naming_max` is 0.
     NamingMaxZero,
+    /// `connections_max` is 0.
+    ConnectionsMaxZero,
     /// `outbox_lines_max` is 0.
     OutboxLinesMaxZero,
     /// `rate_burst_lines` is 0 while `rate_lines_per_s` is not.
@@ -185,9 +193,10 @@ impl std::fmt::Display for LimitsError {
             }
             LimitsError::MembersMaxZero
             | LimitsError::NamingMaxZero
-            | LimitsError::OutboxLinesMaxZero => {
-                f.write_str("members_max, naming_max and outbox_lines_max must be positive")
-            }
+            | LimitsError::ConnectionsMaxZero
+            | LimitsError::OutboxLinesMaxZero => f.write_str(
+                "members_max, naming_max, connections_max and outbox_lines_max must be positive",
+            ),
             LimitsError::RateBurstLinesZero | LimitsError::FloodHeldMsMaxZero => f.write_str(
                 "rate_burst_lines and flood_held_ms_max must be positive when rate limiting",
             ),
@@ -260,6 +269,9 @@ impl Limits {
         }
         if self.naming_max == 0 {
             return Err(LimitsError::NamingMaxZero);
+        }
+        if self.connections_max == 0 {
+            return Err(LimitsError::ConnectionsMaxZero);
         }
         if self.outbox_lines_max == 0 {
             return Err(LimitsError::OutboxLinesMaxZero);
@@ -397,6 +409,8 @@ mod tests {
         check(|l| l.who_names_max = 401, Err(WhoNamesMaxOutOfRange));
         check(|l| l.members_max = 0, Err(MembersMaxZero));
         check(|l| l.naming_max = 0, Err(NamingMaxZero));
+        check(|l| l.connections_max = 0, Err(ConnectionsMaxZero));
+        check(|l| l.address_connections_max = 0, Ok(()));
         check(|l| l.outbox_lines_max = 0, Err(OutboxLinesMaxZero));
         check(|l| l.rate_burst_lines = 0, Err(RateBurstLinesZero));
         check(
@@ -437,7 +451,7 @@ mod tests {
             ),
             (
                 LimitsError::NamingMaxZero,
-                "members_max, naming_max and outbox_lines_max must be positive",
+                "members_max, naming_max, connections_max and outbox_lines_max must be positive",
             ),
             (
                 LimitsError::RateBurstLinesZero,

@@ -45,12 +45,17 @@ fn limits(members: usize) -> Limits {
     }
 }
 
+/// An address of its own for connection `id` (no per-address limit bites).
+fn own_address(id: u64) -> std::net::IpAddr {
+    std::net::IpAddr::from((id as u32).to_be_bytes())
+}
+
 /// A room of `members` named members `m0..`, and the shared line count.
 fn room_of(members: usize) -> (Room<Counting>, Rc<Cell<u64>>) {
     let count = Rc::new(Cell::new(0));
     let mut room = Room::new(limits(members));
     for i in 0..members as u64 {
-        room.accepted(i, Counting(Rc::clone(&count)), 0);
+        room.accepted(i, own_address(i), Counting(Rc::clone(&count)), 0);
         let name = format!("m{i}");
         room.line(i, Ok(&name), 0);
     }
@@ -99,7 +104,7 @@ fn join_leave(c: &mut Criterion) {
         b.iter(|| {
             let id = next;
             next += 1;
-            room.accepted(id, Counting(Rc::new(Cell::new(0))), 0);
+            room.accepted(id, own_address(id), Counting(Rc::new(Cell::new(0))), 0);
             room.line(id, Ok("newcomer"), 0);
             room.line(id, Ok("exit"), 0);
             room.closed(id);

@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
+use std::net::IpAddr;
+
 use crate::outbox::{self, Shared};
 use crate::room::ConnId;
 
@@ -26,8 +28,12 @@ use crate::tuning::READ_CHUNK_BYTES_MAX;
 /// What connection tasks tell the room task.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A new connection; its tasks are running.
-    Accepted { conn: ConnId, outbox: Arc<Shared> },
+    /// A new connection from address `from`; its tasks are running.
+    Accepted {
+        conn: ConnId,
+        from: IpAddr,
+        outbox: Arc<Shared>,
+    },
     /// One decoded line or line error.
     Line {
         conn: ConnId,
@@ -271,6 +277,8 @@ pub(crate) struct Ending {
     pub(crate) reader: JoinHandle<()>,
     /// Held until this connection's lines are out (for `run`'s shutdown).
     pub(crate) drain_guard: mpsc::Sender<()>,
+    /// Its slot behind the door (SESS-8), freed when the writer ends.
+    pub(crate) pass: crate::door::Pass,
 }
 
 /// The end of a connection: after a requested close, FIN and a bounded
@@ -286,6 +294,7 @@ async fn close<W: AsyncWrite + Unpin>(
         events,
         reader,
         drain_guard,
+        pass,
     } = ending;
     match end {
         Ok(deadline) => {
@@ -316,6 +325,9 @@ async fn close<W: AsyncWrite + Unpin>(
             }
         }
     }
+    // The socket is closed with the writer; its door slot goes with it.
+    drop(writer);
+    drop(pass);
 }
 
 #[cfg(test)]
@@ -345,6 +357,9 @@ mod tests {
             events,
             reader,
             drain_guard: drain,
+            pass: crate::door::Door::new(1, 0)
+                .admit(std::net::Ipv4Addr::LOCALHOST.into())
+                .expect("an empty door admits"),
         });
         let write = write_loop(w, shared, ending);
         assert!(std::mem::size_of_val(&write) <= TASK_FUTURE_BYTES_MAX);

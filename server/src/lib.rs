@@ -4,6 +4,8 @@
 //! - [`room`]: the pure room core. Membership, naming, broadcast,
 //!   departures, rate limits and timeouts; events in, lines out through an
 //!   [`room::Outbox`] trait. No tokio, no clock, no sockets.
+//! - [`door`]: how many connections the server holds open, in all and
+//!   per address (SESS-8), decided at accept before any task exists.
 //! - [`listener`]: the transport seam ([`Listener`]), with impls for
 //!   tokio's `TcpListener` and, with the `turmoil` feature (chat-sim and
 //!   this crate's tests), turmoil's.
@@ -27,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod conn;
+pub mod door;
 pub mod listener;
 mod outbox;
 pub mod room;

@@ -50,6 +50,14 @@ pub trait Listener: Send + 'static {
     /// example out of file descriptors); the server logs it and goes on.
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
 
+    /// Refuses an accepted stream at the door (SESS-8): one write of
+    /// `line` that does not wait (a socket with no room for it gets
+    /// nothing), then the stream is dropped, which closes it. No task, no
+    /// timer, no linger.
+    fn refuse(stream: Self::Stream, line: &[u8]) {
+        refuse_on(stream, line);
+    }
+
     /// Splits an accepted stream. The default works for any stream: the
     /// halves of `tokio::io::split`, the writing half behind a lock that
     /// the writer task and the room task's direct write share (each holds
@@ -64,6 +72,20 @@ pub trait Listener: Send + 'static {
             read,
             write: LockedWriter(write.clone()),
             direct: write,
+        }
+    }
+}
+
+/// [`Listener::refuse`] on any stream: one poll of a write of `line` with
+/// a waker that does nothing, a shutdown if it all went, then the drop.
+/// A fresh socket's send buffer is empty, so the line goes (Linux keeps
+/// at least 4 KiB of it).
+pub fn refuse_on<S: AsyncWrite + Unpin>(mut stream: S, line: &[u8]) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let wrote = Pin::new(&mut stream).poll_write(&mut cx, line);
+    if let Poll::Ready(Ok(n)) = wrote {
+        if n == line.len() {
+            let _ = Pin::new(&mut stream).poll_shutdown(&mut cx);
         }
     }
 }

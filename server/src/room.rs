@@ -21,6 +21,7 @@
 //! that produced the line, LIMIT-2), before it returns.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::IpAddr;
 
 use bytes::Bytes;
 use protocol::server::write_chat;
@@ -132,6 +133,8 @@ struct Conn<O> {
     /// Whether the next held line is answered `rate-limited`: at the join
     /// and whenever the bucket is full again.
     notice_armed: bool,
+    /// Its address, as the per-address limits count it (SESS-1, SESS-8).
+    from: IpAddr,
     /// The time under which this connection sits in `Room::deadlines`;
     /// never later than its real deadline.
     scheduled_ms: u64,
@@ -154,6 +157,9 @@ pub struct Room<O: Outbox> {
     shut_down: bool,
     prompt: Bytes,
     stats: Stats,
+    /// Naming connections per address (SESS-1); no entry at zero, so at
+    /// most `naming_max` keys.
+    naming_by_address: BTreeMap<IpAddr, usize>,
 }
 
 /// Formats one server line, with its LF, into shareable bytes.
@@ -194,6 +200,7 @@ impl<O: Outbox> Room<O> {
             overflowed: VecDeque::new(),
             shut_down: false,
             prompt: format_line(&ServerLine::Prompt),
+            naming_by_address: BTreeMap::new(),
             stats: Stats::default(),
         }
     }
@@ -248,7 +255,7 @@ impl<O: Outbox> Room<O> {
     /// A new connection (SESS-1): refused with `server-full` if the room
     /// or the naming queue is full, otherwise sent the prompt. After
     /// [`Room::shutdown`] it gets the shutdown line and is closed.
-    pub fn accepted(&mut self, conn: ConnId, mut outbox: O, now_ms: u64) {
+    pub fn accepted(&mut self, conn: ConnId, from: IpAddr, mut outbox: O, now_ms: u64) {
         self.stats.accepted += 1;
         if self.shut_down {
             outbox.close(
@@ -261,8 +268,11 @@ impl<O: Outbox> Room<O> {
             !self.conns.contains_key(&conn),
             "connection ids are never reused"
         );
+        let from = crate::door::address_key(from);
+        let naming_here = self.naming_by_address.get(&from).copied().unwrap_or(0);
         if self.members.len() >= self.limits.members_max
             || self.naming_count() >= self.limits.naming_max
+            || (self.limits.address_naming_max > 0 && naming_here >= self.limits.address_naming_max)
         {
             info!(conn, "refused: server full");
             outbox.close(
@@ -289,8 +299,10 @@ impl<O: Outbox> Room<O> {
                 ended: false,
                 notice_armed: true,
                 scheduled_ms: deadline_ms,
+                from,
             },
         );
+        self.naming_by_address.insert(from, naming_here + 1);
         self.deadlines.insert((deadline_ms, conn));
         let prompt = self.prompt.clone();
         self.send(conn, &prompt);
@@ -666,6 +678,7 @@ impl<O: Outbox> Room<O> {
             return;
         };
         c.session.accept(name.clone());
+        let from = c.from;
         let seq = self.next_join_seq;
         self.next_join_seq += 1;
         c.join_seq = Some(seq);
@@ -679,6 +692,7 @@ impl<O: Outbox> Room<O> {
         c.scheduled_ms = Self::deadline_of(c, &self.limits);
         self.deadlines.insert((c.scheduled_ms, conn));
         self.names.insert(name.key(), conn);
+        Self::naming_ended(&mut self.naming_by_address, from);
         self.members.insert(
             seq,
             Member {
@@ -714,6 +728,16 @@ impl<O: Outbox> Room<O> {
         self.broadcast(&line, Some(conn));
     }
 
+    /// One naming connection from `from` is naming no more.
+    fn naming_ended(counts: &mut BTreeMap<IpAddr, usize>, from: IpAddr) {
+        if let Some(n) = counts.get_mut(&from) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&from);
+            }
+        }
+    }
+
     /// Closes a connection that is not a member, with `last` as its final
     /// line; nobody else is told.
     fn close_naming(&mut self, conn: ConnId, last: Option<Bytes>) {
@@ -722,6 +746,7 @@ impl<O: Outbox> Room<O> {
         };
         debug_assert!(c.join_seq.is_none());
         self.deadlines.remove(&(c.scheduled_ms, conn));
+        Self::naming_ended(&mut self.naming_by_address, c.from);
         c.session.depart();
         if let Some(mut outbox) = c.outbox.take() {
             outbox.close(last, self.limits.close_linger_ms);
@@ -892,14 +917,20 @@ mod tests {
             }
         }
 
+        /// A connection from an address of its own.
         fn connect(&mut self) -> ConnId {
+            let [_, a, b, c] = (self.next as u32).to_be_bytes();
+            self.connect_from(IpAddr::from([10, a, b, c]))
+        }
+
+        fn connect_from(&mut self, from: IpAddr) -> ConnId {
             let conn = self.next;
             self.next += 1;
             let rec = Rec {
                 conn,
                 records: self.records.clone(),
             };
-            self.room.accepted(conn, rec, self.now_ms);
+            self.room.accepted(conn, from, rec, self.now_ms);
             conn
         }
 
@@ -1431,6 +1462,39 @@ mod tests {
         );
         let last = t.closed(aa).and_then(|(last, _)| last);
         assert!(last.is_some_and(|l| l.starts_with("! flooding:")));
+    }
+
+    // SESS-1: one address holds at most address_naming_max naming slots;
+    // a newcomer from elsewhere is still prompted, and a slot is free
+    // again once its connection joins or goes.
+    #[test]
+    fn sess_1_naming_slots_per_address() {
+        const FULL: &str = "! server-full: the server is full, try again later\n";
+        let mut t = T::new(Limits {
+            address_naming_max: 2,
+            ..Limits::default()
+        });
+        let refused = |t: &T, c: ConnId| t.closed(c).and_then(|c| c.0).as_deref() == Some(FULL);
+        let here = IpAddr::from([192, 0, 2, 1]);
+        let a = t.connect_from(here);
+        let b = t.connect_from(here);
+        let c = t.connect_from(here);
+        assert_eq!(t.take(a), ["* Enter your name:"]);
+        assert!(refused(&t, c), "a third naming from one address");
+        let elsewhere = t.connect_from(IpAddr::from([192, 0, 2, 2]));
+        assert_eq!(t.take(elsewhere), ["* Enter your name:"]);
+        t.send(a, "aa");
+        assert!(t.room.is_member(a));
+        let d = t.connect_from(here);
+        assert_eq!(t.take(d), ["* Enter your name:"], "aa's slot is free");
+        let e = t.connect_from(here);
+        assert!(refused(&t, e));
+        t.send(b, "exit");
+        let f = t.connect_from(here);
+        assert_eq!(t.take(f), ["* Enter your name:"], "b's slot is free");
+        // An IPv4-mapped IPv6 peer counts as its IPv4 address.
+        let mapped = t.connect_from("::ffff:192.0.2.1".parse().expect("literal"));
+        assert!(refused(&t, mapped));
     }
 
     // LIMIT-3: a flood is not ended by a moment with nothing held (the

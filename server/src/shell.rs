@@ -10,11 +10,13 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 
+use protocol::{ErrorCode, ServerLine};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, Duration, Instant};
 use tracing::{info, warn};
 
 use crate::conn::{self, sleep_until_some, Event};
+use crate::door::Door;
 use crate::outbox::{Handle, Shared, Wakes};
 use crate::room::{ConnId, Room};
 use crate::{Config, Listener, Tuning};
@@ -44,6 +46,9 @@ pub(crate) async fn run<L: Listener>(
     let room_task = tokio::spawn(room_loop(room, events_rx, stop_rx, epoch, *tuning));
 
     tokio::pin!(shutdown);
+    let door = Door::new(limits.connections_max, limits.address_connections_max);
+    let mut refusal = Vec::new();
+    ServerLine::error(ErrorCode::ServerFull).write_to(&mut refusal);
     let mut next_conn: ConnId = 0;
     info!("accepting connections");
     loop {
@@ -52,6 +57,13 @@ pub(crate) async fn run<L: Listener>(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
+                    // SESS-8: a refused connection costs one write that
+                    // does not wait and a close: no task, no timer.
+                    let Some(pass) = door.admit(addr.ip()) else {
+                        tracing::debug!(%addr, "refused at the door");
+                        L::refuse(stream, &refusal);
+                        continue;
+                    };
                     let conn = next_conn;
                     next_conn += 1;
                     tracing::debug!(conn, %addr, "accepted");
@@ -60,7 +72,7 @@ pub(crate) async fn run<L: Listener>(
                     // The room hears of the connection before any of its
                     // lines: the reader starts only after this send.
                     if events_tx
-                        .send(Event::Accepted { conn, outbox: outbox.clone() })
+                        .send(Event::Accepted { conn, from: addr.ip(), outbox: outbox.clone() })
                         .await
                         .is_err()
                     {
@@ -78,6 +90,7 @@ pub(crate) async fn run<L: Listener>(
                         events: events_tx.clone(),
                         reader,
                         drain_guard: drain_tx.clone(),
+                        pass,
                     });
                     tokio::spawn(conn::write_loop(split.write, outbox, ending));
                 }
@@ -148,9 +161,9 @@ async fn room_loop(
                 let now = now_ms(epoch);
                 for event in batch.drain(..) {
                     match event {
-                        Event::Accepted { conn, outbox } => {
+                        Event::Accepted { conn, from, outbox } => {
                             let handle = Handle { shared: outbox, wakes: wakes.clone() };
-                            room.accepted(conn, handle, now);
+                            room.accepted(conn, from, handle, now);
                         }
                         Event::Line { conn, line } => room.line(conn, line.as_deref().map_err(|e| *e), now),
                         Event::Closed { conn } => room.closed(conn),
@@ -180,12 +193,12 @@ async fn room_loop(
     events.close();
     // Bounded: the queue is closed, so only what is in it now remains.
     while let Ok(event) = events.try_recv() {
-        if let Event::Accepted { conn, outbox } = event {
+        if let Event::Accepted { conn, from, outbox } = event {
             let handle = Handle {
                 shared: outbox,
                 wakes: wakes.clone(),
             };
-            room.accepted(conn, handle, now_ms(epoch));
+            room.accepted(conn, from, handle, now_ms(epoch));
         }
     }
     let _ = wakes.publish(&mut waking);

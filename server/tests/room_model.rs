@@ -394,7 +394,10 @@ impl Harness {
                     conn,
                     now_ms: self.now_ms,
                 });
-                self.room.accepted(conn, probe, self.now_ms);
+                // An address per connection: the model counts no per-address
+                // limit (the room's unit tests and the simulator do).
+                let from = std::net::IpAddr::from((conn as u32).to_be_bytes());
+                self.room.accepted(conn, from, probe, self.now_ms);
                 self.after_input();
             }
             Op::Name(c, n) => {

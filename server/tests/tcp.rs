@@ -309,6 +309,69 @@ async fn server_full_at_accept_and_at_claim() {
     server.stop().await.expect("clean shutdown");
 }
 
+// SESS-8: the door refuses a connection over address_connections_max or
+// connections_max with `server-full` and a close, and spends no task on
+// it; another address still gets in until the total is reached. SESS-1:
+// address_naming_max counts naming connections per address.
+#[tokio::test]
+async fn sess_8_door_refuses_at_once_without_a_task() {
+    let server = Server::start(Limits {
+        connections_max: 4,
+        address_connections_max: 2,
+        address_naming_max: 1,
+        ..limits()
+    })
+    .await;
+    let mut aa = server.join("aa").await;
+    let mut second = server.connect().await;
+    second.expect("* Enter your name:").await;
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    let mut refused = server.connect().await;
+    refused.expect_prefix("! server-full: ").await;
+    refused.expect_end().await;
+    assert_eq!(
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks(),
+        tasks,
+        "a connection refused at the door costs no task"
+    );
+    let mut bb = server.join_from("bb", [127, 0, 0, 2]).await;
+    let mut cc = server.connect_from([127, 0, 0, 3]).await;
+    cc.expect("* Enter your name:").await;
+    // Four open: the door is shut for every address.
+    let mut elsewhere = server.connect_from([127, 0, 0, 4]).await;
+    elsewhere.expect_prefix("! server-full: ").await;
+    elsewhere.expect_end().await;
+    aa.expect("* bb has joined the chat.").await;
+    bb.send("hi").await;
+    aa.expect("bb: hi").await;
+    server.stop().await.expect("clean shutdown");
+
+    // address_naming_max 1, no per-address connection limit.
+    let server = Server::start(Limits {
+        address_naming_max: 1,
+        address_connections_max: 0,
+        ..limits()
+    })
+    .await;
+    let mut naming = server.connect_from([127, 0, 0, 2]).await;
+    naming.expect("* Enter your name:").await;
+    let mut busy = server.connect_from([127, 0, 0, 2]).await;
+    busy.expect_prefix("! server-full: ").await;
+    busy.expect_end().await;
+    let mut other = server.connect_from([127, 0, 0, 5]).await;
+    other.expect("* Enter your name:").await;
+    naming.send("dd").await;
+    naming.expect("* Welcome, dd! Members (1): dd").await;
+    // dd is a member now: its address may name again.
+    let mut again = server.connect_from([127, 0, 0, 2]).await;
+    again.expect("* Enter your name:").await;
+    server.stop().await.expect("clean shutdown");
+}
+
 // LIMIT-2, INV-8, LEAVE-1: a member that never reads is removed as too
 // slow while the others keep chatting and lose nothing.
 #[tokio::test]

@@ -21,6 +21,10 @@ pub const CLIENT_HOSTS_MAX: usize = 4;
 /// Keep-alive interval of generated clients.
 pub const KEEPALIVE_MS: u64 = 1_000;
 
+/// Share of seeds that run with a tight door: `connections_max` about the
+/// client count, one or two connections and naming slots per address
+/// (SESS-8, SESS-1).
+const DOOR_SEEDS_RATIO: f64 = 0.15;
 /// Share of seeds that run with a small `presence_members_max` (LEAVE-6).
 pub const QUIET_SEEDS_RATIO: f64 = 0.2;
 
@@ -418,6 +422,16 @@ fn swarm(seed: u64, size: Size) -> Scenario {
     // so every other seed's scenario is the same as without them.
     if rng.random_bool(QUIET_SEEDS_RATIO) {
         settings.limits.presence_members_max = rng.random_range(1..=QUIET_PRESENCE_MAX);
+    }
+    // Some seeds run a tight door (SESS-8) and per-address naming slots
+    // (SESS-1): a reconnect while the old connection still lingers, or a
+    // crowd at once, is refused `server-full`. Drawn after everything
+    // else, like the quiet rooms.
+    if rng.random_bool(DOOR_SEEDS_RATIO) {
+        let n = clients.len();
+        settings.limits.connections_max = rng.random_range((n / 2).max(1)..=n + 4);
+        settings.limits.address_connections_max = rng.random_range(1..=2);
+        settings.limits.address_naming_max = rng.random_range(1..=2);
     }
     let end_ms = active_ms
         + 3_000

@@ -52,6 +52,13 @@ impl server::listener::Listener for SimListener {
         self.accepted += 1;
         Ok((Shaky::new(stream, self.transport, self.seed, conn), addr))
     }
+
+    /// A refusal at the door (SESS-8) is written on the stream without the
+    /// seeded faults: it is the first write to a fresh socket, whose empty
+    /// send buffer no kernel refuses a 50-byte line.
+    fn refuse(stream: Self::Stream, line: &[u8]) {
+        server::listener::refuse_on(stream.into_inner(), line);
+    }
 }
 
 /// Simulated time allowed beyond `end_ms` before turmoil itself gives up.

@@ -71,6 +71,11 @@ impl<S> Shaky<S> {
         Shaky { inner, rates, rng }
     }
 
+    /// The stream without its seeded faults.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     fn hit(&mut self, pct: u8) -> bool {
         pct > 0 && self.rng.random_range(0..100u8) < pct
     }

@@ -27,17 +27,20 @@ pub enum Profile {
     Timeouts,
     /// `presence_members_max` 1: every room of two is quiet (LEAVE-6).
     Quiet,
+    /// Three connections and one naming slot per address (SESS-8, SESS-1).
+    Door,
     /// Defaults, and the driver stops the server itself (LEAVE-5), so the
     /// case needs a server of its own (`--spawn` only).
     Shutdown,
 }
 
 /// Every profile, in the order they run.
-pub const PROFILES: [Profile; 5] = [
+pub const PROFILES: [Profile; 6] = [
     Profile::Default,
     Profile::Limits,
     Profile::Timeouts,
     Profile::Quiet,
+    Profile::Door,
     Profile::Shutdown,
 ];
 
@@ -49,6 +52,7 @@ impl Profile {
             Profile::Limits => "limits",
             Profile::Timeouts => "timeouts",
             Profile::Quiet => "quiet",
+            Profile::Door => "door",
             Profile::Shutdown => "shutdown",
         }
     }
@@ -85,6 +89,11 @@ impl Profile {
             },
             Profile::Quiet => Limits {
                 presence_members_max: 1,
+                ..d
+            },
+            Profile::Door => Limits {
+                address_connections_max: 3,
+                address_naming_max: 1,
                 ..d
             },
         }
@@ -233,6 +242,9 @@ pub struct Case {
     pub keepalive: Vec<(usize, u64)>,
     /// Clients whose socket asks for a small receive buffer (LIMIT-2).
     pub small_rcvbuf: Vec<usize>,
+    /// Clients that all connect from one address (SESS-8); every other
+    /// client has an address of its own (on IPv4 loopback).
+    pub one_address: Vec<usize>,
     /// The client whose view is the room order, if not the first member.
     pub witness: Option<usize>,
     /// Whether the checker may take the settled end as quiesced (INV-7):
@@ -291,6 +303,7 @@ impl B {
             steps: Vec::new(),
             keepalive: Vec::new(),
             small_rcvbuf: Vec::new(),
+            one_address: Vec::new(),
             witness: None,
             quiesced: true,
             sim_only: None,
@@ -406,6 +419,7 @@ pub fn all() -> Vec<Case> {
         slow_reader(),
         member_limit(),
         naming_limit(),
+        door(),
         who_cap(),
         handshake_timeout(),
         idle_timeout(),
@@ -1237,6 +1251,50 @@ fn naming_limit() -> Case {
     .connect(n5)
     .prompt(n5)
     .done()
+}
+
+/// SESS-8, SESS-1: d1..d6 share one address, which may hold three
+/// connections and one naming slot; e1 comes from another and gets in.
+fn door() -> Case {
+    let (d1, d2, d3, d4, d5, d6, e1) = (0, 1, 2, 3, 4, 5, 6);
+    let mut c = B::new(
+        "door",
+        "one address: a second naming connection and a fourth connection get server-full; another address still gets in",
+        &["d1", "d2", "d3", "d4", "d5", "d6", "e1"],
+    )
+    .profile(Profile::Door)
+    .ids(&[SpecId::Sess8, SpecId::Sess1])
+    .join(d1, "d1", "* Welcome, d1! Members (1): d1")
+    .connect(d2)
+    .prompt(d2)
+    // address_naming_max 1: d2 is naming.
+    .connect(d3)
+    .expect_err(d3, "server-full")
+    .closed(d3)
+    .connect(d4)
+    .expect_err(d4, "server-full")
+    .closed(d4)
+    // Another address is not held back by this one.
+    .connect(e1)
+    .prompt(e1)
+    .line(d2, "d2")
+    .expect(d2, "* Welcome, d2! Members (2): d1, d2")
+    .expect(d1, &joined("d2"))
+    .join(d5, "d5", "* Welcome, d5! Members (3): d1, d2, d5")
+    .expect(d1, &joined("d5"))
+    .expect(d2, &joined("d5"))
+    // address_connections_max 3: d1, d2 and d5 are open; nobody naming.
+    .connect(d6)
+    .expect_err(d6, "server-full")
+    .closed(d6)
+    .line(e1, "e1")
+    .expect(e1, "* Welcome, e1! Members (4): d1, d2, d5, e1")
+    .expect(d1, &joined("e1"))
+    .expect(d2, &joined("e1"))
+    .expect(d5, &joined("e1"))
+    .done();
+    c.one_address = vec![d1, d2, d3, d4, d5, d6];
+    c
 }
 
 /// LIMIT-4: welcome and /who lists are capped.

@@ -330,18 +330,31 @@ pub async fn run_case(opts: &DriverOpts, case: &Case, spawned: &mut Option<Spawn
     }
 }
 
-/// Connects; with `small`, asks for a small receive buffer first so a
-/// client that stops reading fills the server's side quickly.
-async fn open(addr: std::net::SocketAddr, small: bool) -> std::io::Result<TcpStream> {
-    if !small {
-        return TcpStream::connect(addr).await;
-    }
+/// The address index of the clients that share one (127.1.255.1).
+const SHARED_CLIENT: usize = 0xff00;
+
+/// Connects client `c`; with `small`, asks for a small receive buffer
+/// first so a client that stops reading fills the server's side quickly.
+/// To a server on IPv4 loopback each client connects from a loopback
+/// address of its own (127.1.x.y), as the people of a case would, so the
+/// server's per-address limits (SESS-8) see one person per address;
+/// `c` = [`SHARED_CLIENT`] is the one address a case's
+/// [`super::cases::Case::one_address`] clients share.
+async fn open(addr: std::net::SocketAddr, small: bool, c: usize) -> std::io::Result<TcpStream> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
-    socket.set_recv_buffer_size(SMALL_RCVBUF_BYTES)?;
+    if let std::net::IpAddr::V4(ip) = addr.ip() {
+        if ip.is_loopback() {
+            let [_, _, x, y] = u32::try_from(c + 1).unwrap_or(u32::MAX).to_be_bytes();
+            socket.bind(std::net::SocketAddr::from(([127, 1, x, y], 0)))?;
+        }
+    }
+    if small {
+        socket.set_recv_buffer_size(SMALL_RCVBUF_BYTES)?;
+    }
     socket.connect(addr).await
 }
 
@@ -534,7 +547,13 @@ impl Driver<'_> {
             s.rec.open(at, c)
         };
         let small = self.case.small_rcvbuf.contains(&c);
-        let stream = match timeout(self.opts.step_timeout, open(self.opts.addr, small)).await {
+        let from = if self.case.one_address.contains(&c) {
+            SHARED_CLIENT
+        } else {
+            c
+        };
+        let stream = match timeout(self.opts.step_timeout, open(self.opts.addr, small, from)).await
+        {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 lock(&self.shared).push(What::ConnectFailed { conn: id });

@@ -17,14 +17,17 @@
 //!
 //! The chat server's default limits throttle a benchmark. Start it with
 //! `--rate-lines-per-s 0` (no token bucket), `--members-max` and
-//! `--naming-max` at least the member count, and, to have every join
+//! `--naming-max` at least the member count, `--address-connections-max 0
+//! --address-naming-max 0` (the generator's members share a few loopback
+//! addresses, SESS-8), and, to have every join
 //! announced, `--presence-members-max` at least the member count (pass the
 //! same value to the generator's `--presence-members-max`, which it uses
 //! only to know how many join notices to wait for). For example:
 //!
 //! ```text
 //! chat-sim load --members 100 --senders 10 --messages 2000 \
-//!   --spawn 'target/release/chat-server --bind 127.0.0.1:{port} --rate-lines-per-s 0'
+//!   --spawn 'target/release/chat-server --bind 127.0.0.1:{port} --rate-lines-per-s 0 \
+//!     --address-connections-max 0 --address-naming-max 0'
 //! ```
 //!
 //! Not the bottleneck by design: one current-thread runtime; each reader

@@ -175,14 +175,19 @@ impl Default for SoakArgs {
 impl SoakArgs {
     /// The limits this soak assumes of the server.
     pub fn server_limits(&self) -> protocol::Limits {
-        protocol::Limits {
+        use protocol::Limits;
+        Limits {
             idle_timeout_ms: self.idle_timeout_ms,
             close_linger_ms: self.close_linger_ms,
             flood_held_ms_max: self.flood_held_ms_max,
             outbox_lines_max: self.outbox_lines_max,
             who_names_max: 400,
             presence_members_max: (self.clients + 16).max(1_000),
-            ..protocol::Limits::default()
+            // Every client comes from one loopback address (SESS-8).
+            address_connections_max: 0,
+            address_naming_max: 0,
+            connections_max: (self.clients * 2 + 64).max(Limits::default().connections_max),
+            ..Limits::default()
         }
     }
 
