@@ -486,20 +486,49 @@ pub fn classify_member_line(content: &[u8], line_bytes_max: usize) -> MemberLine
 
 /// Splits a client's byte stream into line contents (LF removed, one CR
 /// before it removed: WIRE-2); bytes after the last LF are dropped (WIRE-4).
-/// Each line carries the index of the write that completed it.
+/// Telnet commands are not part of any line (WIRE-10): IAC IAC is the
+/// byte 0xFF, IAC SB .. IAC SE is skipped, IAC and a verb (WILL, WONT,
+/// DO, DONT) take one more byte, IAC and anything else is two bytes.
+/// Each line carries the time of the write that completed it.
 pub fn split_client_lines(writes: &[(u64, &[u8])]) -> Vec<(u64, Vec<u8>)> {
+    /// Where the split is in a telnet command.
+    #[derive(Clone, Copy, PartialEq)]
+    enum T {
+        Data,
+        Iac,
+        Verb,
+        Sub,
+        SubIac,
+    }
     let mut out = Vec::new();
     let mut cur = Vec::new();
+    let mut t = T::Data;
     for (at, bytes) in writes {
         for &b in *bytes {
-            if b == b'\n' {
-                if cur.last() == Some(&b'\r') {
-                    cur.pop();
+            t = match (t, b) {
+                (T::Data, 0xFF) => T::Iac,
+                (T::Data, b'\n') => {
+                    if cur.last() == Some(&b'\r') {
+                        cur.pop();
+                    }
+                    out.push((*at, std::mem::take(&mut cur)));
+                    T::Data
                 }
-                out.push((*at, std::mem::take(&mut cur)));
-            } else {
-                cur.push(b);
-            }
+                (T::Data, _) => {
+                    cur.push(b);
+                    T::Data
+                }
+                (T::Iac, 0xFF) => {
+                    cur.push(0xFF);
+                    T::Data
+                }
+                (T::Iac, 0xFB..=0xFE) => T::Verb,
+                (T::Iac, 0xFA) => T::Sub,
+                (T::Iac | T::Verb, _) => T::Data,
+                (T::Sub, 0xFF) => T::SubIac,
+                (T::SubIac, 0xF0) => T::Data,
+                (T::Sub | T::SubIac, _) => T::Sub,
+            };
         }
     }
     out
@@ -511,6 +540,19 @@ mod tests {
 
     fn ok(s: &str) -> SLine {
         parse_server_line(s.as_bytes()).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    // WIRE-10: telnet commands are no part of the lines a client sent.
+    #[test]
+    fn wire_10_client_lines_without_telnet_commands() {
+        let writes: [(u64, &[u8]); 2] = [
+            (1, b"hi\r\n\xff\xf4\xff\xfd"),
+            (2, b"\x06yo\xff\xfa\x18x\xff\xf0\xff\xff\n"),
+        ];
+        assert_eq!(
+            split_client_lines(&writes),
+            [(1, b"hi".to_vec()), (2, b"yo\xff".to_vec())]
+        );
     }
 
     // SRV-1: every kind of server line parses; lookalikes do not.

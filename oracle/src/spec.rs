@@ -46,6 +46,7 @@ spec_ids! {
     Wire7 => "WIRE-7",
     Wire8 => "WIRE-8",
     Wire9 => "WIRE-9",
+    Wire10 => "WIRE-10",
     Name1 => "NAME-1",
     Name2 => "NAME-2",
     Name3 => "NAME-3",

@@ -14,6 +14,8 @@
 //! - [`decoder`]: the incremental, bounded line decoder (SPEC §1).
 //! - `codec` (feature `codec`): a `tokio_util::codec` shell around the
 //!   decoder.
+//! - [`telnet`]: telnet commands taken out of client input and every
+//!   option refused (WIRE-10), before the decoder sees the bytes.
 //! - [`client`]: lines a client sends, by session state (SPEC §3, §4).
 //! - [`server`]: lines the server sends (SPEC §5, §9).
 //! - [`session`]: the per-connection state machine (SPEC §3).
@@ -37,6 +39,7 @@ pub mod limits;
 pub mod name;
 pub mod server;
 pub mod session;
+pub mod telnet;
 
 pub use client::{MemberLine, NamingLine};
 pub use decoder::{LineDecoder, LineError};

@@ -20,6 +20,8 @@ use tokio::time::{sleep_until, Instant};
 
 use std::net::IpAddr;
 
+use protocol::telnet::TelnetFilter;
+
 use crate::outbox::{self, Shared};
 use crate::room::ConnId;
 
@@ -39,6 +41,8 @@ pub(crate) enum Event {
         conn: ConnId,
         line: Result<String, LineError>,
     },
+    /// Refusals of the telnet options the peer asked for (WIRE-10).
+    Telnet { conn: ConnId, answer: Vec<u8> },
     /// End of stream, reset or write error.
     Closed { conn: ConnId },
 }
@@ -57,7 +61,8 @@ pub(crate) async fn read_loop<R>(
 {
     // Boxed: the decoder is needed between reads, but keeping it off the
     // task's own allocation keeps that in a smaller size class.
-    let mut decoder = Box::new(LineDecoder::new(line_bytes_max));
+    // The decoder and the telnet filter (WIRE-10), boxed together.
+    let mut decoder = Box::new((LineDecoder::new(line_bytes_max), TelnetFilter::new()));
     // Bounded by the peer: each iteration consumes at least one byte or
     // ends the loop.
     loop {
@@ -77,54 +82,67 @@ pub(crate) async fn read_loop<R>(
             let size = outbox.read_chunk_bytes().clamp(1, READ_CHUNK_BYTES_MAX);
             let mut buf = ReadBuf::new(&mut chunk[..size]);
             ready!(Pin::new(&mut reader).poll_read(cx, &mut buf))?;
-            let mut input = buf.filled();
-            let n = input.len();
-            let mut lines: Vec<Result<String, LineError>> = Vec::new();
+            let n = buf.filled().len();
+            let mut out: Vec<Item> = Vec::new();
             if !closing {
+                let (decoder, telnet) = &mut *decoder;
+                let mut answer = Vec::new();
+                let kept = telnet.filter(buf.filled_mut(), &mut answer);
+                if !answer.is_empty() {
+                    out.push(Item::Telnet(answer));
+                }
+                let mut input = &buf.filled()[..kept];
                 // Bounded: every decode call consumes at least one byte
                 // or returns no item.
                 while !input.is_empty() {
                     let (used, item) = decoder.decode(input);
                     input = &input[used..];
                     match item {
-                        Some(item) => lines.push(item),
+                        Some(line) => out.push(Item::Line(line)),
                         None => break,
                     }
                 }
             }
-            Poll::Ready(Ok::<_, io::Error>((n, lines)))
+            Poll::Ready(Ok::<_, io::Error>((n, out)))
         })
         .await;
-        let lines = match read {
+        let out = match read {
             Ok((0, _)) | Err(_) => {
                 // WIRE-4: a fragment without LF is dropped.
-                decoder.finish();
+                decoder.0.finish();
                 if outbox.closing().is_none() {
                     Box::pin(send_event(&events, Event::Closed { conn })).await;
                 }
                 return;
             }
-            Ok((_, lines)) => lines,
+            Ok((_, out)) => out,
         };
         // Boxed: one small allocation per read keeps the idle reader small.
-        if !Box::pin(send_lines(&events, conn, lines)).await {
+        if !Box::pin(send_lines(&events, conn, out)).await {
             return;
         }
     }
 }
 
-/// Sends the lines of one read to the room task in order; `false` if the
-/// room task is gone. Without waiting when the queue has room (the usual
-/// case); the waiting path is boxed so it does not enlarge every reader.
-async fn send_lines(
-    events: &mpsc::Sender<Event>,
-    conn: ConnId,
-    lines: Vec<Result<String, LineError>>,
-) -> bool {
-    let mut lines = lines.into_iter();
-    // Bounded: one iteration per line of this read.
-    while let Some(line) = lines.next() {
-        match events.try_send(Event::Line { conn, line }) {
+/// What one read of a connection produced, in order.
+enum Item {
+    Line(Result<String, LineError>),
+    /// Refusals of the telnet options asked for (WIRE-10).
+    Telnet(Vec<u8>),
+}
+
+/// Sends the events of one read (its lines, and a telnet answer if any)
+/// to the room task in order; `false` if the room task is gone. Without
+/// waiting when the queue has room (the usual case); the waiting path is
+/// boxed so it does not enlarge every reader.
+async fn send_lines(events: &mpsc::Sender<Event>, conn: ConnId, out: Vec<Item>) -> bool {
+    let mut out = out.into_iter().map(|item| match item {
+        Item::Line(line) => Event::Line { conn, line },
+        Item::Telnet(answer) => Event::Telnet { conn, answer },
+    });
+    // Bounded: one iteration per event of this read.
+    while let Some(event) = out.next() {
+        match events.try_send(event) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Closed(_)) => return false,
             Err(mpsc::error::TrySendError::Full(event)) => {
@@ -132,8 +150,8 @@ async fn send_lines(
                     if events.send(event).await.is_err() {
                         return false;
                     }
-                    for line in lines {
-                        if events.send(Event::Line { conn, line }).await.is_err() {
+                    for event in out {
+                        if events.send(event).await.is_err() {
                             return false;
                         }
                     }
@@ -350,7 +368,11 @@ mod tests {
         let (stream, _peer) = tokio::io::duplex(64);
         let (r, w) = tokio::io::split(stream);
         let read = read_loop(r, 0, shared.clone(), events.clone(), 1024);
-        assert!(std::mem::size_of_val(&read) <= TASK_FUTURE_BYTES_MAX);
+        assert!(
+            std::mem::size_of_val(&read) <= TASK_FUTURE_BYTES_MAX,
+            "{}",
+            std::mem::size_of_val(&read)
+        );
         let reader = tokio::spawn(async {});
         let ending = Box::new(Ending {
             conn: 0,
@@ -380,7 +402,7 @@ mod tests {
         let input = tokio_test::io::Builder::new()
             .read(b"aa\r")
             .read(b"\nhel")
-            .read(b"lo\n\xff\n")
+            .read(b"lo\n\xfe\n")
             .read(&[b'x'; 20])
             .read(b"\nok\nfragment")
             .build();

@@ -309,6 +309,17 @@ impl<O: Outbox> Room<O> {
         self.settle();
     }
 
+    /// `conn` sent telnet commands asking for options (WIRE-10): the
+    /// refusals `answer` go to it alone, in their turn, as they are (not a
+    /// line). Costs no token and restarts no timer.
+    pub fn telnet(&mut self, conn: ConnId, answer: &[u8]) {
+        if answer.is_empty() {
+            return;
+        }
+        self.send(conn, &Bytes::copy_from_slice(answer));
+        self.settle();
+    }
+
     /// One complete line from `conn`, or the error that discarded it
     /// (WIRE-5..7). Lines from connections the room has closed are ignored.
     /// A member line without a token, or behind a held one, is held back
@@ -958,6 +969,13 @@ mod tests {
                 .collect()
         }
 
+        /// What was pushed to `conn` since the last take, as bytes.
+        fn take_raw(&mut self, conn: ConnId) -> Vec<Vec<u8>> {
+            let mut records = self.records.borrow_mut();
+            let r = records.entry(conn).or_default();
+            r.lines.drain(..).map(|b| b.to_vec()).collect()
+        }
+
         fn closed(&self, conn: ConnId) -> Option<(Option<String>, u64)> {
             self.records.borrow().get(&conn)?.closed.clone()
         }
@@ -1462,6 +1480,28 @@ mod tests {
         );
         let last = t.closed(aa).and_then(|(last, _)| last);
         assert!(last.is_some_and(|l| l.starts_with("! flooding:")));
+    }
+
+    // WIRE-10: a telnet answer goes to its connection alone, naming or
+    // member, as it is; a gone connection gets nothing.
+    #[test]
+    fn wire_10_telnet_answer_to_its_connection_only() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        let naming = t.connect();
+        t.take(aa);
+        t.take(bb);
+        t.take(naming);
+        let wont_tm = [0xFF, 0xFC, 0x06];
+        t.room.telnet(aa, &wont_tm);
+        t.room.telnet(naming, &wont_tm);
+        assert_eq!(t.take_raw(aa), [wont_tm.to_vec()]);
+        assert_eq!(t.take_raw(naming), [wont_tm.to_vec()]);
+        assert!(t.take(bb).is_empty());
+        t.send(bb, "exit");
+        t.room.telnet(bb, &wont_tm);
+        assert!(t.take_raw(bb).is_empty(), "bb is gone");
     }
 
     // SESS-1: one address holds at most address_naming_max naming slots;

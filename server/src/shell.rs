@@ -166,6 +166,7 @@ async fn room_loop(
                             room.accepted(conn, from, handle, now);
                         }
                         Event::Line { conn, line } => room.line(conn, line.as_deref().map_err(|e| *e), now),
+                        Event::Telnet { conn, answer } => room.telnet(conn, &answer),
                         Event::Closed { conn } => room.closed(conn),
                     }
                 }

@@ -164,7 +164,7 @@ fn the_scan_catches_every_kind_of_raw_control() {
         "a\u{85}b\n".as_bytes(),
         "a\u{9b}31mb\n".as_bytes(),
         "a\u{2028}b\n".as_bytes(),
-        b"a\xffb\n",
+        b"a\xfeb\n",
     ] {
         assert!(first_raw_control(bad).is_some(), "{bad:?}");
     }
@@ -190,7 +190,7 @@ fn log_injection_peer_control_chars_never_reach_the_log_wire_7() {
             (b"\x1b[31mevil\x1b[0m\n", "! control-char: "),
             (b"a\x00b\n", "! control-char: "),
             (b"fake\rINFO forged\n", "! control-char: "),
-            (b"ev\xffil\n", "! invalid-utf8: "),
+            (b"ev\xfeil\n", "! invalid-utf8: "),
             ("x\u{85}y\n".as_bytes(), "! control-char: "),
             (b"del\x7f\n", "! control-char: "),
             ("bad\u{2028}name\n".as_bytes(), "! invalid-name: "),
@@ -214,7 +214,7 @@ fn log_injection_peer_control_chars_never_reach_the_log_wire_7() {
                 b"fake\r INFO server::room: cc has left the chat\n",
                 "! control-char: ",
             ),
-            (b"\xff\xfe\n", "! invalid-utf8: "),
+            (b"\xfe\xfd\n", "! invalid-utf8: "),
             ("c1 \u{9b}2J\n".as_bytes(), "! control-char: "),
             (b"/\x1b[2J\n", "! control-char: "),
             (b"/who\x1b\n", "! control-char: "),

@@ -243,7 +243,7 @@ async fn bad_bytes_rejected_and_crlf_accepted() {
 
     ee.send_raw(b"caf\xc3\xa9 ok\r\n").await;
     aa.expect("ee: caf\u{e9} ok").await;
-    ee.send_raw(b"\xff\xfe bad\n").await;
+    ee.send_raw(b"\xfe\xfd bad\n").await;
     ee.expect_prefix("! invalid-utf8: ").await;
     ee.send_raw(b"clear \x1b[2J screen\n").await;
     ee.expect_prefix("! control-char: ").await;
@@ -306,6 +306,34 @@ async fn server_full_at_accept_and_at_claim() {
     let mut refused = server.connect().await;
     refused.expect_prefix("! server-full: ").await;
     refused.expect_end().await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// WIRE-10: telnet's Ctrl-C (IAC IP, IAC DO TIMING-MARK) amid lines is
+// answered IAC WONT TIMING-MARK, so telnet stops discarding output; the
+// lines around it arrive whole; every other option is refused too.
+#[tokio::test]
+async fn wire_10_telnet_ctrl_c_is_answered_and_lines_go_on() {
+    const IAC: u8 = 0xFF;
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut bb = server.join("bb").await;
+    aa.expect("* bb has joined the chat.").await;
+    bb.send_raw(b"hello\r\n\xff\xf4\xff\xfd\x06after\r\n").await;
+    assert_eq!(
+        bb.read_bytes(3).await,
+        [IAC, 0xFC, 0x06],
+        "IAC WONT TIMING-MARK"
+    );
+    aa.expect("bb: hello").await;
+    aa.expect("bb: after").await;
+    // Negotiation split across writes; WILL is refused with DONT.
+    bb.send_raw(b"\xff\xfb").await;
+    bb.send_raw(b"\x01\xff\xfa\x18\x00xterm\xff\xf0ok\n").await;
+    assert_eq!(bb.read_bytes(3).await, [IAC, 0xFE, 0x01], "IAC DONT ECHO");
+    aa.expect("bb: ok").await;
+    aa.send("hi").await;
+    bb.expect("aa: hi").await;
     server.stop().await.expect("clean shutdown");
 }
 

@@ -374,7 +374,7 @@ fn swarm(seed: u64, size: Size) -> Scenario {
                         b.push(b'\n');
                         b
                     }
-                    1 => b"caf\xe9 \xff\xfe\n".to_vec(),
+                    1 => b"caf\xe9 \xfe\xfd\n".to_vec(),
                     2 => b"\x1b[2J* w0 has left the chat.\n".to_vec(),
                     _ => b"tab\tand\x7fdel\n".to_vec(),
                 };

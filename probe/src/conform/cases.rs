@@ -395,6 +395,7 @@ pub fn all() -> Vec<Case> {
     vec![
         course(),
         crlf(),
+        telnet(),
         fragment_at_eof(),
         byte_at_a_time(),
         over_long_line(),
@@ -515,6 +516,30 @@ fn crlf() -> Case {
     .done()
 }
 
+/// WIRE-10: telnet's Ctrl-C between two lines is answered with IAC WONT
+/// TIMING-MARK, an offer is refused with DONT, and the lines around them
+/// go on as if the commands were not there.
+fn telnet() -> Case {
+    use super::driver::telnet_marker;
+    let (aa, bb) = (0, 1);
+    pair(B::new(
+        "telnet",
+        "telnet's Ctrl-C (IAC IP, IAC DO TIMING-MARK) is answered WONT; lines around it arrive",
+        &["aa", "bb"],
+    ))
+    .ids(&[SpecId::Wire10])
+    .send(bb, b"hello\r\n\xff\xf4\xff\xfd\x06after\r\n")
+    .expect(bb, &telnet_marker(0xFC, 6))
+    .expect(aa, "bb: hello")
+    .expect(aa, "bb: after")
+    .send(bb, b"\xff\xfb\x01ok\xff\xfa\x18\x00xterm\xff\xf0\n")
+    .expect(bb, &telnet_marker(0xFE, 1))
+    .expect(aa, "bb: ok")
+    .line(aa, "hi")
+    .expect(bb, "aa: hi")
+    .done()
+}
+
 /// WIRE-4: a line is complete only with its LF.
 fn fragment_at_eof() -> Case {
     let (aa, bb) = (0, 1);
@@ -630,7 +655,7 @@ fn control_chars() -> Case {
     }
     b.barrier(aa)
         .section(&[SpecId::Wire9])
-        .send(bb, b"\xff\x1b\n")
+        .send(bb, b"\xfe\x1b\n")
         .expect_err(bb, "invalid-utf8")
         .send(bb, format!("{}\x1b\n", "q".repeat(1100)).as_bytes())
         .expect_err(bb, "line-too-long")

@@ -252,6 +252,17 @@ impl<S: AsyncRead + AsyncWrite> Client<S> {
         written
     }
 
+    /// The next `n` bytes as they are (telnet answers are not lines).
+    pub async fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; n];
+        tokio::time::timeout(self.wait, self.reader.read_exact(&mut buf))
+            .await
+            .expect("bytes in time")
+            .expect("read");
+        buf
+    }
+
     /// The next line (without LF), or how the stream ended.
     pub async fn next(&mut self) -> Result<String, End> {
         let mut buf = Vec::new();
