@@ -355,6 +355,81 @@ async fn sess_6_final_line_waits_for_a_slow_reader_within_linger() {
     let _ = server.task.await;
 }
 
+// LIMIT-3, LIMIT-2, INV-8: a held-back flooder that never reads is still
+// removed as too slow, and costs nobody a line: the others get every line
+// of the room, and the flooder's handled lines in order with no gap.
+#[tokio::test(start_paused = true)]
+async fn limit_3_held_flooder_that_never_reads_is_too_slow() {
+    let server = start(Limits {
+        rate_lines_per_s: 5,
+        rate_burst_lines: 2,
+        line_bytes_max: 8000,
+        outbox_lines_max: 4,
+        ..Limits::default()
+    });
+    let mut aa = server.connector.join("aa").await;
+    let mut cc = server.connector.join("cc").await;
+    let mut fl = server.connector.join("fl").await;
+    aa.expect("* cc has joined the chat.").await;
+    aa.expect("* fl has joined the chat.").await;
+    cc.expect("* fl has joined the chat.").await;
+    let flood: String = (0..50).map(|i| format!("f{i}\n")).collect();
+    fl.send_raw(flood.as_bytes()).await;
+    let text = "s".repeat(7000);
+    let removed = "* fl was removed from the chat (too slow).";
+    let mut fl_next = 0;
+    let mut evicted = false;
+    // cc reads up to `until`: fl's handled lines in order with no gap,
+    // and the removal; anything else fails.
+    async fn cc_reads(
+        cc: &mut common::Client<tokio::io::DuplexStream>,
+        until: &str,
+        removed: &str,
+        fl_next: &mut usize,
+        evicted: &mut bool,
+    ) {
+        // Bounded: the room sent cc at most a few lines per aa line.
+        loop {
+            let line = cc.line().await;
+            if line == until {
+                return;
+            }
+            if line == removed {
+                *evicted = true;
+            } else if let Some(k) = line.strip_prefix("fl: f") {
+                assert_eq!(k, fl_next.to_string(), "fl's lines in order, no gap");
+                *fl_next += 1;
+            } else {
+                panic!("cc got {line:?} before {until:?}");
+            }
+        }
+    }
+    let mut sent = 0;
+    // Bounded: fl's outbox holds 4 lines and its pipe 64 KiB, so it is
+    // evicted within a few dozen 7 KB lines.
+    for i in 0..100 {
+        let line = format!("{i} {text}");
+        aa.send(&line).await;
+        sent += 1;
+        cc_reads(
+            &mut cc,
+            &format!("aa: {line}"),
+            removed,
+            &mut fl_next,
+            &mut evicted,
+        )
+        .await;
+        if evicted {
+            break;
+        }
+    }
+    assert!(evicted, "fl was removed as too slow");
+    assert!(sent > 1, "cc got every one of aa's {sent} lines whole");
+    assert!(fl_next >= 2, "fl's burst was handled");
+    drop(server.stop);
+    let _ = server.task.await;
+}
+
 // SESS-6: a connection removed as too slow is closed within
 // close_linger_ms even though its peer never reads; the others go on.
 #[tokio::test(start_paused = true)]
