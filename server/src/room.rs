@@ -367,7 +367,8 @@ impl<O: Outbox> Room<O> {
 
     /// Handles the held lines of `conn` whose tokens are due at `now_ms`,
     /// oldest first; resumes its input when none is left, or removes it
-    /// as `flooding` once it has been held for `flood_held_ms_max`.
+    /// as `flooding` once its flood has lasted `flood_held_ms_max` with a
+    /// line still held.
     fn release(&mut self, conn: ConnId, now_ms: u64) {
         // Bounded: each iteration handles one held line, or ends.
         loop {
