@@ -491,6 +491,16 @@ pub fn classify_member_line(content: &[u8], line_bytes_max: usize) -> MemberLine
 /// DO, DONT) take one more byte, IAC and anything else is two bytes.
 /// Each line carries the time of the write that completed it.
 pub fn split_client_lines(writes: &[(u64, &[u8])]) -> Vec<(u64, Vec<u8>)> {
+    split_client_input(writes).0
+}
+
+/// A client's telnet option request: when it was written, the verb (DO
+/// or WILL) and the option.
+pub type TelnetRequest = (u64, u8, u8);
+
+/// [`split_client_lines`], and the telnet DO and WILL requests among the
+/// commands it took out, in order (WIRE-10: each is answered).
+pub fn split_client_input(writes: &[(u64, &[u8])]) -> (Vec<(u64, Vec<u8>)>, Vec<TelnetRequest>) {
     /// Where the split is in a telnet command.
     #[derive(Clone, Copy, PartialEq)]
     enum T {
@@ -501,8 +511,10 @@ pub fn split_client_lines(writes: &[(u64, &[u8])]) -> Vec<(u64, Vec<u8>)> {
         SubIac,
     }
     let mut out = Vec::new();
+    let mut requests = Vec::new();
     let mut cur = Vec::new();
     let mut t = T::Data;
+    let mut verb = 0;
     for (at, bytes) in writes {
         for &b in *bytes {
             t = match (t, b) {
@@ -522,16 +534,25 @@ pub fn split_client_lines(writes: &[(u64, &[u8])]) -> Vec<(u64, Vec<u8>)> {
                     cur.push(0xFF);
                     T::Data
                 }
-                (T::Iac, 0xFB..=0xFE) => T::Verb,
+                (T::Iac, 0xFB..=0xFE) => {
+                    verb = b;
+                    T::Verb
+                }
                 (T::Iac, 0xFA) => T::Sub,
-                (T::Iac | T::Verb, _) => T::Data,
+                (T::Verb, _) => {
+                    if verb == 0xFB || verb == 0xFD {
+                        requests.push((*at, verb, b));
+                    }
+                    T::Data
+                }
+                (T::Iac, _) => T::Data,
                 (T::Sub, 0xFF) => T::SubIac,
                 (T::SubIac, 0xF0) => T::Data,
                 (T::Sub | T::SubIac, _) => T::Sub,
             };
         }
     }
-    out
+    (out, requests)
 }
 
 #[cfg(test)]
@@ -549,10 +570,9 @@ mod tests {
             (1, b"hi\r\n\xff\xf4\xff\xfd"),
             (2, b"\x06yo\xff\xfa\x18x\xff\xf0\xff\xff\n"),
         ];
-        assert_eq!(
-            split_client_lines(&writes),
-            [(1, b"hi".to_vec()), (2, b"yo\xff".to_vec())]
-        );
+        let (lines, requests) = split_client_input(&writes);
+        assert_eq!(lines, [(1, b"hi".to_vec()), (2, b"yo\xff".to_vec())]);
+        assert_eq!(requests, [(2, 0xFD, 6)], "DO TIMING-MARK, completed at 2");
     }
 
     // SRV-1: every kind of server line parses; lookalikes do not.

@@ -78,6 +78,16 @@ pub enum What {
         /// Whether this is an automatic keep-alive (hidden in transcripts).
         keepalive: bool,
     },
+    /// A telnet answer received (WIRE-10): IAC `verb` `option`, three
+    /// bytes that are not part of any line.
+    TelnetAnswer {
+        /// The connection.
+        conn: ConnId,
+        /// WILL, WONT, DO or DONT.
+        verb: u8,
+        /// The option.
+        option: u8,
+    },
     /// One complete line received from the server, without its LF.
     Received {
         /// The connection.
@@ -140,6 +150,7 @@ impl What {
             | What::Sent { conn, .. }
             | What::Received { conn, .. }
             | What::ReceivedOverlong { conn }
+            | What::TelnetAnswer { conn, .. }
             | What::ReceivedFragment { conn, .. }
             | What::Reading { conn, .. }
             | What::Closed { conn, .. } => Some(*conn),

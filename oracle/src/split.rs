@@ -198,3 +198,78 @@ mod tests {
         assert_eq!(ptrs, vec![input.as_ptr(), input[6..].as_ptr()]);
     }
 }
+
+/// Telnet option commands (IAC WILL, WONT, DO or DONT and an option) in
+/// what a server sends, taken out before line splitting (WIRE-10: the
+/// server's answers to a telnet client are not lines). A command may span
+/// reads.
+#[derive(Clone, Debug, Default)]
+pub struct TelnetAnswers {
+    /// After IAC (`Some(None)`), or after IAC and a verb.
+    pending: Option<Option<u8>>,
+}
+
+impl TelnetAnswers {
+    /// The data at the front of `input` up to the next command, the
+    /// command (verb, option) if one ends within `input`, and the bytes
+    /// used: at least 1 unless `input` is empty.
+    pub fn next<'a>(&mut self, input: &'a [u8]) -> (&'a [u8], Option<(u8, u8)>, usize) {
+        let Some(&first) = input.first() else {
+            return (input, None, 0);
+        };
+        match self.pending {
+            Some(None) => {
+                self.pending = (0xFB..=0xFE).contains(&first).then_some(Some(first));
+                (&[], None, 1)
+            }
+            Some(Some(verb)) => {
+                self.pending = None;
+                (&[], Some((verb, first)), 1)
+            }
+            None => match input.iter().position(|&b| b == 0xFF) {
+                None => (input, None, input.len()),
+                Some(i) => {
+                    self.pending = Some(None);
+                    (&input[..i], None, i + 1)
+                }
+            },
+        }
+    }
+}
+
+/// How a telnet answer IAC `verb` `option` is shown (WIRE-10): a marker
+/// no server line can be (no name or notice starts with `(`).
+pub fn telnet_marker(verb: u8, option: u8) -> String {
+    let verb = match verb {
+        0xFB => "WILL",
+        0xFC => "WONT",
+        0xFD => "DO",
+        _ => "DONT",
+    };
+    format!("(telnet IAC {verb} {option})")
+}
+
+#[cfg(test)]
+mod telnet_tests {
+    use super::*;
+
+    // WIRE-10: answers are found across reads and the data around them
+    // is left whole.
+    #[test]
+    fn wire_10_answers_split_out_of_server_bytes() {
+        let mut t = TelnetAnswers::default();
+        let mut data = Vec::new();
+        let mut found = Vec::new();
+        for chunk in [&b"a\n\xff"[..], b"\xfc", b"\x06b\n\xff\xfe\x01"] {
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                let (d, c, used) = t.next(rest);
+                data.extend_from_slice(d);
+                found.extend(c);
+                rest = &rest[used..];
+            }
+        }
+        assert_eq!(data, b"a\nb\n");
+        assert_eq!(found, [(0xFC, 6), (0xFE, 1)]);
+    }
+}

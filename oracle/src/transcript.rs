@@ -104,6 +104,11 @@ pub fn render(rec: &Recording, verdict: &Verdict) -> String {
             } => continue,
             What::Sent { conn, bytes, .. } => format!("{} -> {}", who(conn), sent(bytes)),
             What::Received { conn, line } => format!("{} <- {}", who(conn), quote(line)),
+            What::TelnetAnswer { conn, verb, option } => format!(
+                "{} <- {}",
+                who(conn),
+                crate::split::telnet_marker(*verb, *option)
+            ),
             What::ReceivedOverlong { conn } => {
                 format!("{} <- (a line over 16384 bytes)", who(conn))
             }

@@ -15,7 +15,7 @@ use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
 
 use oracle::record::{CloseKind, ConnId, Recording, What};
-use oracle::split::{Piece, Splitter};
+use oracle::split::{Piece, Splitter, TelnetAnswers};
 
 use crate::scenario::{Action, ClientSpec, NAME_TRIES_MAX, SERVER_HOST, SERVER_PORT};
 
@@ -37,6 +37,16 @@ pub const CLIENT_LOOP_ITERATIONS_MAX: u64 = 50_000_000;
 
 /// Bytes read from the socket at once.
 const READ_CHUNK_BYTES: usize = 4096;
+
+/// What one read of the server's bytes held, in order.
+enum Got {
+    /// A complete line, without its LF.
+    Line(Vec<u8>),
+    /// A line longer than WIRE-8 allows.
+    Overlong,
+    /// A telnet answer (WIRE-10): verb and option, not a line.
+    Telnet(u8, u8),
+}
 
 /// State shared between the runner and every client task. Survives host
 /// crashes, so a restarted client resumes its script.
@@ -98,6 +108,8 @@ struct Conn {
     stream: TcpStream,
     /// Server lines, bounded at WIRE-8's limit.
     split: Splitter,
+    /// Telnet answers taken out of the server's bytes (WIRE-10).
+    telnet: TelnetAnswers,
     reading: bool,
     member: bool,
     last_sent_ms: u64,
@@ -268,19 +280,39 @@ impl Client {
 
     async fn on_bytes(&mut self, bytes: &[u8]) {
         // `None` marks a line longer than WIRE-8 allows.
-        let mut lines: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut lines: Vec<Got> = Vec::new();
         let Some(c) = self.conn.as_mut() else { return };
-        c.split.push_with(bytes, |piece| {
-            lines.push(match piece {
-                Piece::Line(line) => Some(line.to_vec()),
-                Piece::Overlong => None,
+        let mut rest = bytes;
+        // Bounded: each round takes at least one byte off `rest`.
+        while !rest.is_empty() {
+            let (data, answer, used) = c.telnet.next(rest);
+            rest = &rest[used..];
+            c.split.push_with(data, |piece| {
+                lines.push(match piece {
+                    Piece::Line(line) => Got::Line(line.to_vec()),
+                    Piece::Overlong => Got::Overlong,
+                });
             });
-        });
+            if let Some((verb, option)) = answer {
+                lines.push(Got::Telnet(verb, option));
+            }
+        }
         let id = c.id;
         for line in lines {
-            let Some(line) = line else {
-                self.rec(What::ReceivedOverlong { conn: id });
-                continue;
+            let line = match line {
+                Got::Telnet(verb, option) => {
+                    self.rec(What::TelnetAnswer {
+                        conn: id,
+                        verb,
+                        option,
+                    });
+                    continue;
+                }
+                Got::Overlong => {
+                    self.rec(What::ReceivedOverlong { conn: id });
+                    continue;
+                }
+                Got::Line(line) => line,
             };
             let cue = cue(&line);
             self.rec(What::Received { conn: id, line });
@@ -343,7 +375,14 @@ impl Client {
         }
         if let (Some(c), Some(k)) = (&self.conn, self.spec.keepalive_ms) {
             if c.member && c.last_sent_ms + k <= now {
-                let keepalive = if self.spec.crlf { &b"\r\n"[..] } else { b"\n" };
+                // A CRLF client is a telnet user: it presses Ctrl-C
+                // (IAC IP, IAC DO TIMING-MARK) before its empty line, and
+                // must be answered (WIRE-10).
+                let keepalive = if self.spec.crlf {
+                    &b"\xff\xf4\xff\xfd\x06\r\n"[..]
+                } else {
+                    b"\n"
+                };
                 self.write(keepalive.to_vec(), true).await;
                 return;
             }
@@ -447,6 +486,7 @@ impl Client {
                     id,
                     stream,
                     split: Splitter::new(),
+                    telnet: TelnetAnswers::default(),
                     reading: true,
                     member: false,
                     last_sent_ms: now_ms(),

@@ -1232,7 +1232,7 @@ mod tests {
         assert!(json.contains(r#""partition":"1/3""#), "{json}");
         assert!(json.contains(r#""violated":["INV-4","INV-8"]"#), "{json}");
         assert!(
-            json.contains(r#""judged":{"WIRE-8":0,"SESS-1":0"#),
+            json.contains(r#""judged":{"WIRE-8":0,"WIRE-10":0,"SESS-1":0"#),
             "{json}"
         );
         assert!(

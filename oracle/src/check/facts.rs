@@ -86,6 +86,10 @@ pub(crate) struct Conn {
     pub(crate) rate_limited: bool,
     /// Whether the client had stopped reading when the recording ended.
     pub(crate) stopped_reading: bool,
+    /// Its telnet DO and WILL requests, in order (WIRE-10).
+    pub(crate) telnet_requests: Vec<lines::TelnetRequest>,
+    /// The telnet answers it received: (time, verb, option).
+    pub(crate) telnet_answers: Vec<(u64, u8, u8)>,
     /// For a connection that never saw its welcome (it died first): each
     /// valid name it claimed, with the messages it sent after that claim.
     /// The server may have accepted any of them (a ghost member).
@@ -166,6 +170,8 @@ fn new_conn(label: String, client: usize) -> Conn {
         connect_failed: false,
         rate_limited: false,
         stopped_reading: false,
+        telnet_requests: Vec::new(),
+        telnet_answers: Vec::new(),
         ghost_claims: Vec::new(),
         gone: false,
         walk_faults: Vec::new(),
@@ -214,6 +220,11 @@ impl<'a> Facts<'a> {
                 What::Received { conn, line } => self.receive(*conn, e.at_us, line),
                 What::Reading { conn, on } => self.conns[*conn].stopped_reading = !on,
                 What::ReceivedOverlong { conn } => self.wire.push(WireFault::Overlong(*conn)),
+                What::TelnetAnswer { conn, verb, option } => {
+                    self.conns[*conn]
+                        .telnet_answers
+                        .push((e.at_us, *verb, *option));
+                }
                 What::Closed { conn, how } if self.conns[*conn].closed.is_none() => {
                     self.conns[*conn].closed = Some((e.at_us, *how));
                 }
@@ -230,7 +241,7 @@ impl<'a> Facts<'a> {
                 .saturating_sub(1);
             let borrowed: Vec<(u64, &[u8])> =
                 writes[i].iter().map(|(t, b)| (*t, b.as_slice())).collect();
-            c.sent = lines::split_client_lines(&borrowed);
+            (c.sent, c.telnet_requests) = lines::split_client_input(&borrowed);
         }
     }
 

@@ -51,7 +51,7 @@ pub use facts::conn_labels;
 use facts::Facts;
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [SpecId; 17] = [
+pub const CHECKED_IDS: [SpecId; 18] = [
     SpecId::Inv1,
     SpecId::Inv2,
     SpecId::Inv3,
@@ -63,6 +63,7 @@ pub const CHECKED_IDS: [SpecId; 17] = [
     SpecId::Inv9,
     SpecId::Srv1,
     SpecId::Wire8,
+    SpecId::Wire10,
     SpecId::Sess1,
     SpecId::Sess3,
     SpecId::Sess6,

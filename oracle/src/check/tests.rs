@@ -733,3 +733,54 @@ fn limit_3_flooding_before_the_hold_ran_out() {
     assert!(on_time.passed(), "{:#?}", on_time.violations);
     assert_eq!(on_time.judged.get(&SpecId::Limit3), Some(&1));
 }
+
+// WIRE-10: a telnet answer to nothing the client asked is caught; an
+// answer to its DO TIMING-MARK is right, and one owed at the quiesced end
+// is caught too.
+#[test]
+fn wire_10_telnet_answers_match_requests() {
+    let answer = |rec: &mut Recording, at_ms: u64| {
+        rec.push(
+            at_ms * 1_000,
+            What::TelnetAnswer {
+                conn: 0,
+                verb: 0xFC,
+                option: 6,
+            },
+        );
+    };
+    let mut unasked = recording(&base());
+    answer(&mut unasked, 1_500);
+    let v = check(&unasked);
+    assert!(
+        v.violations.iter().any(|x| x.id == SpecId::Wire10),
+        "{:#?}",
+        v.violations
+    );
+    let ctrl_c = |rec: &mut Recording| {
+        rec.push(
+            1_400_000,
+            What::Sent {
+                conn: 0,
+                bytes: b"\xff\xf4\xff\xfd\x06\r\n".to_vec(),
+                keepalive: true,
+            },
+        );
+    };
+    let mut asked = recording(&base());
+    ctrl_c(&mut asked);
+    answer(&mut asked, 1_500);
+    let v = check(&asked);
+    assert!(v.passed(), "{:#?}", v.violations);
+    assert_eq!(v.judged.get(&SpecId::Wire10), Some(&1));
+    let mut owed = recording(&base());
+    ctrl_c(&mut owed);
+    let v = check(&owed);
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.id == SpecId::Wire10 && x.detail.contains("never answered")),
+        "{:#?}",
+        v.violations
+    );
+}

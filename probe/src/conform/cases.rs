@@ -520,7 +520,7 @@ fn crlf() -> Case {
 /// TIMING-MARK, an offer is refused with DONT, and the lines around them
 /// go on as if the commands were not there.
 fn telnet() -> Case {
-    use super::driver::telnet_marker;
+    use oracle::split::telnet_marker;
     let (aa, bb) = (0, 1);
     pair(B::new(
         "telnet",

@@ -358,51 +358,6 @@ async fn open(addr: std::net::SocketAddr, small: bool, c: usize) -> std::io::Res
     socket.connect(addr).await
 }
 
-/// How a case expects a telnet answer IAC `verb` `option` (WIRE-10): a
-/// marker no server line can be (no name or notice starts with `(`).
-pub fn telnet_marker(verb: u8, option: u8) -> String {
-    let verb = match verb {
-        0xFB => "WILL",
-        0xFC => "WONT",
-        0xFD => "DO",
-        _ => "DONT",
-    };
-    format!("(telnet IAC {verb} {option})")
-}
-
-/// Telnet option commands (IAC WILL/WONT/DO/DONT x) in what a server
-/// sends, taken out before line splitting; a command may span reads.
-#[derive(Default)]
-struct TelnetIn {
-    /// After IAC (`Some(None)`), or after IAC and a verb.
-    pending: Option<Option<u8>>,
-}
-
-impl TelnetIn {
-    /// The data at the front of `input` up to the next command, the
-    /// command if one ends within `input`, and the bytes used (at least 1).
-    fn next<'a>(&mut self, input: &'a [u8]) -> (&'a [u8], Option<(u8, u8)>, usize) {
-        match self.pending {
-            Some(None) => {
-                let verb = input[0];
-                self.pending = (0xFB..=0xFE).contains(&verb).then_some(Some(verb));
-                (&[], None, 1)
-            }
-            Some(Some(verb)) => {
-                self.pending = None;
-                (&[], Some((verb, input[0])), 1)
-            }
-            None => match input.iter().position(|&b| b == 0xFF) {
-                None => (input, None, input.len()),
-                Some(i) => {
-                    self.pending = Some(None);
-                    (&input[..i], None, i + 1)
-                }
-            },
-        }
-    }
-}
-
 async fn reader(
     mut rd: OwnedReadHalf,
     conn: ConnId,
@@ -413,7 +368,7 @@ async fn reader(
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
     // The one splitter the simulated client uses too (WIRE-8 bound).
     let mut split = Splitter::new();
-    let mut telnet = TelnetIn::default();
+    let mut telnet = oracle::split::TelnetAnswers::default();
     loop {
         let state = *ctl.borrow_and_update();
         if state == Ctl::Stop {
@@ -485,10 +440,10 @@ async fn reader(
                         s.inbox[conn].lines.push(line);
                     });
                     if let Some((verb, option)) = command {
-                        // Not a line: the judge never sees it; a case
+                        // Not a line: recorded as what it is, and a case
                         // expects it by its marker (WIRE-10).
-                        let marker = telnet_marker(verb, option);
-                        s.push(What::Note(format!("{marker} received")));
+                        s.push(What::TelnetAnswer { conn, verb, option });
+                        let marker = oracle::split::telnet_marker(verb, option);
                         s.inbox[conn].lines.push(Some(marker.into_bytes()));
                     }
                 }

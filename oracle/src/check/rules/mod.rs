@@ -2,7 +2,8 @@
 //! returns the violations of one group of SPEC IDs, and counts in a
 //! [`Judged`] how often it judged each of them.
 //!
-//! - [`wire`]: SRV-1, WIRE-8 (lines the judge cannot read).
+//! - [`wire`]: SRV-1, WIRE-8 (lines the judge cannot read), WIRE-10
+//!   (telnet answers).
 //! - [`session`]: SESS-1 (also in time), SESS-3, SESS-6, LEAVE-5, LIMIT-3
 //!   (`flooding` in time) and what the session walk found (SRV-1, INV-6, INV-9 on a connection's own lines).
 //! - [`views`]: INV-1, INV-2, INV-5, INV-6, INV-9 in each member's own
@@ -23,6 +24,7 @@
 //! | --- | --- |
 //! | SRV-1 | line received (the grammar read it) |
 //! | WIRE-8 | line received, and over-long line seen |
+//! | WIRE-10 | telnet answer received; connection that asked and got none |
 //! | SESS-1 | connection that received a first line; connect attempt whose answer is timed (server up, no fault near) |
 //! | SESS-3 | naming connection whose handshake deadline fell in an unimpaired part of the run |
 //! | SESS-6 | connection that reached its final line (nothing may follow) |
