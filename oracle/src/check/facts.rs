@@ -86,6 +86,8 @@ pub(crate) struct Conn {
     pub(crate) rate_limited: bool,
     /// Whether the client had stopped reading when the recording ended.
     pub(crate) stopped_reading: bool,
+    /// When the client first stopped reading, if it ever did.
+    pub(crate) first_pause_us: Option<u64>,
     /// Its telnet DO and WILL requests, in order (WIRE-10).
     pub(crate) telnet_requests: Vec<lines::TelnetRequest>,
     /// The telnet answers it received: (time, verb, option).
@@ -170,6 +172,7 @@ fn new_conn(label: String, client: usize) -> Conn {
         connect_failed: false,
         rate_limited: false,
         stopped_reading: false,
+        first_pause_us: None,
         telnet_requests: Vec::new(),
         telnet_answers: Vec::new(),
         ghost_claims: Vec::new(),
@@ -218,7 +221,13 @@ impl<'a> Facts<'a> {
                 What::ConnectFailed { conn } => self.conns[*conn].connect_failed = true,
                 What::Sent { conn, bytes, .. } => writes[*conn].push((e.at_us, bytes.clone())),
                 What::Received { conn, line } => self.receive(*conn, e.at_us, line),
-                What::Reading { conn, on } => self.conns[*conn].stopped_reading = !on,
+                What::Reading { conn, on } => {
+                    let c = &mut self.conns[*conn];
+                    c.stopped_reading = !on;
+                    if !on && c.first_pause_us.is_none() {
+                        c.first_pause_us = Some(e.at_us);
+                    }
+                }
                 What::ReceivedOverlong { conn } => self.wire.push(WireFault::Overlong(*conn)),
                 What::TelnetAnswer { conn, verb, option } => {
                     self.conns[*conn]

@@ -116,8 +116,8 @@ pub(crate) const ANSWER_MS: u64 = 2_000 + QUIET_MARGIN_MS;
 /// made while a server run is up, with no fault near (from
 /// [`super::liveness::FAULT_SHADOW_MS`] before to [`ANSWER_MS`] after),
 /// is accepted and gets its first line (the prompt, or `server-full`)
-/// within `ANSWER_MS`. A client that gives up on the connection first
-/// is exempt. A server that never listens, or an accept loop that
+/// within `ANSWER_MS`. A client that gives up on the connection first,
+/// or stops reading before the answer is due, is exempt. A server that never listens, or an accept loop that
 /// stalls, passes every other rule (nobody joins, so nothing is lost):
 /// this one fails it.
 fn unanswered(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId, String)> {
@@ -135,8 +135,12 @@ fn unanswered(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId
         .iter()
         .chain(&facts.downs)
         .any(|&t| up_us <= t && t <= due_us);
+    // A client that stopped reading before its answer was due cannot
+    // have seen it in time.
+    let paused = conn.first_pause_us.is_some_and(|t| t <= due_us);
     if due_us > facts.end_us
         || gave_up
+        || paused
         || stopped
         || super::liveness::impaired(facts, start_us, due_us)
     {
