@@ -394,6 +394,15 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// The connections not gone for which `f` holds, in order.
+    fn open_where(&self, f: impl Fn(&ConnModel) -> bool) -> Vec<Conn> {
+        self.conns
+            .iter()
+            .filter(|(_, m)| m.phase != Phase::Gone && f(m))
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
     /// The end of a tick and of the held lines it handled.
     fn end_tick(&mut self) {
         if std::mem::take(&mut self.in_tick) {
@@ -549,12 +558,7 @@ impl<'a> Judge<'a> {
         }
         self.pending.values_mut().for_each(VecDeque::clear);
         // LIMIT-2: a refusal evicts within the input.
-        let refused_open: Vec<Conn> = self
-            .conns
-            .iter()
-            .filter(|(_, m)| m.refused && m.phase != Phase::Gone)
-            .map(|(c, _)| *c)
-            .collect();
+        let refused_open = self.open_where(|m| m.refused);
         for conn in refused_open {
             self.fail(
                 SpecId::Limit2,
@@ -649,12 +653,7 @@ impl<'a> Judge<'a> {
                 }
             }
         }
-        let owed: Vec<Conn> = self
-            .conns
-            .iter()
-            .filter(|(_, m)| m.resume_owed && m.phase != Phase::Gone)
-            .map(|(c, _)| *c)
-            .collect();
+        let owed = self.open_where(|m| m.resume_owed);
         for c in owed {
             self.fail(
                 SpecId::Limit3,

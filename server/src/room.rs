@@ -610,27 +610,27 @@ impl<O: Outbox> Room<O> {
 
     /// The outbox of `conn`: its member outbox, or its naming one.
     fn outbox_of(&mut self, conn: ConnId) -> Option<&mut O> {
-        let c = self.conns.get_mut(&conn)?;
+        Self::outbox_in(&mut self.conns, &mut self.members, conn)
+    }
+
+    /// [`Room::outbox_of`] on the two maps alone, so a caller can hold
+    /// other fields of the room at the same time.
+    fn outbox_in<'a>(
+        conns: &'a mut BTreeMap<ConnId, Conn<O>>,
+        members: &'a mut BTreeMap<u64, Member<O>>,
+        conn: ConnId,
+    ) -> Option<&'a mut O> {
+        let c = conns.get_mut(&conn)?;
         match c.join_seq {
-            Some(seq) => self.members.get_mut(&seq).map(|m| &mut m.outbox),
+            Some(seq) => members.get_mut(&seq).map(|m| &mut m.outbox),
             None => c.outbox.as_mut(),
         }
     }
 
     /// Pushes `line` to one connection's outbox.
     fn send(&mut self, conn: ConnId, line: &Bytes) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(outbox) = Self::outbox_in(&mut self.conns, &mut self.members, conn) else {
             return;
-        };
-        let outbox = match c.join_seq {
-            Some(seq) => match self.members.get_mut(&seq) {
-                Some(m) => &mut m.outbox,
-                None => return,
-            },
-            None => match c.outbox.as_mut() {
-                Some(o) => o,
-                None => return,
-            },
         };
         push_to(outbox, conn, line, &mut self.overflowed, &mut self.stats);
     }
