@@ -501,6 +501,37 @@ pub type TelnetRequest = (u64, u8, u8);
 /// [`split_client_lines`], and the telnet DO and WILL requests among the
 /// commands it took out, in order (WIRE-10: each is answered).
 pub fn split_client_input(writes: &[(u64, &[u8])]) -> (Vec<(u64, Vec<u8>)>, Vec<TelnetRequest>) {
+    split_client_input_framed(writes, &Framing::default())
+}
+
+/// How the server under test frames one connection's input (WIRE-11), as
+/// the judge needs to know it to split what the client wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Framing {
+    /// `fragment_quiet_ms` in µs; 0 when quiet framing is off.
+    pub quiet_us: u64,
+    /// When the connection's input ended (its close, or the end of what
+    /// is judged), and whether its client closed it with a FIN (which
+    /// ends a fragment on a quiet-framed connection).
+    pub end_us: u64,
+    /// The client closed the connection itself (a FIN, not a reset).
+    pub client_fin: bool,
+}
+
+/// [`split_client_input`] under `framing` (WIRE-11). With quiet framing
+/// on, the connection's first line decides: ended by an LF, it is
+/// LF-framed for good; if a fragment is followed by no write for
+/// `quiet_us` (or by the end of its input that long after), the fragment
+/// is a line (time: its last write plus `quiet_us`) and the connection is
+/// quiet-framed: later fragments end the same way, and one still pending
+/// at a FIN of the client is a line at that time. One CR at the end of a
+/// quiet-ended line is removed. Gaps are measured between the client's
+/// writes, so a runner that uses quiet framing keeps its gaps clear of
+/// `quiet_us` by more than its latency spread.
+pub fn split_client_input_framed(
+    writes: &[(u64, &[u8])],
+    framing: &Framing,
+) -> (Vec<(u64, Vec<u8>)>, Vec<TelnetRequest>) {
     /// Where the split is in a telnet command.
     #[derive(Clone, Copy, PartialEq)]
     enum T {
@@ -510,12 +541,41 @@ pub fn split_client_input(writes: &[(u64, &[u8])]) -> (Vec<(u64, Vec<u8>)>, Vec<
         Sub,
         SubIac,
     }
+    /// The connection's framing so far (WIRE-11).
+    #[derive(Clone, Copy, PartialEq)]
+    enum F {
+        Lf,
+        Undecided,
+        Quiet,
+    }
+    fn quiet_line(out: &mut Vec<(u64, Vec<u8>)>, at: u64, cur: &mut Vec<u8>) {
+        if cur.last() == Some(&b'\r') {
+            cur.pop();
+        }
+        out.push((at, std::mem::take(cur)));
+    }
     let mut out = Vec::new();
     let mut requests = Vec::new();
     let mut cur = Vec::new();
     let mut t = T::Data;
     let mut verb = 0;
+    let mut f = if framing.quiet_us > 0 {
+        F::Undecided
+    } else {
+        F::Lf
+    };
+    // A fragment is pending: line bytes since the last line end.
+    let mut pending = false;
+    let mut last_at = 0;
     for (at, bytes) in writes {
+        if f != F::Lf && pending && at.saturating_sub(last_at) >= framing.quiet_us {
+            quiet_line(&mut out, last_at + framing.quiet_us, &mut cur);
+            pending = false;
+            f = F::Quiet;
+        }
+        if !bytes.is_empty() {
+            last_at = *at;
+        }
         for &b in *bytes {
             t = match (t, b) {
                 (T::Data, 0xFF) => T::Iac,
@@ -524,14 +584,20 @@ pub fn split_client_input(writes: &[(u64, &[u8])]) -> (Vec<(u64, Vec<u8>)>, Vec<
                         cur.pop();
                     }
                     out.push((*at, std::mem::take(&mut cur)));
+                    pending = false;
+                    if f == F::Undecided {
+                        f = F::Lf;
+                    }
                     T::Data
                 }
                 (T::Data, _) => {
                     cur.push(b);
+                    pending = true;
                     T::Data
                 }
                 (T::Iac, 0xFF) => {
                     cur.push(0xFF);
+                    pending = true;
                     T::Data
                 }
                 (T::Iac, 0xFB..=0xFE) => {
@@ -550,6 +616,13 @@ pub fn split_client_input(writes: &[(u64, &[u8])]) -> (Vec<(u64, Vec<u8>)>, Vec<
                 (T::SubIac, 0xF0) => T::Data,
                 (T::Sub | T::SubIac, _) => T::Sub,
             };
+        }
+    }
+    if f != F::Lf && pending {
+        if framing.end_us.saturating_sub(last_at) >= framing.quiet_us {
+            quiet_line(&mut out, last_at + framing.quiet_us, &mut cur);
+        } else if f == F::Quiet && framing.client_fin {
+            quiet_line(&mut out, framing.end_us, &mut cur);
         }
     }
     (out, requests)
@@ -689,5 +762,57 @@ mod tests {
             split_client_lines(&[(1, b"ab\r\nc"), (2, b"d\n\ne")]),
             vec![(1, b"ab".to_vec()), (2, b"cd".to_vec()), (2, Vec::new())]
         );
+    }
+
+    // WIRE-11: under quiet framing a first fragment followed by a quiet is
+    // a line and the connection is quiet-framed (later fragments end at a
+    // quiet or at the client's FIN); an LF first keeps LF framing.
+    #[test]
+    fn wire_11_split_follows_the_framing_of_the_first_line() {
+        let quiet = Framing {
+            quiet_us: 200_000,
+            end_us: 5_000_000,
+            client_fin: true,
+        };
+        let writes: Vec<(u64, &[u8])> = vec![
+            (0, b"b"),
+            (1_000, b"ob"),
+            (1_000_000, b"hi\r"),
+            (2_000_000, b"a\nb"),
+            (3_000_000, b"exit"),
+        ];
+        let (lines, _) = split_client_input_framed(&writes, &quiet);
+        let want: Vec<(u64, Vec<u8>)> = vec![
+            (201_000, b"bob".to_vec()),
+            (1_200_000, b"hi".to_vec()),
+            (2_000_000, b"a".to_vec()),
+            (2_200_000, b"b".to_vec()),
+            (3_200_000, b"exit".to_vec()),
+        ];
+        assert_eq!(lines, want);
+        // The last fragment ends at the client's FIN before the quiet.
+        let fin = Framing {
+            end_us: 3_050_000,
+            ..quiet
+        };
+        let (lines, _) = split_client_input_framed(&writes, &fin);
+        assert_eq!(lines.last(), Some(&(3_050_000, b"exit".to_vec())));
+        // A reset (no FIN) before the quiet drops it.
+        let reset = Framing {
+            client_fin: false,
+            ..fin
+        };
+        let (lines, _) = split_client_input_framed(&writes, &reset);
+        assert_eq!(lines.len(), 4);
+        // An LF-ended first line: LF framing for good, fragments dropped.
+        let lf: Vec<(u64, &[u8])> = vec![(0, b"bob\nha"), (1_000_000, b"lf\nfrag")];
+        let (lines, _) = split_client_input_framed(&lf, &quiet);
+        assert_eq!(
+            lines,
+            vec![(0, b"bob".to_vec()), (1_000_000, b"half".to_vec())]
+        );
+        // Off: the default framing never ends a fragment.
+        let (lines, _) = split_client_input(&writes);
+        assert_eq!(lines, vec![(2_000_000, b"bobhi\ra".to_vec())]);
     }
 }

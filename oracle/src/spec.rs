@@ -47,6 +47,7 @@ spec_ids! {
     Wire8 => "WIRE-8",
     Wire9 => "WIRE-9",
     Wire10 => "WIRE-10",
+    Wire11 => "WIRE-11",
     Name1 => "NAME-1",
     Name2 => "NAME-2",
     Name3 => "NAME-3",

@@ -44,14 +44,35 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
+/// How a connection's lines end (WIRE-11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// Only an LF ends a line (§1): quiet framing is off, or the first
+    /// line ended with an LF.
+    Lf,
+    /// Quiet framing is on and no line has ended yet: the first LF makes
+    /// the connection [`Framing::Lf`], the first quiet [`Framing::Quiet`].
+    Undecided,
+    /// A quiet ended the first line: an LF or a quiet ends each line, and
+    /// end of stream ends a fragment.
+    Quiet,
+}
+
 /// Incremental, bounded line decoder.
 ///
 /// Feed it bytes with [`LineDecoder::decode`]; it hands back one complete
 /// line or one [`LineError`] at a time. **Invariant:** it never holds more
 /// than `line_bytes_max + 1` bytes ([`LineDecoder::buffered_len`]).
+///
+/// With quiet framing (WIRE-11) the shell also calls
+/// [`LineDecoder::quiet`] when no byte arrived for `fragment_quiet_ms`
+/// while [`LineDecoder::wants_quiet`] was true, and
+/// [`LineDecoder::end_of_stream`] at FIN. The decoder decides what a
+/// quiet or an end means; the shell only keeps the time.
 #[derive(Debug)]
 pub struct LineDecoder {
     line_bytes_max: usize,
+    framing: Framing,
     /// The unfinished line so far (never more than `line_bytes_max + 1`).
     buf: Vec<u8>,
     /// The current line was already reported as too long: drop bytes up
@@ -64,9 +85,69 @@ impl LineDecoder {
     pub fn new(line_bytes_max: usize) -> LineDecoder {
         LineDecoder {
             line_bytes_max,
+            framing: Framing::Lf,
             buf: Vec::new(),
             discarding: false,
         }
+    }
+
+    /// A decoder with quiet framing on (WIRE-11): the connection's first
+    /// line decides whether an LF alone or also a quiet ends its lines.
+    pub fn with_quiet_framing(line_bytes_max: usize) -> LineDecoder {
+        LineDecoder {
+            framing: Framing::Undecided,
+            ..LineDecoder::new(line_bytes_max)
+        }
+    }
+
+    /// The connection's framing so far.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Whether a quiet now would end a line (WIRE-11): the framing is not
+    /// LF, and a fragment (or the tail of an over-long line) is pending.
+    /// The shell runs its quiet timer only while this holds.
+    pub fn wants_quiet(&self) -> bool {
+        self.framing != Framing::Lf && (!self.buf.is_empty() || self.discarding)
+    }
+
+    /// No byte arrived for `fragment_quiet_ms` (WIRE-11): the pending
+    /// fragment is a complete line (one trailing CR removed) and the
+    /// connection is quiet-framed. The tail of an over-long line ends here
+    /// without a second error. `None` when nothing was pending or the
+    /// connection is LF-framed.
+    pub fn quiet(&mut self) -> Option<Result<String, LineError>> {
+        if !self.wants_quiet() {
+            return None;
+        }
+        self.framing = Framing::Quiet;
+        if std::mem::take(&mut self.discarding) {
+            return None;
+        }
+        let mut line = std::mem::take(&mut self.buf);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if line.len() > self.line_bytes_max {
+            // Unreachable: `decode` reports a fragment past the limit at
+            // once; kept so that no path lets a long line out.
+            return Some(Err(LineError::TooLong));
+        }
+        Some(validate(line))
+    }
+
+    /// The stream ended with a FIN (WIRE-11): on a quiet-framed connection
+    /// the pending fragment is a complete line; otherwise it is discarded
+    /// (WIRE-4). Either way the decoder is empty afterwards.
+    pub fn end_of_stream(&mut self) -> Option<Result<String, LineError>> {
+        let line = if self.framing == Framing::Quiet {
+            self.quiet()
+        } else {
+            None
+        };
+        self.finish();
+        line
     }
 
     /// Consumes bytes from the front of `input` until one line or one
@@ -91,6 +172,9 @@ impl LineDecoder {
         let rest = &input[consumed..];
         match memchr::memchr(b'\n', rest) {
             Some(lf) => {
+                if self.framing == Framing::Undecided {
+                    self.framing = Framing::Lf;
+                }
                 let item = self.complete_line(&rest[..lf]);
                 (consumed + lf + 1, Some(item))
             }
@@ -139,11 +223,7 @@ impl LineDecoder {
         let mut line = std::mem::take(&mut self.buf);
         line.extend_from_slice(tail);
         line.truncate(content_len);
-        let text = String::from_utf8(line).map_err(|_| LineError::InvalidUtf8)?;
-        if has_forbidden_char(text.as_bytes()) {
-            return Err(LineError::ControlChar);
-        }
-        Ok(text)
+        validate(line)
     }
 
     /// End of stream: discards an unfinished fragment (WIRE-4). Returns
@@ -164,6 +244,15 @@ impl LineDecoder {
     pub fn line_bytes_max(&self) -> usize {
         self.line_bytes_max
     }
+}
+
+/// WIRE-6 and WIRE-7 on a line's content, in that order (WIRE-9).
+fn validate(content: Vec<u8>) -> Result<String, LineError> {
+    let text = String::from_utf8(content).map_err(|_| LineError::InvalidUtf8)?;
+    if has_forbidden_char(text.as_bytes()) {
+        return Err(LineError::ControlChar);
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -366,5 +455,87 @@ mod tests {
         assert_eq!(LineError::TooLong.code(), ErrorCode::LineTooLong);
         assert_eq!(LineError::InvalidUtf8.to_string(), "invalid-utf8");
         assert_eq!(LineError::ControlChar.to_string(), "control-char");
+    }
+
+    /// Feeds `input` whole and returns its items.
+    fn feed(decoder: &mut LineDecoder, mut input: &[u8]) -> Vec<Item> {
+        let mut items = Vec::new();
+        // Each call consumes at least one byte or returns no item.
+        while !input.is_empty() {
+            let (used, item) = decoder.decode(input);
+            input = &input[used..];
+            items.extend(item);
+        }
+        items
+    }
+
+    // WIRE-11: the first line ends at a quiet, so the connection is
+    // quiet-framed: later fragments end at a quiet or at FIN, an LF still
+    // ends a line, one trailing CR goes.
+    #[test]
+    fn wire_11_a_quiet_first_line_makes_the_connection_quiet_framed() {
+        let mut d = LineDecoder::with_quiet_framing(8);
+        assert_eq!(d.framing(), Framing::Undecided);
+        assert!(!d.wants_quiet(), "nothing pending");
+        assert_eq!(d.quiet(), None);
+        assert_eq!(feed(&mut d, b"bob"), vec![]);
+        assert!(d.wants_quiet());
+        assert_eq!(d.quiet(), Some(ok("bob")));
+        assert_eq!(d.framing(), Framing::Quiet);
+        assert_eq!(feed(&mut d, b"hi\r"), vec![]);
+        assert_eq!(d.quiet(), Some(ok("hi")));
+        assert_eq!(feed(&mut d, b"a\nb"), vec![ok("a")]);
+        assert_eq!(d.quiet(), Some(ok("b")));
+        assert_eq!(feed(&mut d, b"\xfe"), vec![]);
+        assert_eq!(d.quiet(), Some(Err(LineError::InvalidUtf8)));
+        assert_eq!(feed(&mut d, b"exit"), vec![]);
+        assert_eq!(d.end_of_stream(), Some(ok("exit")));
+        assert_eq!(d.buffered_len(), 0);
+    }
+
+    // WIRE-11: an LF first makes the connection LF-framed for good: a
+    // quiet ends nothing and a fragment at FIN is discarded (WIRE-4).
+    #[test]
+    fn wire_11_an_lf_first_line_keeps_lf_framing() {
+        let mut d = LineDecoder::with_quiet_framing(8);
+        assert_eq!(feed(&mut d, b"bob\nhal"), vec![ok("bob")]);
+        assert_eq!(d.framing(), Framing::Lf);
+        assert!(!d.wants_quiet());
+        assert_eq!(d.quiet(), None);
+        assert_eq!(feed(&mut d, b"f\nfrag"), vec![ok("half")]);
+        assert_eq!(d.end_of_stream(), None);
+        assert_eq!(d.buffered_len(), 0);
+        // Off (the default decoder): never quiet-framed.
+        let mut d = LineDecoder::new(8);
+        assert_eq!(feed(&mut d, b"bob"), vec![]);
+        assert!(!d.wants_quiet());
+        assert_eq!(d.quiet(), None);
+        assert_eq!(d.end_of_stream(), None);
+    }
+
+    // WIRE-11, WIRE-4: a fragment at FIN before any quiet is discarded
+    // (the connection was not quiet-framed yet).
+    #[test]
+    fn wire_11_undecided_fragment_at_end_is_discarded() {
+        let mut d = LineDecoder::with_quiet_framing(8);
+        assert_eq!(feed(&mut d, b"bob"), vec![]);
+        assert_eq!(d.end_of_stream(), None);
+    }
+
+    // WIRE-11, WIRE-5: an over-long fragment gets its one error at once
+    // and ends at the quiet without a second; the next bytes are a new
+    // line.
+    #[test]
+    fn wire_11_over_long_fragment_ends_at_the_quiet() {
+        let mut d = LineDecoder::with_quiet_framing(4);
+        assert_eq!(feed(&mut d, b"abcdefgh"), vec![Err(LineError::TooLong)]);
+        assert!(d.wants_quiet());
+        assert_eq!(d.quiet(), None);
+        assert_eq!(d.framing(), Framing::Quiet);
+        assert_eq!(feed(&mut d, b"ok"), vec![]);
+        assert_eq!(d.quiet(), Some(ok("ok")));
+        // A CR held one byte past the limit goes with the quiet.
+        assert_eq!(feed(&mut d, b"abcd\r"), vec![]);
+        assert_eq!(d.quiet(), Some(ok("abcd")));
     }
 }

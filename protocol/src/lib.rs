@@ -42,7 +42,7 @@ pub mod session;
 pub mod telnet;
 
 pub use client::{MemberLine, NamingLine};
-pub use decoder::{LineDecoder, LineError};
+pub use decoder::{Framing, LineDecoder, LineError};
 pub use limits::Limits;
 pub use name::{Name, NameError, NameKey};
 pub use server::{ErrorCode, MemberList, Reason, ServerLine};

@@ -110,6 +110,8 @@ limits! {
         "Connections held open at once, closing ones included";
     address_connections_max: usize = 32, "SESS-8",
         "Connections from one address (IPv6: one /64) held open at once; 0: no limit";
+    fragment_quiet_ms: u64 = 0, "WIRE-11",
+        "Silence that ends a fragment without LF on a connection not LF-framed, ms; 0: off (LF framing only)";
     handshake_timeout_ms: u64 = 30_000, "SESS-3",
         "Time from accept to membership, ms";
     idle_timeout_ms: u64 = 300_000, "LEAVE-4",
@@ -177,6 +179,9 @@ pub enum LimitsError {
     FloodHeldMsMaxZero,
     /// `naming_attempts_max` is 0.
     NamingAttemptsMaxZero,
+    /// `fragment_quiet_ms` is not below `handshake_timeout_ms`: a client
+    /// of quiet framing could never name itself in time (WIRE-11).
+    FragmentQuietMsTooLong,
 }
 
 impl std::fmt::Display for LimitsError {
@@ -202,6 +207,9 @@ impl std::fmt::Display for LimitsError {
             ),
             LimitsError::NamingAttemptsMaxZero => {
                 f.write_str("naming_attempts_max must be positive")
+            }
+            LimitsError::FragmentQuietMsTooLong => {
+                f.write_str("fragment_quiet_ms must be below handshake_timeout_ms")
             }
         }
     }
@@ -284,6 +292,9 @@ impl Limits {
         }
         if self.naming_attempts_max == 0 {
             return Err(LimitsError::NamingAttemptsMaxZero);
+        }
+        if self.fragment_quiet_ms > 0 && self.fragment_quiet_ms >= self.handshake_timeout_ms {
+            return Err(LimitsError::FragmentQuietMsTooLong);
         }
         Ok(())
     }
@@ -429,6 +440,12 @@ mod tests {
             Ok(()),
         );
         check(|l| l.naming_attempts_max = 0, Err(NamingAttemptsMaxZero));
+        // WIRE-11: quiet framing must leave time to name.
+        check(|l| l.fragment_quiet_ms = 250, Ok(()));
+        check(
+            |l| l.fragment_quiet_ms = l.handshake_timeout_ms,
+            Err(FragmentQuietMsTooLong),
+        );
     }
 
     // The server prints this text when it refuses to start.
@@ -460,6 +477,10 @@ mod tests {
             (
                 LimitsError::NamingAttemptsMaxZero,
                 "naming_attempts_max must be positive",
+            ),
+            (
+                LimitsError::FragmentQuietMsTooLong,
+                "fragment_quiet_ms must be below handshake_timeout_ms",
             ),
         ] {
             assert_eq!(err.to_string(), text);

@@ -5,7 +5,7 @@
 //! a line means (the room does) and never hold room state; the writer may
 //! wait on a slow socket because nothing else waits on it.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use protocol::{LineDecoder, LineError};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::{sleep, sleep_until, Duration, Instant, Sleep};
 
 use std::net::IpAddr;
 
@@ -47,6 +47,48 @@ pub(crate) enum Event {
     Closed { conn: ConnId },
 }
 
+/// What a connection's reader keeps between reads, boxed so that it stays
+/// off the reader task's own allocation: the line decoder, the telnet
+/// filter (WIRE-10) and, under quiet framing (WIRE-11), the quiet timer.
+pub(crate) struct Decoding {
+    lines: LineDecoder,
+    telnet: TelnetFilter,
+    /// `fragment_quiet_ms`; 0 when quiet framing is off.
+    quiet_ms: u64,
+    /// Armed when a read started waiting with a fragment the decoder
+    /// would end at a quiet; dropped when bytes arrive or the quiet fires.
+    quiet: Option<Pin<Box<Sleep>>>,
+}
+
+impl Decoding {
+    /// The reader state for lines of `line_bytes_max` bytes, with quiet
+    /// framing when `fragment_quiet_ms` is above 0.
+    pub(crate) fn new(line_bytes_max: usize, fragment_quiet_ms: u64) -> Box<Decoding> {
+        let lines = if fragment_quiet_ms > 0 {
+            LineDecoder::with_quiet_framing(line_bytes_max)
+        } else {
+            LineDecoder::new(line_bytes_max)
+        };
+        Box::new(Decoding {
+            lines,
+            telnet: TelnetFilter::new(),
+            quiet_ms: fragment_quiet_ms,
+            quiet: None,
+        })
+    }
+}
+
+/// What one read produced.
+enum Read {
+    /// Bytes arrived; these are the items they completed, in order.
+    Bytes(Vec<Item>),
+    /// End of stream (FIN).
+    End,
+    /// No byte for `fragment_quiet_ms` (WIRE-11); the line it ended, if
+    /// any.
+    Quiet(Option<Result<String, LineError>>),
+}
+
 /// Reads `conn` until end of stream, sending each decoded line to the
 /// room. After the room closed the connection it only discards input
 /// (so that closing does not turn into a reset that loses the final line).
@@ -55,73 +97,111 @@ pub(crate) async fn read_loop<R>(
     conn: ConnId,
     outbox: Arc<Shared>,
     events: mpsc::Sender<Event>,
-    line_bytes_max: usize,
+    mut decoding: Box<Decoding>,
 ) where
     R: AsyncRead + Unpin,
 {
-    // Boxed: the decoder is needed between reads, but keeping it off the
-    // task's own allocation keeps that in a smaller size class.
-    // The decoder and the telnet filter (WIRE-10), boxed together.
-    let mut decoder = Box::new((LineDecoder::new(line_bytes_max), TelnetFilter::new()));
-    // Bounded by the peer: each iteration consumes at least one byte or
-    // ends the loop.
+    // Bounded by the peer: each iteration consumes at least one byte, ends
+    // one fragment at a quiet, or ends the loop.
     loop {
         // LIMIT-3: while the room holds lines of this connection back,
         // read nothing more; the peer's bytes wait in the transport and
-        // flow control slows it down. Boxed: only a held reader waits.
+        // flow control slows the sender down. Boxed: only a held reader
+        // waits. No quiet runs meanwhile (WIRE-11).
         if outbox.input_waits() {
             Box::pin(outbox.input_allowed()).await;
         }
         let closing = outbox.closing().is_some();
-        let read = poll_fn(|cx| {
-            // The buffer lives on the stack of one poll only, so an idle
-            // connection holds no read buffer.
-            let mut chunk = [0u8; READ_CHUNK_BYTES_MAX];
-            // Read from the outbox's tuning, which the task holds anyway
-            // (a field of its own would enlarge every idle reader).
-            let size = outbox.read_chunk_bytes().clamp(1, READ_CHUNK_BYTES_MAX);
-            let mut buf = ReadBuf::new(&mut chunk[..size]);
-            ready!(Pin::new(&mut reader).poll_read(cx, &mut buf))?;
-            let n = buf.filled().len();
-            let mut out: Vec<Item> = Vec::new();
-            if !closing {
-                let (decoder, telnet) = &mut *decoder;
-                let mut answer = Vec::new();
-                let kept = telnet.filter(buf.filled_mut(), &mut answer);
-                if !answer.is_empty() {
-                    out.push(Item::Telnet(answer));
-                }
-                let mut input = &buf.filled()[..kept];
-                // Bounded: every decode call consumes at least one byte
-                // or returns no item.
-                while !input.is_empty() {
-                    let (used, item) = decoder.decode(input);
-                    input = &input[used..];
-                    match item {
-                        Some(line) => out.push(Item::Line(line)),
-                        None => break,
+        let out = match read_once(&mut reader, &mut decoding, &outbox, closing).await {
+            Ok(Read::Bytes(out)) => out,
+            Ok(Read::Quiet(line)) => line.map(Item::Line).into_iter().collect(),
+            Ok(Read::End) => {
+                // FIN. WIRE-4: a fragment without LF is dropped, unless
+                // the connection is quiet-framed (WIRE-11). Boxed: only
+                // the end of a connection needs this state.
+                Box::pin(async {
+                    let last = decoding.lines.end_of_stream();
+                    if outbox.closing().is_none() {
+                        let last = last.map(Item::Line).into_iter().collect();
+                        if send_lines(&events, conn, last).await {
+                            send_event(&events, Event::Closed { conn }).await;
+                        }
                     }
-                }
+                })
+                .await;
+                return;
             }
-            Poll::Ready(Ok::<_, io::Error>((n, out)))
-        })
-        .await;
-        let out = match read {
-            Ok((0, _)) | Err(_) => {
-                // WIRE-4: a fragment without LF is dropped.
-                decoder.0.finish();
+            Err(_) => {
+                // Reset: a fragment is dropped whatever the framing.
+                decoding.lines.finish();
                 if outbox.closing().is_none() {
                     Box::pin(send_event(&events, Event::Closed { conn })).await;
                 }
                 return;
             }
-            Ok((_, out)) => out,
         };
         // Boxed: one small allocation per read keeps the idle reader small.
         if !Box::pin(send_lines(&events, conn, out)).await {
             return;
         }
     }
+}
+
+/// One read of `reader`, its bytes run through the telnet filter and the
+/// decoder (unless the room is closing the connection). While it waits
+/// with a fragment the decoder would end at a quiet, the quiet timer runs
+/// (WIRE-11); it restarts with every read that brings bytes.
+fn read_once<'a, R: AsyncRead + Unpin>(
+    reader: &'a mut R,
+    decoding: &'a mut Decoding,
+    outbox: &'a Shared,
+    closing: bool,
+) -> impl Future<Output = io::Result<Read>> + 'a {
+    poll_fn(move |cx| {
+        // The buffer lives on the stack of one poll only, so an idle
+        // connection holds no read buffer.
+        let mut chunk = [0u8; READ_CHUNK_BYTES_MAX];
+        // Read from the outbox's tuning, which the task holds anyway
+        // (a field of its own would enlarge every idle reader).
+        let size = outbox.read_chunk_bytes().clamp(1, READ_CHUNK_BYTES_MAX);
+        let mut buf = ReadBuf::new(&mut chunk[..size]);
+        if Pin::new(&mut *reader).poll_read(cx, &mut buf)?.is_pending() {
+            if closing || decoding.quiet_ms == 0 || !decoding.lines.wants_quiet() {
+                return Poll::Pending;
+            }
+            let quiet_ms = decoding.quiet_ms;
+            let timer = decoding
+                .quiet
+                .get_or_insert_with(|| Box::pin(sleep(Duration::from_millis(quiet_ms))));
+            ready!(timer.as_mut().poll(cx));
+            decoding.quiet = None;
+            return Poll::Ready(Ok(Read::Quiet(decoding.lines.quiet())));
+        }
+        decoding.quiet = None;
+        if buf.filled().is_empty() {
+            return Poll::Ready(Ok(Read::End));
+        }
+        let mut out: Vec<Item> = Vec::new();
+        if !closing {
+            let mut answer = Vec::new();
+            let kept = decoding.telnet.filter(buf.filled_mut(), &mut answer);
+            if !answer.is_empty() {
+                out.push(Item::Telnet(answer));
+            }
+            let mut input = &buf.filled()[..kept];
+            // Bounded: every decode call consumes at least one byte
+            // or returns no item.
+            while !input.is_empty() {
+                let (used, item) = decoding.lines.decode(input);
+                input = &input[used..];
+                match item {
+                    Some(line) => out.push(Item::Line(line)),
+                    None => break,
+                }
+            }
+        }
+        Poll::Ready(Ok(Read::Bytes(out)))
+    })
 }
 
 /// What one read of a connection produced, in order.
@@ -367,7 +447,13 @@ mod tests {
         let shared = Shared::stuck(4);
         let (stream, _peer) = tokio::io::duplex(64);
         let (r, w) = tokio::io::split(stream);
-        let read = read_loop(r, 0, shared.clone(), events.clone(), 1024);
+        let read = read_loop(
+            r,
+            0,
+            shared.clone(),
+            events.clone(),
+            Decoding::new(1024, 250),
+        );
         assert!(
             std::mem::size_of_val(&read) <= TASK_FUTURE_BYTES_MAX,
             "{}",
@@ -408,7 +494,7 @@ mod tests {
             .build();
         let (events, mut rx) = mpsc::channel(64);
         let shared = Shared::stuck(4);
-        read_loop(input, 7, shared, events, 8).await;
+        read_loop(input, 7, shared, events, Decoding::new(8, 0)).await;
         assert_eq!(
             line_of(rx.recv().await.expect("event")),
             Ok("aa".to_owned())
@@ -445,7 +531,56 @@ mod tests {
             wakes: Arc::default(),
         };
         crate::room::Outbox::close(&mut handle, None, 0);
-        read_loop(input, 7, shared, events, 8).await;
+        read_loop(input, 7, shared, events, Decoding::new(8, 0)).await;
         assert!(rx.recv().await.is_none());
+    }
+
+    // WIRE-11: with quiet framing a first line ended by a quiet makes the
+    // connection quiet-framed: each write of a course client (no LF) is a
+    // line once the quiet passed, and its last fragment at FIN is one too.
+    // Paused time: the waits and the quiet are simulated, not slept.
+    #[tokio::test(start_paused = true)]
+    async fn wire_11_reader_ends_fragments_at_a_quiet_and_at_fin() {
+        let quiet = std::time::Duration::from_millis(250);
+        let input = tokio_test::io::Builder::new()
+            .read(b"b")
+            .read(b"ob")
+            .wait(quiet * 4)
+            .read(b"hi there")
+            .wait(quiet * 4)
+            .read(b"exit")
+            .build();
+        let (events, mut rx) = mpsc::channel(64);
+        read_loop(input, 7, Shared::stuck(4), events, Decoding::new(16, 250)).await;
+        for want in ["bob", "hi there", "exit"] {
+            assert_eq!(
+                line_of(rx.recv().await.expect("event")),
+                Ok(want.to_owned())
+            );
+        }
+        assert!(matches!(rx.recv().await, Some(Event::Closed { conn: 7 })));
+        assert!(rx.recv().await.is_none(), "nothing after the close");
+    }
+
+    // WIRE-11: an LF-ended first line keeps the connection LF-framed: a
+    // long pause mid-line ends nothing, a fragment at FIN is dropped
+    // (WIRE-4).
+    #[tokio::test(start_paused = true)]
+    async fn wire_11_reader_keeps_lf_framing_after_an_lf_first_line() {
+        let quiet = std::time::Duration::from_millis(250);
+        let input = tokio_test::io::Builder::new()
+            .read(b"bob\nha")
+            .wait(quiet * 4)
+            .read(b"lf\nfrag")
+            .build();
+        let (events, mut rx) = mpsc::channel(64);
+        read_loop(input, 7, Shared::stuck(4), events, Decoding::new(16, 250)).await;
+        for want in ["bob", "half"] {
+            assert_eq!(
+                line_of(rx.recv().await.expect("event")),
+                Ok(want.to_owned())
+            );
+        }
+        assert!(matches!(rx.recv().await, Some(Event::Closed { conn: 7 })));
     }
 }

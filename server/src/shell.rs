@@ -83,7 +83,7 @@ pub(crate) async fn run<L: Listener>(
                         conn,
                         outbox.clone(),
                         events_tx.clone(),
-                        limits.line_bytes_max,
+                        conn::Decoding::new(limits.line_bytes_max, limits.fragment_quiet_ms),
                     ));
                     let ending = Box::new(conn::Ending {
                         conn,

@@ -229,6 +229,47 @@ pub fn server_restart() -> Scenario {
     s
 }
 
+/// WIRE-11: the original course client among ordinary ones, against a
+/// server with quiet framing on. cc and dd send their names and lines as
+/// single writes without LF (cc types `exit`, dd gets Ctrl-C); aa uses LF
+/// and nn CRLF, as nc and telnet do. Each course write is far more than
+/// `fragment_quiet_ms` plus the latency spread from the next.
+pub fn course_client() -> Scenario {
+    let mut cc = ClientSpec::new("cc", 1)
+        .then(300, join("cc"))
+        .then(2_000, say("hi from the course client"))
+        .then(4_000, say("exit"));
+    cc.course = true;
+    let mut dd = ClientSpec::new("dd", 2)
+        .then(500, join("dd"))
+        .then(2_500, say("anyone there?"))
+        .then(4_500, Action::CtrlC);
+    dd.course = true;
+    let mut nn = person("nn", 3)
+        .then(700, join("nn"))
+        .then(3_000, say("welcome cc and dd"));
+    nn.crlf = true;
+    let mut s = scenario(
+        "the original course client (no LF) with quiet framing: cc exits, dd presses Ctrl-C",
+        vec![
+            person("aa", 0)
+                .then(100, join("aa"))
+                .then(1_500, say("hello everyone")),
+            cc,
+            dd,
+            nn,
+        ],
+        10_000,
+    );
+    s.settings.limits.fragment_quiet_ms = COURSE_QUIET_MS;
+    s
+}
+
+/// `fragment_quiet_ms` of [`course_client`]: far below the gaps between
+/// the course clients' writes (at least 1.5 s), far above the latency
+/// spread of [`Settings::small`] (4 ms).
+pub const COURSE_QUIET_MS: u64 = 200;
+
 /// Every canonical scenario with its snapshot name.
 pub fn all() -> Vec<(&'static str, Scenario)> {
     vec![
@@ -239,5 +280,6 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
         ("name_collision", name_collision()),
         ("bad_input", bad_input()),
         ("server_restart", server_restart()),
+        ("course_client", course_client()),
     ]
 }

@@ -351,10 +351,7 @@ impl Client {
         if let Some((name, tries)) = self.naming.take() {
             self.naming = Some((name.clone(), tries + 1));
             let mut bytes = name.into_bytes();
-            if self.spec.crlf {
-                bytes.push(b'\r');
-            }
-            bytes.push(b'\n');
+            bytes.extend_from_slice(self.spec.line_end());
             self.write(bytes, false).await;
         }
     }
@@ -408,10 +405,7 @@ impl Client {
             }
             Action::Line(text) => {
                 let mut bytes = text.into_bytes();
-                if self.spec.crlf {
-                    bytes.push(b'\r');
-                }
-                bytes.push(b'\n');
+                bytes.extend_from_slice(self.spec.line_end());
                 self.send_or_skip(bytes, &action_line_label()).await;
             }
             Action::Raw(bytes) => self.send_or_skip(bytes, "raw bytes").await,

@@ -101,6 +101,12 @@ pub struct ClientSpec {
     pub witness: bool,
     /// Ends its lines with CRLF, as `telnet` does (WIRE-2), instead of LF.
     pub crlf: bool,
+    /// Ends its lines with nothing, as the original course client does:
+    /// its name and each line are one write without LF (WIRE-11). Only
+    /// useful against a server with quiet framing on, and only with its
+    /// writes further apart than `fragment_quiet_ms` plus the latency
+    /// spread, so that the judge splits them as the server does.
+    pub course: bool,
     /// The client's actions, in time order.
     pub script: Vec<Timed<Action>>,
 }
@@ -116,7 +122,20 @@ impl ClientSpec {
             reconnect_ms: None,
             witness: false,
             crlf: false,
+            course: false,
             script: Vec::new(),
+        }
+    }
+
+    /// What ends each of its lines: nothing for a course client, CRLF for
+    /// a telnet user, else LF.
+    pub fn line_end(&self) -> &'static [u8] {
+        if self.course {
+            b""
+        } else if self.crlf {
+            b"\r\n"
+        } else {
+            b"\n"
         }
     }
 
@@ -266,13 +285,18 @@ impl Scenario {
     }
 
     /// The shell tuning and transport rates that differ from production,
-    /// and `crlf=N` when N clients end their lines with CRLF.
+    /// `crlf=N` when N clients end their lines with CRLF and `course=N`
+    /// when N end them with nothing (WIRE-11).
     pub fn tuned(&self) -> Vec<(&'static str, String)> {
         let mut out = self.settings.tuning.changed();
         out.extend(self.settings.transport.changed());
         let crlf = self.clients.iter().filter(|c| c.crlf).count();
         if crlf > 0 {
             out.push(("crlf", crlf.to_string()));
+        }
+        let course = self.clients.iter().filter(|c| c.course).count();
+        if course > 0 {
+            out.push(("course", course.to_string()));
         }
         out
     }

@@ -235,6 +235,9 @@ pub fn regression_test(s: &Scenario, name: &str, ids: &[SpecId]) -> String {
         if c.crlf {
             let _ = writeln!(out, "    c.crlf = true;");
         }
+        if c.course {
+            let _ = writeln!(out, "    c.course = true;");
+        }
         for step in &c.script {
             let _ = writeln!(
                 out,

@@ -13,6 +13,12 @@
 //! masked (the only thing that differs between runs).
 //!
 //! IDs: WIRE-1, WIRE-3, SESS-1, SESS-4, MSG-1, MSG-2, CMD-1, LEAVE-1.
+//!
+//! A second test runs the original course's client (rebuilt from its
+//! report in `tests/bin/course_client.rs`: every line one write without
+//! LF) against a server with quiet framing on (WIRE-11), in a room with a
+//! `chat-client` member and an nc-style member (a raw socket writing LF
+//! lines, which is all nc does).
 
 mod common;
 
@@ -38,14 +44,27 @@ struct Client {
 
 impl Client {
     fn spawn(addr: &str, name: &'static str) -> Client {
-        let mut child = Command::new(common::bin("chat-client"))
-            .args(["--addr", addr, "--name", name])
+        let mut command = Command::new(common::bin("chat-client"));
+        command.args(["--addr", addr, "--name", name]);
+        Client::start(name, command)
+    }
+
+    /// The course-style client of `tests/bin/course_client.rs`: sends
+    /// each stdin line as one write without LF (WIRE-11).
+    fn course(addr: &str, name: &'static str) -> Client {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_course-client"));
+        command.arg(addr);
+        Client::start(name, command)
+    }
+
+    fn start(name: &'static str, mut command: Command) -> Client {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("the chat-client binary starts");
+            .expect("the client binary starts");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take();
@@ -197,4 +216,113 @@ async fn course_scenario_with_real_server_and_piped_clients() {
 
     server.stop().await;
     insta::assert_snapshot!("course_e2e", format!("{aa_out}{bb_out}{cc_out}{dd_out}"));
+}
+
+/// An nc-style member: a raw TCP connection that writes LF-ended lines
+/// and reads the server's lines, as `nc HOST PORT` does.
+struct Nc {
+    reader: Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Nc {
+    async fn connect(addr: &str) -> Nc {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("the server accepts");
+        let (read, writer) = stream.into_split();
+        Nc {
+            reader: BufReader::new(read).lines(),
+            writer,
+        }
+    }
+
+    async fn expect(&mut self, expected: &str) {
+        let line = timeout(STEP_TIMEOUT, self.reader.next_line())
+            .await
+            .expect("a line within the step bound")
+            .expect("the socket reads");
+        assert_eq!(line.as_deref(), Some(expected), "nc");
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("the socket writes");
+    }
+}
+
+// WIRE-11 (with SESS-1, MSG-1, MSG-2, CMD-1, LEAVE-1): with quiet framing
+// the course client joins, chats with a chat-client member and an nc
+// member, is announced when killed, and leaves with exit. Every step
+// waits for the line it caused; none waits for time.
+#[tokio::test]
+async fn course_client_chats_with_chat_client_and_nc_under_quiet_framing() {
+    let server_cmd = format!(
+        "{} --bind 127.0.0.1:{{port}} --fragment-quiet-ms 250",
+        common::bin("chat-server").display()
+    );
+    let (server, addr) = probe::spawn::spawn_server(&server_cmd)
+        .await
+        .expect("the chat-server binary starts and listens");
+    let port = addr.port();
+    let addr = addr.to_string();
+
+    let mut aa = Client::spawn(&addr, "aa");
+    aa.expect("* Enter your name:").await;
+    aa.expect("* Welcome, aa! Members (1): aa").await;
+    let mut nn = Nc::connect(&addr).await;
+    nn.expect("* Enter your name:").await;
+    nn.send("nn").await;
+    nn.expect("* Welcome, nn! Members (2): aa, nn").await;
+    aa.expect("* nn has joined the chat.").await;
+
+    // The course client's name is one write without LF.
+    let mut cc = Client::course(&addr, "cc");
+    cc.expect("* Enter your name:").await;
+    cc.send("cc").await;
+    cc.expect("* Welcome, cc! Members (3): aa, nn, cc").await;
+    aa.expect("* cc has joined the chat.").await;
+    nn.expect("* cc has joined the chat.").await;
+
+    cc.send("hello from the course").await;
+    aa.expect("cc: hello from the course").await;
+    nn.expect("cc: hello from the course").await;
+    aa.send("hi cc").await;
+    cc.expect("aa: hi cc").await;
+    nn.expect("aa: hi cc").await;
+    nn.send("hello cc, from nc").await;
+    cc.expect("nn: hello cc, from nc").await;
+    aa.expect("nn: hello cc, from nc").await;
+
+    // A second course client is killed (the course's Ctrl-C).
+    let mut dd = Client::course(&addr, "dd");
+    dd.expect("* Enter your name:").await;
+    dd.send("dd").await;
+    dd.expect("* Welcome, dd! Members (4): aa, nn, cc, dd")
+        .await;
+    aa.expect("* dd has joined the chat.").await;
+    nn.expect("* dd has joined the chat.").await;
+    cc.expect("* dd has joined the chat.").await;
+    dd.child.start_kill().expect("kill dd");
+    let lost = "* dd was removed from the chat (connection lost).";
+    aa.expect(lost).await;
+    nn.expect(lost).await;
+    cc.expect(lost).await;
+
+    // exit, sent as one write and followed at once by the client's close.
+    cc.send("exit").await;
+    aa.expect("* cc has left the chat.").await;
+    nn.expect("* cc has left the chat.").await;
+    let cc_out = cc.finish(port).await;
+    assert!(cc_out.starts_with("## cc (exit status 0)"), "{cc_out}");
+
+    aa.stdin = None;
+    aa.expect("* Goodbye, aa.").await;
+    aa.finish(port).await;
+    nn.expect("* aa has left the chat.").await;
+    nn.send("exit").await;
+    nn.expect("* Goodbye, nn.").await;
+    server.stop().await;
 }

@@ -55,3 +55,9 @@ fn bad_input_wire_4_to_9_srv_2() {
 fn server_crash_and_restart_clients_reconnect() {
     check("server_restart", sim::canon::server_restart());
 }
+
+// WIRE-11: course clients (no LF) among LF and CRLF members, quiet framing.
+#[test]
+fn course_client_without_lf_wire_11() {
+    check("course_client", sim::canon::course_client());
+}

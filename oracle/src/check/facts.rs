@@ -250,7 +250,12 @@ impl<'a> Facts<'a> {
                 .saturating_sub(1);
             let borrowed: Vec<(u64, &[u8])> =
                 writes[i].iter().map(|(t, b)| (*t, b.as_slice())).collect();
-            (c.sent, c.telnet_requests) = lines::split_client_input(&borrowed);
+            let framing = lines::Framing {
+                quiet_us: self.header.limits.fragment_quiet_ms.saturating_mul(1000),
+                end_us: c.closed.map_or(self.end_us, |(at, _)| at),
+                client_fin: matches!(c.closed, Some((_, CloseKind::Dropped))),
+            };
+            (c.sent, c.telnet_requests) = lines::split_client_input_framed(&borrowed, &framing);
         }
     }
 

@@ -29,18 +29,26 @@ pub enum Profile {
     Quiet,
     /// Three connections and one naming slot per address (SESS-8, SESS-1).
     Door,
+    /// Quiet framing on: `fragment_quiet_ms` 300 (WIRE-11).
+    Framing,
     /// Defaults, and the driver stops the server itself (LEAVE-5), so the
     /// case needs a server of its own (`--spawn` only).
     Shutdown,
 }
 
+/// `fragment_quiet_ms` of the `framing` profile: long enough that a
+/// loopback write never arrives in parts that far apart, short enough
+/// that a case takes well under a second per quiet.
+pub const FRAMING_QUIET_MS: u64 = 300;
+
 /// Every profile, in the order they run.
-pub const PROFILES: [Profile; 6] = [
+pub const PROFILES: [Profile; 7] = [
     Profile::Default,
     Profile::Limits,
     Profile::Timeouts,
     Profile::Quiet,
     Profile::Door,
+    Profile::Framing,
     Profile::Shutdown,
 ];
 
@@ -53,6 +61,7 @@ impl Profile {
             Profile::Timeouts => "timeouts",
             Profile::Quiet => "quiet",
             Profile::Door => "door",
+            Profile::Framing => "framing",
             Profile::Shutdown => "shutdown",
         }
     }
@@ -94,6 +103,10 @@ impl Profile {
             Profile::Door => Limits {
                 address_connections_max: 3,
                 address_naming_max: 1,
+                ..d
+            },
+            Profile::Framing => Limits {
+                fragment_quiet_ms: FRAMING_QUIET_MS,
                 ..d
             },
         }
@@ -396,6 +409,7 @@ pub fn all() -> Vec<Case> {
         course(),
         crlf(),
         telnet(),
+        course_client(),
         fragment_at_eof(),
         byte_at_a_time(),
         over_long_line(),
@@ -513,6 +527,45 @@ fn crlf() -> Case {
     .expect(bb, "* Goodbye, bb.")
     .closed(bb)
     .expect(aa, &left("bb"))
+    .done()
+}
+
+/// WIRE-11: the original course client sends its name and each line as
+/// one write without LF; with quiet framing each is a line once the
+/// server heard nothing more for `fragment_quiet_ms`, and `exit` followed
+/// at once by a FIN still leaves. aa, an LF client, is not affected.
+fn course_client() -> Case {
+    let (aa, cc, dd) = (0, 1, 2);
+    B::new(
+        "course_client",
+        "writes without LF (the course client) are lines after a quiet; exit then FIN leaves",
+        &["aa", "cc", "dd"],
+    )
+    .profile(Profile::Framing)
+    .ids(&[SpecId::Wire11, SpecId::Wire4])
+    .join(aa, "aa", "* Welcome, aa! Members (1): aa")
+    .connect(cc)
+    .prompt(cc)
+    .send(cc, b"cc")
+    .expect(cc, "* Welcome, cc! Members (2): aa, cc")
+    .expect(aa, &joined("cc"))
+    .send(cc, b"hello from the course")
+    .expect(aa, "cc: hello from the course")
+    .line(aa, "hi cc")
+    .expect(cc, "aa: hi cc")
+    .connect(dd)
+    .prompt(dd)
+    .send(dd, b"dd")
+    .expect(dd, "* Welcome, dd! Members (3): aa, cc, dd")
+    .expect_each(&[aa, cc], &joined("dd"))
+    .send(dd, b"exit")
+    .step(Step::Close(dd))
+    .expect_each(&[aa, cc], &left("dd"))
+    .send(cc, b"exit")
+    .expect(cc, "* Goodbye, cc.")
+    .closed(cc)
+    .expect(aa, &left("cc"))
+    .barrier(aa)
     .done()
 }
 

@@ -76,6 +76,7 @@ a server started with the reference server's flags for their profile:
   timeouts  --handshake-timeout-ms 1000 --idle-timeout-ms 1000
   quiet     --presence-members-max 1
   door      --address-naming-max 1 --address-connections-max 3
+  framing   --fragment-quiet-ms 300
   shutdown  (no flags; the driver sends SIGTERM, so --spawn only)
 With --spawn one server is started per profile; the flags replace {flags}
 in the command, or are appended when it has none. With --addr only the
