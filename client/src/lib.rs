@@ -142,7 +142,9 @@ pub fn main() -> i32 {
         reconnect: Backoff {
             attempts_max: args.reconnect_attempts_max,
             delay_ms_first: args.reconnect_delay_ms_first,
-            delay_ms_max: args.reconnect_delay_ms_max.max(args.reconnect_delay_ms_first),
+            delay_ms_max: args
+                .reconnect_delay_ms_max
+                .max(args.reconnect_delay_ms_first),
         },
         reconnect_piped: args.reconnect,
     };

@@ -444,14 +444,18 @@ impl Session {
         self.interactive() && self.ever_member
     }
 
-    /// Whether the user should be given the line editor: once in the
-    /// room, or when a name must be typed. Before that, the server has the
-    /// next word.
+    /// Whether the line editor should read a new line now: in the room,
+    /// when a name must be typed, and while a former member rejoins (the
+    /// lines wait as messages). Not while the server has the next word on
+    /// a name the user typed: its answer decides the prompt (`alice> ` or
+    /// another name).
     pub fn user_may_type(&self) -> bool {
-        matches!(
-            self.state,
-            State::Member { .. } | State::Naming { claim: None }
-        )
+        match &self.state {
+            State::Member { .. } | State::Naming { claim: None } => true,
+            State::Naming { claim: Some(claim) } => claim.auto && self.keeps_typed_lines(),
+            State::Connecting { .. } | State::AwaitPrompt => self.keeps_typed_lines(),
+            State::Leaving | State::Done(_) => false,
+        }
     }
 
     /// Sets the longest line the user may send (`--line-bytes-max`).
@@ -502,7 +506,8 @@ impl Session {
 
     /// Whether a drop starts (or goes on with) a reconnect series.
     fn reconnects(&self) -> bool {
-        self.options.reconnect.attempts_max > 0 && (self.interactive() || self.options.reconnect_piped)
+        self.options.reconnect.attempts_max > 0
+            && (self.interactive() || self.options.reconnect_piped)
     }
 
     /// Notes about attempts go to a person, or to a script that asked for
@@ -889,7 +894,9 @@ impl Session {
     fn push_pending(&mut self, line: &str, out: &mut Vec<Action>) -> bool {
         if self.pending.len() >= PENDING_LINES_MAX {
             Self::problem(
-                format!("Not sent: {PENDING_LINES_MAX} lines are waiting for the room already: {line}"),
+                format!(
+                    "Not sent: {PENDING_LINES_MAX} lines are waiting for the room already: {line}"
+                ),
                 out,
             );
             return false;
@@ -981,7 +988,9 @@ impl Session {
         let max = self.options.reconnect.attempts_max;
         if next > max {
             Self::problem(
-                format!("Connection lost: {why}. Could not rejoin after {max} attempts; giving up."),
+                format!(
+                    "Connection lost: {why}. Could not rejoin after {max} attempts; giving up."
+                ),
                 &mut out,
             );
             self.report_unsent(&mut out);
@@ -1380,9 +1389,7 @@ mod tests {
         assert_eq!(
             s.handle_disconnected(),
             vec![
-                problem(
-                    "Connection lost: the server shut down. Reconnecting (attempt 1 of 8)..."
-                ),
+                problem("Connection lost: the server shut down. Reconnecting (attempt 1 of 8)..."),
                 connect(1, 0)
             ]
         );

@@ -228,18 +228,18 @@ pub async fn run(
             room_version = session.room_version();
             ui.room(session.member_name(), session.members());
         }
-        let goes_on = session.exit().is_none() && !session.is_leaving();
-        if !input_started && goes_on && session.user_may_type() {
+        if session.exit().is_some() || session.is_leaving() {
+            resume_after = false;
+        } else if session.user_may_type() && (resume_after || !input_started) {
             // The editor starts once the user has something to type (in
             // the room, or asked for a name), so the first prompt already
-            // shows the name; a start that fails never touches the
-            // terminal.
+            // shows the name, and a start that fails never touches the
+            // terminal. After a line, it resumes once the line's outputs
+            // are shown (so `You: ` replaces the submitted line before
+            // the prompt comes back), and after a typed name only with
+            // the server's answer, so the prompt shows the name taken.
             input_started = true;
             resume_after = false;
-            ui.resume();
-        } else if std::mem::take(&mut resume_after) && goes_on {
-            // After the line's outputs are shown, so `You: ` replaces the
-            // submitted line before the prompt comes back.
             ui.resume();
         }
         if session.is_leaving() {
