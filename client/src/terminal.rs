@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError};
 use std::thread;
 
@@ -223,6 +223,8 @@ pub struct Terminal {
     /// Rows the line just submitted occupies on screen (0: unknown, or
     /// something was printed since): a `You: ` echo replaces them.
     submitted_rows: Arc<AtomicUsize>,
+    /// Whether the editor is in the middle of a line (its prompt shown).
+    reading: Arc<AtomicBool>,
     /// Your name and the members, for the prompt and completion.
     room: SharedRoom,
     /// The time source of `--timestamps`, if on.
@@ -253,9 +255,20 @@ pub fn start(
     let submitted_rows = Arc::new(AtomicUsize::new(0));
     let rows = submitted_rows.clone();
     let editor_room = room.clone();
+    let reading = Arc::new(AtomicBool::new(false));
+    let editor_reading = reading.clone();
     thread::Builder::new()
         .name("line-editor".to_owned())
-        .spawn(move || read_lines(editor, input_tx, resume_rx, rows, editor_room))
+        .spawn(move || {
+            read_lines(
+                editor,
+                input_tx,
+                resume_rx,
+                rows,
+                editor_room,
+                editor_reading,
+            )
+        })
         .map_err(ReadlineError::Io)?;
     let (screen_tx, screen_rx) = std_mpsc::sync_channel::<String>(SCREEN_LINES_MAX);
     let (done_tx, screen_done) = std_mpsc::sync_channel(1);
@@ -280,6 +293,7 @@ pub fn start(
         resume: resume_tx,
         style,
         submitted_rows,
+        reading,
         room,
         clock,
         modes,
@@ -299,6 +313,13 @@ impl Terminal {
                 .recv_timeout(std::time::Duration::from_millis(CLOSE_WAIT_MS));
         }
         self.modes.restore();
+        if self.reading.load(Ordering::SeqCst) {
+            // The session ended by itself mid-line: the shell's prompt
+            // goes on a line of its own, not after ours.
+            let mut out = std::io::stdout();
+            let _ = out.write_all(b"\r\n");
+            let _ = out.flush();
+        }
     }
 }
 
@@ -311,6 +332,7 @@ fn read_lines(
     resume: std_mpsc::Receiver<()>,
     submitted_rows: Arc<AtomicUsize>,
     room: SharedRoom,
+    reading: Arc<AtomicBool>,
 ) {
     // The first line is read only once the shell says so (at the first
     // connection), so a failed start exits with the terminal untouched.
@@ -321,7 +343,10 @@ fn read_lines(
         // The name as of this line: rustyline cannot change the prompt of
         // a line being typed.
         let prompt = prompt_for(lock(&room).me.as_ref());
-        let event = match editor.readline(&*prompt) {
+        reading.store(true, Ordering::SeqCst);
+        let read = editor.readline(&*prompt);
+        reading.store(false, Ordering::SeqCst);
+        let event = match read {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
