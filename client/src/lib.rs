@@ -53,11 +53,11 @@ use crate::shell::Config;
         --reconnect-attempts-max attempts, each one said. It rejoins with your name \
         (if that was taken meanwhile it asks for another); lines you type meanwhile \
         are sent as messages after the welcome, and listed as not sent if it gives \
-        up. Piped mode does not reconnect unless --reconnect is given, so a script's \
-        stdout is one session; with it, the new session's server lines (prompt, \
-        welcome) follow on stdout exactly as received, its notes go to stderr, a \
-        line in flight at the drop may be lost, and a name taken meanwhile ends \
-        with status 5.\n\n\
+        up. A line sent just before a drop may not have reached the room. Piped \
+        mode does not reconnect unless --reconnect is given, so a script's stdout \
+        is one session; with it, the new session's server lines (prompt, welcome) \
+        follow on stdout exactly as received, its notes go to stderr, and a name \
+        taken meanwhile ends with status 5.\n\n\
         Exit status: 0 normal end; 2 bad flags; 3 could not connect; \
         4 connection lost (removed, server shut down or gone) and not \
         reconnected; \
@@ -72,7 +72,7 @@ pub struct Args {
     #[arg(long)]
     pub name: Option<String>,
     /// Send a keep-alive after this many seconds of silence (LEAVE-4).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = shell::KEEPALIVE_S, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub keepalive_s: u64,
     /// Write at most this many lines per second, so piped input is not
     /// held back by the server's rate limit (LIMIT-3); 0 turns pacing off.

@@ -33,6 +33,11 @@ use crate::session::{self, Action, Backoff, ConnectError, Exit, Mode, Options, O
 /// silent wait.
 pub const CONNECT_TIMEOUT_MS: u64 = 5000;
 
+/// Silence, in seconds, after which a member sends a keep-alive
+/// (`--keepalive-s`): well inside the server's default idle timeout
+/// (LEAVE-4).
+pub const KEEPALIVE_S: u64 = 60;
+
 /// How long to wait for the goodbye after `exit` or `/quit` (longer than
 /// the server's default `close_linger_ms`).
 pub const LEAVE_WAIT_MS: u64 = 5000;
@@ -70,7 +75,7 @@ impl Default for Config {
         Config {
             addr: options.addr,
             name: None,
-            keepalive_s: 60,
+            keepalive_s: KEEPALIVE_S,
             rate_lines_per_s: pace::RATE_LINES_PER_S,
             burst_lines: pace::BURST_LINES,
             line_bytes_max: options.line_bytes_max,
