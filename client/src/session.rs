@@ -1013,6 +1013,30 @@ impl Session {
         out
     }
 
+    /// A [`Action::Send`] did not go out: its write failed
+    /// (`perhaps_sent`: part of it may have left before the connection
+    /// broke), or the connection was already gone when its turn came.
+    /// Says so, unless it was a keep-alive, so no line is lost without a
+    /// word; returns only [`Action::Print`]s.
+    pub fn handle_not_sent(&mut self, line: &str, perhaps_sent: bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        if line.is_empty() || matches!(self.state, State::Done(_)) {
+            return out;
+        }
+        if perhaps_sent {
+            Self::problem(
+                format!("Perhaps not sent (the connection broke while writing it): {line}"),
+                &mut out,
+            );
+        } else {
+            Self::problem(
+                format!("Not sent (the connection was lost): {line}"),
+                &mut out,
+            );
+        }
+        out
+    }
+
     /// Nothing was sent for the keep-alive period (LEAVE-4).
     pub fn handle_keepalive_due(&mut self) -> Vec<Action> {
         if self.is_member() {
@@ -1423,6 +1447,24 @@ mod tests {
         // A new drop starts a new series at attempt 1.
         let out = s.handle_disconnected();
         assert_eq!(out.last(), Some(&connect(1, 0)));
+    }
+
+    // A write that failed, and the sends after it in the same batch, are
+    // said (a keep-alive is not): no typed line goes without a word.
+    #[test]
+    fn lines_that_did_not_go_out_are_said() {
+        let mut s = member(Mode::Interactive);
+        assert_eq!(
+            s.handle_not_sent("hello", true),
+            vec![problem(
+                "Perhaps not sent (the connection broke while writing it): hello"
+            )]
+        );
+        assert_eq!(
+            s.handle_not_sent("again", false),
+            vec![problem("Not sent (the connection was lost): again")]
+        );
+        assert_eq!(s.handle_not_sent("", false), vec![]);
     }
 
     // The backoff doubles from its first delay and stays at its cap.

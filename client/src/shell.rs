@@ -207,11 +207,16 @@ pub async fn run(
                 Action::Send(line) => {
                     let Some(open) = conn.as_mut() else {
                         // A write failed earlier in this batch and the
-                        // session already knows it is disconnected.
+                        // session already knows it is disconnected; it
+                        // says so now, before the rest of the batch.
+                        for said in session.handle_not_sent(&line, false).into_iter().rev() {
+                            actions.push_front(said);
+                        }
                         continue;
                     };
                     if open.send(&line).await.is_err() {
                         conn = None;
+                        actions.extend(session.handle_not_sent(&line, true));
                         actions.extend(session.handle_disconnected());
                     }
                     pacer.spend(now_ms());
