@@ -479,3 +479,40 @@ fn timestamps_prompt_name_and_tab_completion() {
     bob.expect("* alice has left the chat.");
     assert_eq!(exit_status(&mut alice), 0);
 }
+
+// Issue 16: a reconnect series that gives up ends the client by itself
+// while the line editor is reading (raw mode, no echo); the client says
+// so, exits with status 4, and leaves the terminal as it found it: with
+// echo and line editing on before (rexpect starts the pty without echo),
+// the shell's `stty -a` after it shows them on.
+#[test]
+fn giving_up_mid_line_leaves_the_terminal_sane() {
+    let server = TestServer::start();
+    let client = env!("CARGO_BIN_EXE_chat-client");
+    let script = format!(
+        "stty echo icanon; {client} --addr {} --name alice --reconnect-attempts-max 2 \
+         --reconnect-delay-ms-first 50; echo \"status=$?\"; stty -a",
+        server.addr
+    );
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(script)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+    let mut shell = spawn_command(command, Some(STEP_TIMEOUT_MS)).expect("sh starts in a pty");
+    shell
+        .exp_string("* Welcome, alice! Members (1): alice")
+        .expect("welcome");
+    shell.exp_string("alice> ").expect("the editor reads");
+    server.stop();
+    shell
+        .exp_string("-- Could not reconnect after 2 attempts")
+        .expect("the client gives up");
+    shell.exp_string("status=4").expect("status 4");
+    shell
+        .exp_regex(r"[^-]icanon")
+        .expect("line editing is on again");
+    shell.exp_regex(r"[^-]echo ").expect("echo is on again");
+    shell.exp_eof().expect("the shell ends");
+}
