@@ -715,7 +715,12 @@ impl Session {
         self.state = State::Naming { claim: None };
         if self.ever_member {
             // Lines kept over a rejoin are messages: they wait for the
-            // welcome while the user types a name.
+            // welcome while the user types a name; with the input over,
+            // no name will come.
+            if self.input_ended {
+                self.report_unsent(out);
+                self.leave("/quit", out);
+            }
             return;
         }
         if let Some(line) = self.pending.pop_front() {
@@ -1668,6 +1673,29 @@ mod tests {
                 Action::Exit(Exit::Normal)
             ]
         );
+    }
+
+    // Ctrl-D during a rejoin whose name is then refused: no name will be
+    // typed, so the client leaves, saying which lines were not sent.
+    #[test]
+    fn input_end_during_a_refused_rejoin_leaves() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        s.handle_connected();
+        s.handle_user_line("kept");
+        assert_eq!(s.handle_input_end(), vec![]);
+        line(&mut s, "* Enter your name:");
+        line(&mut s, "! name-taken: that name is in use");
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![
+                shown("* Enter your name:"),
+                problem("Not sent: kept"),
+                note("Exiting"),
+                send("/quit")
+            ]
+        );
+        assert!(s.is_leaving());
     }
 
     // The roster and the member name follow the room for the prompt and
