@@ -99,7 +99,7 @@ pub struct Args {
     pub reconnect_attempts_max: u32,
     /// Wait before the second reconnect attempt (the first is at once);
     /// the wait doubles after each failed attempt.
-    #[arg(long, default_value_t = session::RECONNECT_SERIES_DELAY_MS_FIRST, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, default_value_t = session::RECONNECT_DELAY_MS_FIRST, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub reconnect_delay_ms_first: u64,
     /// The longest wait between two reconnect attempts.
     #[arg(long, default_value_t = session::RECONNECT_DELAY_MS_MAX, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]

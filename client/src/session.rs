@@ -46,7 +46,7 @@ pub const CONNECT_ATTEMPTS_MAX: u32 = 5;
 
 /// Delay before the second attempt at the start; it doubles for each
 /// attempt after, up to [`CONNECT_DELAY_MS_MAX`].
-pub const RECONNECT_DELAY_MS_FIRST: u64 = 100;
+pub const CONNECT_DELAY_MS_FIRST: u64 = 100;
 
 /// The longest delay between two attempts at the start.
 pub const CONNECT_DELAY_MS_MAX: u64 = 800;
@@ -58,7 +58,7 @@ pub const RECONNECT_ATTEMPTS_MAX: u32 = 8;
 /// Delay before the second attempt of a reconnect series (the first is
 /// at once); it doubles for each attempt after, up to
 /// [`RECONNECT_DELAY_MS_MAX`].
-pub const RECONNECT_SERIES_DELAY_MS_FIRST: u64 = 500;
+pub const RECONNECT_DELAY_MS_FIRST: u64 = 500;
 
 /// The longest delay between two attempts of a reconnect series.
 pub const RECONNECT_DELAY_MS_MAX: u64 = 8000;
@@ -205,7 +205,7 @@ impl Backoff {
     /// At the start: [`CONNECT_ATTEMPTS_MAX`] quick attempts.
     pub const CONNECT: Backoff = Backoff {
         attempts_max: CONNECT_ATTEMPTS_MAX,
-        delay_ms_first: RECONNECT_DELAY_MS_FIRST,
+        delay_ms_first: CONNECT_DELAY_MS_FIRST,
         delay_ms_max: CONNECT_DELAY_MS_MAX,
     };
 
@@ -213,7 +213,7 @@ impl Backoff {
     /// minute, long enough for a server restart.
     pub const RECONNECT: Backoff = Backoff {
         attempts_max: RECONNECT_ATTEMPTS_MAX,
-        delay_ms_first: RECONNECT_SERIES_DELAY_MS_FIRST,
+        delay_ms_first: RECONNECT_DELAY_MS_FIRST,
         delay_ms_max: RECONNECT_DELAY_MS_MAX,
     };
 
