@@ -382,22 +382,28 @@ fn rows_of(prompt: &str, line: &str, cols: usize) -> usize {
     width.div_ceil(cols).max(1)
 }
 
+/// The screen text of one output, with its LF: `rows` is what the line
+/// just submitted occupies (a `You: ` echo replaces it), and `clock`, if
+/// given, stamps conversation lines (`--timestamps`).
+fn screen_text(output: &Output, style: Style, rows: usize, clock: Option<&dyn Clock>) -> String {
+    let mut text = String::new();
+    if let (Output::Own(_), 1..) = (output, rows) {
+        // Replace the submitted `> text` with `You: text`, as the
+        // original client did: up `rows` lines, erase to the end.
+        text.push_str(&format!("\x1b[{rows}F\x1b[J"));
+    }
+    if let Some(time) = clock.filter(|_| is_stamped(output)).and_then(|c| c.now()) {
+        text.push_str(&stamp(time, style));
+    }
+    text.push_str(&for_terminal(output, style));
+    text.push('\n');
+    text
+}
+
 impl Ui for Terminal {
     fn show(&mut self, output: &Output) {
         let rows = self.submitted_rows.swap(0, Ordering::SeqCst);
-        let mut text = String::new();
-        if let (Output::Own(_), 1..) = (output, rows) {
-            // Replace the submitted `> text` with `You: text`, as the
-            // original client did: up `rows` lines, erase to the end.
-            text.push_str(&format!("\x1b[{rows}F\x1b[J"));
-        }
-        if let Some(now) = self.clock.as_ref().filter(|_| is_stamped(output)) {
-            if let Some(time) = now.now() {
-                text.push_str(&stamp(time, self.style));
-            }
-        }
-        text.push_str(&for_terminal(output, self.style));
-        text.push('\n');
+        let text = screen_text(output, self.style, rows, self.clock.as_deref());
         if let Some(screen) = &self.screen {
             let _ = screen.send(text);
         }
@@ -428,6 +434,44 @@ mod tests {
         assert_eq!(rows_of("> ", "hello", 0), 0);
         assert_eq!(rows_of("alice> ", &"x".repeat(73), 80), 1);
         assert_eq!(rows_of("alice> ", &"x".repeat(74), 80), 2);
+    }
+
+    // --timestamps with an injected clock: conversation lines get the
+    // stamp (after the cursor move of a `You: ` echo), notes do not.
+    #[test]
+    fn stamps_come_from_the_injected_clock() {
+        struct Fixed;
+        impl Clock for Fixed {
+            fn now(&self) -> Option<TimeOfDay> {
+                Some(TimeOfDay {
+                    hour: 23,
+                    minute: 7,
+                })
+            }
+        }
+        let plain = Style { colour: false };
+        let chat = Output::Server {
+            wire: "bob: hi".to_owned(),
+            line: None,
+        };
+        assert_eq!(
+            screen_text(&chat, plain, 0, Some(&Fixed)),
+            "[23:07] bob: hi\n"
+        );
+        assert_eq!(screen_text(&chat, plain, 0, None), "bob: hi\n");
+        assert_eq!(
+            screen_text(&Output::Own("yo".to_owned()), plain, 2, Some(&Fixed)),
+            "\x1b[2F\x1b[J[23:07] You: yo\n"
+        );
+        assert_eq!(
+            screen_text(
+                &Output::Note("Reconnected.".to_owned()),
+                plain,
+                0,
+                Some(&Fixed)
+            ),
+            "-- Reconnected.\n"
+        );
     }
 
     #[test]
