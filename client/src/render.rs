@@ -120,6 +120,19 @@ pub fn for_terminal(output: &Output, style: Style) -> String {
     out
 }
 
+/// The input prompt's mark; in the room it follows your name.
+pub const PROMPT: &str = "> ";
+
+/// The line editor's prompt: `alice> ` for a member called alice, `> `
+/// otherwise. A name is letters, digits, '_' and '-' (NAME-3); it is
+/// escaped all the same, as everything from the network is.
+pub fn prompt(me: Option<&protocol::Name>) -> Cow<'static, str> {
+    match me {
+        Some(name) => Cow::Owned(format!("{}{PROMPT}", escape(name.as_str()))),
+        None => Cow::Borrowed(PROMPT),
+    }
+}
+
 /// A local time of day, for `--timestamps`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeOfDay {
@@ -245,6 +258,13 @@ mod tests {
         };
         let line = for_terminal(&server("bb: x", Some(hostile)), COLOUR);
         assert!(line.ends_with(": \\x1B]0;pwned\\x07"), "{line:?}");
+    }
+
+    #[test]
+    fn the_prompt_shows_the_member_name() {
+        assert_eq!(prompt(None), "> ");
+        let me = Name::parse("alice").expect("valid");
+        assert_eq!(prompt(Some(&me)), "alice> ");
     }
 
     // --timestamps: a fixed time in, the stamp out; only conversation

@@ -14,7 +14,6 @@
 //! This module must never see the network or decide anything about the
 //! protocol; it renders only through `render`.
 
-use std::borrow::Cow;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError};
@@ -32,24 +31,12 @@ use tokio::sync::mpsc;
 use unicode_width::UnicodeWidthStr;
 
 use crate::complete::complete;
-use crate::render::{for_terminal, is_stamped, stamp, Style, TimeOfDay};
+use crate::render::{for_terminal, is_stamped, prompt, stamp, Style, TimeOfDay};
 use crate::session::Output;
 use crate::shell::{Input, Ui};
 
 /// Lines kept in the in-memory history (Up/Down).
 pub const HISTORY_LINES_MAX: usize = 1000;
-
-/// The input prompt; in the room it follows your name (`alice> `).
-pub const PROMPT: &str = "> ";
-
-/// The prompt for a member called `me`, or the plain one.
-fn prompt_for(me: Option<&Name>) -> Cow<'static, str> {
-    match me {
-        // A name is letters, digits, '_' and '-' (NAME-3): safe to show.
-        Some(name) => Cow::Owned(format!("{}{PROMPT}", name.as_str())),
-        None => Cow::Borrowed(PROMPT),
-    }
-}
 
 /// Where `--timestamps` gets the time of day: the local clock in the
 /// program, a fixed one in tests.
@@ -342,7 +329,7 @@ fn read_lines(
     loop {
         // The name as of this line: rustyline cannot change the prompt of
         // a line being typed.
-        let prompt = prompt_for(lock(&room).me.as_ref());
+        let prompt = prompt(lock(&room).me.as_ref());
         reading.store(true, Ordering::SeqCst);
         let read = editor.readline(&*prompt);
         reading.store(false, Ordering::SeqCst);
@@ -472,13 +459,6 @@ mod tests {
             ),
             "-- Reconnected.\n"
         );
-    }
-
-    #[test]
-    fn the_prompt_shows_the_member_name() {
-        assert_eq!(prompt_for(None), "> ");
-        let me = Name::parse("alice").expect("valid");
-        assert_eq!(prompt_for(Some(&me)), "alice> ");
     }
 
     // The panic hook runs its restore step before the hook it wraps.
