@@ -2,7 +2,9 @@
 //! decides nothing.
 //!
 //! It owns the TCP connection (the only code that touches the socket), the
-//! keep-alive and leave timers, and the connect attempts with their delays.
+//! keep-alive and leave timers, and the connect attempts with their delays,
+//! each bounded by [`Config::connect_timeout_ms`]; it tells the session how
+//! an attempt failed ([`ConnectError`]) and which lines did not go out.
 //! Every decision comes from the session; the shell carries out its
 //! [`Action`]s in order. It must never interpret a server line or a user
 //! line itself, and never print anything but through the [`Ui`].
