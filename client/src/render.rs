@@ -120,6 +120,44 @@ pub fn for_terminal(output: &Output, style: Style) -> String {
     out
 }
 
+/// The input prompt's mark; in the room it follows your name.
+pub const PROMPT: &str = "> ";
+
+/// The line editor's prompt: `alice> ` for a member called alice, `> `
+/// otherwise. A name is letters, digits, '_' and '-' (NAME-3); it is
+/// escaped all the same, as everything from the network is.
+pub fn prompt(me: Option<&protocol::Name>) -> Cow<'static, str> {
+    match me {
+        Some(name) => Cow::Owned(format!("{}{PROMPT}", escape(name.as_str()))),
+        None => Cow::Borrowed(PROMPT),
+    }
+}
+
+/// A local time of day, for `--timestamps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeOfDay {
+    /// 0 to 23.
+    pub hour: u8,
+    /// 0 to 59.
+    pub minute: u8,
+}
+
+/// Whether `output` is part of the conversation, so `--timestamps` puts
+/// the time before it: received lines and your own messages, not the
+/// client's notes.
+pub fn is_stamped(output: &Output) -> bool {
+    matches!(output, Output::Server { .. } | Output::Own(_))
+}
+
+/// `[HH:MM] `, dimmed with colour: what `--timestamps` puts before a line.
+pub fn stamp(time: TimeOfDay, style: Style) -> String {
+    let mut out = String::new();
+    let text = format!("[{:02}:{:02}]", time.hour.min(23), time.minute.min(59));
+    paint(&mut out, style, DIM, &text);
+    out.push(' ');
+    out
+}
+
 /// Where a piped-mode output goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Piped {
@@ -220,6 +258,26 @@ mod tests {
         };
         let line = for_terminal(&server("bb: x", Some(hostile)), COLOUR);
         assert!(line.ends_with(": \\x1B]0;pwned\\x07"), "{line:?}");
+    }
+
+    #[test]
+    fn the_prompt_shows_the_member_name() {
+        assert_eq!(prompt(None), "> ");
+        let me = Name::parse("alice").expect("valid");
+        assert_eq!(prompt(Some(&me)), "alice> ");
+    }
+
+    // --timestamps: a fixed time in, the stamp out; only conversation
+    // lines get one.
+    #[test]
+    fn stamps_show_the_time_given() {
+        let t = TimeOfDay { hour: 9, minute: 5 };
+        assert_eq!(stamp(t, PLAIN), "[09:05] ");
+        assert_eq!(stamp(t, COLOUR), format!("{DIM}[09:05]{RESET} "));
+        assert!(is_stamped(&server("bb: hi", None)));
+        assert!(is_stamped(&Output::Own("hi".to_owned())));
+        assert!(!is_stamped(&Output::Note("Exiting".to_owned())));
+        assert!(!is_stamped(&Output::Problem("lost".to_owned())));
     }
 
     #[test]

@@ -7,42 +7,72 @@
 //! the shell (`shell.rs`) feeds it events through the `handle_*` methods and
 //! carries out the [`Action`]s each one returns, in order.
 //!
-//! Call order: [`Session::new`] (carry out its actions: the first is a
-//! [`Action::Connect`]), then for each [`Action::Connect`] exactly one of
-//! [`Session::handle_connected`] or [`Session::handle_connect_failed`];
-//! while connected, [`Session::handle_server_line`] per line and
+//! Call order: [`Session::new`] or [`Session::with_options`] (carry out its
+//! actions: the first is a [`Action::Connect`]), then for each
+//! [`Action::Connect`] exactly one of [`Session::handle_connected`] or
+//! [`Session::handle_connect_failed`]; while connected,
+//! [`Session::handle_server_line`] per line and
 //! [`Session::handle_disconnected`] once at the end; at any time
 //! [`Session::handle_user_line`] (only while [`Session::wants_input`]),
 //! [`Session::handle_input_end`], [`Session::handle_interrupt`],
 //! [`Session::handle_keepalive_due`] and [`Session::handle_leave_timeout`].
 //! After an [`Action::Exit`] the session ignores everything.
+//!
+//! Reconnecting: after a drop the session reconnects by itself (interactive
+//! mode, or piped mode with [`Options::reconnect_piped`]), in one series of
+//! at most [`Options::reconnect`]`.attempts_max` attempts with a doubling,
+//! capped delay ([`Backoff`]). A series ends at the next welcome; a
+//! connection that drops before its welcome (the server full, a handshake
+//! timeout) counts as one more attempt of the same series, so a server that
+//! accepts and closes at once cannot make the client loop. Lines typed
+//! meanwhile wait and are sent as messages after the welcome, never as a
+//! name; when the series gives up they are shown as not sent.
 
 use std::collections::VecDeque;
 
 use protocol::decoder::LineError;
+use protocol::limits::DEFAULT_PORT;
 use protocol::{ErrorCode, MemberLine, Name, ServerLine};
+
+use crate::roster::Roster;
 
 /// User lines that may wait for a connection or a welcome. Piped mode reads
 /// its input only when [`Session::wants_input`], so it never holds more
 /// than one; a person typing while the client reconnects may hold more.
 pub const PENDING_LINES_MAX: usize = 64;
 
-/// Connection attempts in one go before the client gives up (and, in
-/// interactive mode, waits for the next user line to try again).
+/// Connection attempts at the start before the client gives up (status 3).
 pub const CONNECT_ATTEMPTS_MAX: u32 = 5;
 
-/// Delay before the second attempt; it doubles for each attempt after.
-pub const RECONNECT_DELAY_MS_FIRST: u64 = 100;
+/// Delay before the second attempt at the start; it doubles for each
+/// attempt after, up to [`CONNECT_DELAY_MS_MAX`].
+pub const CONNECT_DELAY_MS_FIRST: u64 = 100;
+
+/// The longest delay between two attempts at the start.
+pub const CONNECT_DELAY_MS_MAX: u64 = 800;
+
+/// Attempts of one reconnect series after a drop before the client gives
+/// up (status 4); 0 turns reconnecting off.
+pub const RECONNECT_ATTEMPTS_MAX: u32 = 8;
+
+/// Delay before the second attempt of a reconnect series (the first is
+/// at once); it doubles for each attempt after, up to
+/// [`RECONNECT_DELAY_MS_MAX`].
+pub const RECONNECT_DELAY_MS_FIRST: u64 = 500;
+
+/// The longest delay between two attempts of a reconnect series.
+pub const RECONNECT_DELAY_MS_MAX: u64 = 8000;
 
 /// How the client talks to its user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// A person at a terminal: styled output, `You: ` echoes, notes,
-    /// reconnect on the next line after a drop, retry rejected names.
+    /// reconnect by itself after a drop, retry rejected names.
     Interactive,
     /// A script: every server line printed exactly as on the wire, no
-    /// reconnect, a rejected `--name` or a lost connection ends the program
-    /// with a non-zero exit code.
+    /// reconnect unless asked ([`Options::reconnect_piped`]), a rejected
+    /// `--name` or a lost connection ends the program with a non-zero exit
+    /// code.
     Piped,
 }
 
@@ -55,7 +85,8 @@ pub enum Exit {
     /// No connection could be made ([`CONNECT_ATTEMPTS_MAX`] tries): status 3.
     ConnectFailed,
     /// The server closed the connection without being asked (removed,
-    /// shut down, crashed), or did not confirm a leave in time: status 4.
+    /// shut down, crashed) and reconnecting is off or gave up, or the
+    /// server did not confirm a leave in time: status 4.
     ConnectionLost,
     /// The name was rejected (`--name` in piped mode, or
     /// `too-many-attempts`): status 5.
@@ -120,6 +151,129 @@ pub enum Action {
     Exit(Exit),
 }
 
+/// Why a connect attempt failed: the hint the user gets depends on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectError {
+    /// Nothing listens there (the connection was refused).
+    Refused,
+    /// No answer within the connect timeout.
+    TimedOut {
+        /// The timeout that ran out.
+        timeout_ms: u64,
+    },
+    /// Anything else (an unknown host, no route), in the system's words.
+    Other(String),
+}
+
+impl ConnectError {
+    fn describe(&self) -> String {
+        match self {
+            ConnectError::Refused => "connection refused".to_owned(),
+            ConnectError::TimedOut { timeout_ms } => {
+                format!("no answer within {}", duration_text(*timeout_ms))
+            }
+            ConnectError::Other(what) => what.clone(),
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            ConnectError::Refused => {
+                "Is chat-server running on that port? --addr HOST:PORT picks another."
+            }
+            ConnectError::TimedOut { .. } => {
+                "Is the address right and the host reachable (no firewall dropping it)? \
+                 --connect-timeout-ms waits longer."
+            }
+            ConnectError::Other(_) => "Check the host in --addr (HOST:PORT).",
+        }
+    }
+}
+
+/// A bounded series of connect attempts with a doubling, capped delay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// Attempts in the series; 0 means none (only for reconnecting: off).
+    pub attempts_max: u32,
+    /// The delay before the second attempt; the first is at once.
+    pub delay_ms_first: u64,
+    /// The longest delay between two attempts.
+    pub delay_ms_max: u64,
+}
+
+impl Backoff {
+    /// At the start: [`CONNECT_ATTEMPTS_MAX`] quick attempts.
+    pub const CONNECT: Backoff = Backoff {
+        attempts_max: CONNECT_ATTEMPTS_MAX,
+        delay_ms_first: CONNECT_DELAY_MS_FIRST,
+        delay_ms_max: CONNECT_DELAY_MS_MAX,
+    };
+
+    /// After a drop: [`RECONNECT_ATTEMPTS_MAX`] attempts over about half a
+    /// minute, long enough for a server restart.
+    pub const RECONNECT: Backoff = Backoff {
+        attempts_max: RECONNECT_ATTEMPTS_MAX,
+        delay_ms_first: RECONNECT_DELAY_MS_FIRST,
+        delay_ms_max: RECONNECT_DELAY_MS_MAX,
+    };
+
+    /// The wait before attempt `attempt` (1-based) of a series: none
+    /// before the first, `delay_ms_first` before the second, then twice
+    /// the one before, never more than `delay_ms_max`.
+    pub fn delay_ms(&self, attempt: u32) -> u64 {
+        if attempt <= 1 {
+            return 0;
+        }
+        let doublings = (attempt - 2).min(63);
+        self.delay_ms_first
+            .saturating_mul(1u64 << doublings)
+            .min(self.delay_ms_max)
+    }
+}
+
+/// "0.5 s", "2 s", "250 ms": a delay as a person reads it.
+fn duration_text(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+    }
+}
+
+/// What the session is told at the start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// `--name`, sent unasked at the first prompt.
+    pub name: Option<String>,
+    /// The server's address, as the user gave it (for messages only).
+    pub addr: String,
+    /// The longest line the user may send (the server's `line_bytes_max`);
+    /// interactive mode refuses longer ones itself.
+    pub line_bytes_max: usize,
+    /// The attempts at the start.
+    pub connect: Backoff,
+    /// The attempts after a drop (`attempts_max` 0: never reconnect).
+    pub reconnect: Backoff,
+    /// Piped mode reconnects too (`--reconnect`); interactive mode always
+    /// does unless `reconnect.attempts_max` is 0.
+    pub reconnect_piped: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            name: None,
+            addr: format!("127.0.0.1:{DEFAULT_PORT}"),
+            line_bytes_max: protocol::Limits::default().line_bytes_max,
+            connect: Backoff::CONNECT,
+            reconnect: Backoff::RECONNECT,
+            reconnect_piped: false,
+        }
+    }
+}
+
 /// Where the session stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
@@ -142,9 +296,6 @@ pub enum State {
     },
     /// `exit` or `/quit` sent; waiting for the goodbye or the close.
     Leaving,
-    /// The server closed the connection; the next user line reconnects
-    /// (interactive mode only).
-    Dropped,
     /// An [`Action::Exit`] was returned.
     Done(Exit),
 }
@@ -165,6 +316,17 @@ enum CloseCause {
     Shutdown,
 }
 
+impl CloseCause {
+    /// The exit status of a session that ends on this close.
+    fn exit(cause: Option<CloseCause>) -> Exit {
+        match cause {
+            Some(CloseCause::Error(ErrorCode::ServerFull)) => Exit::ServerFull,
+            Some(CloseCause::Error(ErrorCode::TooManyAttempts)) => Exit::NameRejected,
+            _ => Exit::ConnectionLost,
+        }
+    }
+}
+
 /// The client's session. See the module documentation for the call order.
 #[derive(Debug)]
 pub struct Session {
@@ -177,18 +339,26 @@ pub struct Session {
     pending: VecDeque<String>,
     /// The user's input has ended: leave as soon as everything is sent.
     input_ended: bool,
-    /// Whether a connection ever succeeded (a failed first connect exits).
-    ever_connected: bool,
-    /// The longest line the user may send (the server's
-    /// `line_bytes_max`); interactive mode refuses longer ones itself.
-    line_bytes_max: usize,
     /// Whether the client was ever welcomed: from then on the lines that
     /// wait in `pending` were typed as messages, never as a name.
     ever_member: bool,
+    /// The attempt of the reconnect series under way, if one is: from a
+    /// drop to the next welcome.
+    reconnecting: Option<u32>,
+    /// Why the connection that ended a member's session closed, kept over
+    /// the reconnect series for the exit status if it gives up.
+    lost_cause: Option<CloseCause>,
+    /// What the session was told at the start.
+    options: Options,
     /// What the server said before it closed.
     close_cause: Option<CloseCause>,
     /// The last unknown command sent, to offer the `//` escape.
     last_unknown: Option<String>,
+    /// The room's members as heard (for name completion).
+    roster: Roster,
+    /// Counts changes of the membership or the roster; see
+    /// [`Session::room_version`].
+    room_version: u64,
 }
 
 fn is_leave_line(text: &str) -> bool {
@@ -196,19 +366,37 @@ fn is_leave_line(text: &str) -> bool {
 }
 
 impl Session {
-    /// A new session; `name` is `--name`, sent unasked at the first prompt.
+    /// A new session with the default options; `name` is `--name`, sent
+    /// unasked at the first prompt.
     pub fn new(mode: Mode, name: Option<String>) -> (Session, Vec<Action>) {
+        Session::with_options(
+            mode,
+            Options {
+                name,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// A new session.
+    pub fn with_options(mode: Mode, options: Options) -> (Session, Vec<Action>) {
         let session = Session {
             mode,
             state: State::Connecting { attempt: 1 },
-            auto_name: name.map(|n| n.trim_matches([' ', '\t']).to_owned()),
+            auto_name: options
+                .name
+                .as_deref()
+                .map(|n| n.trim_matches([' ', '\t']).to_owned()),
             pending: VecDeque::new(),
             input_ended: false,
-            ever_connected: false,
             ever_member: false,
-            line_bytes_max: protocol::Limits::default().line_bytes_max,
+            reconnecting: None,
+            lost_cause: None,
+            options,
             close_cause: None,
             last_unknown: None,
+            roster: Roster::default(),
+            room_version: 0,
         };
         let connect = Action::Connect {
             attempt: 1,
@@ -232,28 +420,71 @@ impl Session {
     /// here.
     pub fn wants_input(&self) -> bool {
         match self.state {
-            State::Connecting { .. } | State::Leaving | State::Done(_) => false,
-            // Dropped, the user's next line is the only way on (try again
-            // or exit), even with lines kept from a failed try: nothing
-            // else can wake the client.
-            State::Dropped => true,
+            State::Leaving | State::Done(_) => false,
+            // A person who was in the room types on while the client
+            // rejoins: the lines are messages and wait (bounded) for the
+            // welcome; `exit` leaves at once.
+            State::Connecting { .. } | State::AwaitPrompt | State::Naming { claim: Some(_) }
+                if self.keeps_typed_lines() =>
+            {
+                true
+            }
             // A rejoin whose name was refused: the lines kept are
             // messages, so the user must type a name first.
             State::Naming { claim: None } if self.ever_member => true,
+            State::Connecting { .. } => false,
             State::AwaitPrompt | State::Naming { .. } | State::Member { .. } => {
                 self.pending.is_empty()
             }
         }
     }
 
+    /// Whether lines typed now wait as messages for a rejoin's welcome.
+    fn keeps_typed_lines(&self) -> bool {
+        self.interactive() && self.ever_member
+    }
+
+    /// Whether the line editor should read a new line now: in the room,
+    /// when a name must be typed, and while a former member rejoins (the
+    /// lines wait as messages). Not while the server has the next word on
+    /// a name the user typed: its answer decides the prompt (`alice> ` or
+    /// another name).
+    pub fn user_may_type(&self) -> bool {
+        match &self.state {
+            State::Member { .. } | State::Naming { claim: None } => true,
+            State::Naming { claim: Some(claim) } => claim.auto && self.keeps_typed_lines(),
+            State::Connecting { .. } | State::AwaitPrompt => self.keeps_typed_lines(),
+            State::Leaving | State::Done(_) => false,
+        }
+    }
+
     /// Sets the longest line the user may send (`--line-bytes-max`).
     pub fn set_line_bytes_max(&mut self, bytes: usize) {
-        self.line_bytes_max = bytes;
+        self.options.line_bytes_max = bytes;
     }
 
     /// Whether the client is in the room (keep-alives are due only then).
     pub fn is_member(&self) -> bool {
         matches!(self.state, State::Member { .. })
+    }
+
+    /// The name the client is in the room with, if it is.
+    pub fn member_name(&self) -> Option<&Name> {
+        match &self.state {
+            State::Member { name } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The room's members as heard (the client included once welcomed).
+    pub fn members(&self) -> &[Name] {
+        self.roster.names()
+    }
+
+    /// Changes whenever [`Session::member_name`] or [`Session::members`]
+    /// may have changed, so the shell tells the screen only then.
+    pub fn room_version(&self) -> u64 {
+        self.room_version
     }
 
     /// Whether the session is waiting for the server to confirm a leave.
@@ -273,6 +504,18 @@ impl Session {
         self.mode == Mode::Interactive
     }
 
+    /// Whether a drop starts (or goes on with) a reconnect series.
+    fn reconnects(&self) -> bool {
+        self.options.reconnect.attempts_max > 0
+            && (self.interactive() || self.options.reconnect_piped)
+    }
+
+    /// Notes about attempts go to a person, or to a script that asked for
+    /// reconnects (on its stderr); a script's first connect stays quiet.
+    fn tells_attempts(&self) -> bool {
+        self.interactive() || self.reconnecting.is_some()
+    }
+
     fn finish(&mut self, exit: Exit, out: &mut Vec<Action>) {
         self.state = State::Done(exit);
         out.push(Action::Exit(exit));
@@ -286,6 +529,23 @@ impl Session {
         out.push(Action::Print(Output::Problem(text.into())));
     }
 
+    /// Says which waiting lines will never be sent, so none is lost
+    /// without a word; the session is about to end.
+    fn report_unsent(&mut self, out: &mut Vec<Action>) {
+        // Bounded: `pending` holds at most PENDING_LINES_MAX lines.
+        while let Some(line) = self.pending.pop_front() {
+            Self::problem(format!("Not sent: {line}"), out);
+        }
+    }
+
+    fn set_state(&mut self, state: State) {
+        let was_member = self.is_member();
+        self.state = state;
+        if was_member || self.is_member() {
+            self.room_version += 1;
+        }
+    }
+
     /// The connection of the outstanding [`Action::Connect`] is open.
     pub fn handle_connected(&mut self) -> Vec<Action> {
         let mut out = Vec::new();
@@ -293,65 +553,82 @@ impl Session {
             self.state = State::AwaitPrompt;
             self.close_cause = None;
             self.last_unknown = None;
-            if self.ever_connected && self.interactive() {
+            if self.reconnecting.is_some() && self.interactive() {
                 Self::note("Reconnected.", &mut out);
             }
-            self.ever_connected = true;
         }
         out
     }
 
     /// The outstanding [`Action::Connect`] failed with `error`. Retries with
-    /// a doubling delay, at most [`CONNECT_ATTEMPTS_MAX`] attempts in all.
-    pub fn handle_connect_failed(&mut self, error: &str) -> Vec<Action> {
+    /// a doubling delay, at most as often as the series allows.
+    pub fn handle_connect_failed(&mut self, error: &ConnectError) -> Vec<Action> {
         let mut out = Vec::new();
         let State::Connecting { attempt } = self.state else {
             return out;
         };
-        if attempt < CONNECT_ATTEMPTS_MAX {
+        let backoff = if self.reconnecting.is_some() {
+            self.options.reconnect
+        } else {
+            self.options.connect
+        };
+        let what = format!("{}: {}", self.options.addr, error.describe());
+        let max = backoff.attempts_max;
+        if attempt < max {
             let next = attempt + 1;
-            let delay_ms = RECONNECT_DELAY_MS_FIRST << (attempt - 1);
-            self.state = State::Connecting { attempt: next };
-            if self.interactive() {
+            let delay_ms = backoff.delay_ms(next);
+            if self.tells_attempts() {
                 // Each failed attempt is said, so an address that never
                 // answers is not a silent wait (issue 16).
                 Self::note(
                     format!(
-                        "Attempt {attempt} of {CONNECT_ATTEMPTS_MAX} failed ({error}); \
-                         trying again."
+                        "Attempt {attempt} of {max} failed ({what}); retrying in {} \
+                         (attempt {next} of {max}).",
+                        duration_text(delay_ms)
                     ),
                     &mut out,
                 );
             }
-            out.push(Action::Connect {
-                attempt: next,
-                delay_ms,
-            });
+            self.connect(next, delay_ms, &mut out);
             return out;
         }
-        Self::problem(
-            format!("Could not connect after {CONNECT_ATTEMPTS_MAX} attempts: {error}"),
-            &mut out,
-        );
-        if self.ever_connected && self.interactive() {
-            self.state = State::Dropped;
-            Self::note(
-                "Type a line to try again (it is sent once you are back), or exit.",
+        if self.reconnecting.is_some() {
+            Self::problem(
+                format!(
+                    "Could not reconnect after {max} attempts ({what}); giving up. {}",
+                    error.hint()
+                ),
                 &mut out,
             );
+            self.report_unsent(&mut out);
+            let exit = CloseCause::exit(self.lost_cause);
+            self.finish(exit, &mut out);
         } else {
+            Self::problem(
+                format!(
+                    "Could not connect after {attempt} attempt{} ({what}). {}",
+                    if attempt == 1 { "" } else { "s" },
+                    error.hint()
+                ),
+                &mut out,
+            );
             self.finish(Exit::ConnectFailed, &mut out);
         }
         out
     }
 
+    fn connect(&mut self, attempt: u32, delay_ms: u64, out: &mut Vec<Action>) {
+        if self.reconnecting.is_some() {
+            self.reconnecting = Some(attempt);
+        }
+        self.set_state(State::Connecting { attempt });
+        out.push(Action::Connect { attempt, delay_ms });
+    }
+
     /// One line from the server, or a line the decoder discarded.
     pub fn handle_server_line(&mut self, line: Result<&str, LineError>) -> Vec<Action> {
         let mut out = Vec::new();
-        if matches!(
-            self.state,
-            State::Done(_) | State::Dropped | State::Connecting { .. }
-        ) {
+        if matches!(self.state, State::Done(_) | State::Connecting { .. }) {
             return out;
         }
         let wire = match line {
@@ -378,6 +655,11 @@ impl Session {
             out.push(print);
             return out;
         };
+        if (self.is_member() || matches!(parsed, ServerLine::Welcome { .. }))
+            && self.roster.learn(&parsed)
+        {
+            self.room_version += 1;
+        }
         match parsed {
             ServerLine::Prompt => self.on_prompt(print, &mut out),
             ServerLine::Welcome { name, .. } => {
@@ -433,7 +715,12 @@ impl Session {
         self.state = State::Naming { claim: None };
         if self.ever_member {
             // Lines kept over a rejoin are messages: they wait for the
-            // welcome while the user types a name.
+            // welcome while the user types a name; with the input over,
+            // no name will come.
+            if self.input_ended {
+                self.report_unsent(out);
+                self.leave("/quit", out);
+            }
             return;
         }
         if let Some(line) = self.pending.pop_front() {
@@ -469,7 +756,10 @@ impl Session {
         }
         self.auto_name = Some(name.as_str().to_owned());
         self.ever_member = true;
-        self.state = State::Member { name };
+        // The reconnect series, if any, has succeeded.
+        self.reconnecting = None;
+        self.lost_cause = None;
+        self.set_state(State::Member { name });
         // Bounded: `pending` holds at most PENDING_LINES_MAX lines.
         while let Some(line) = self.pending.pop_front() {
             self.member_line(line, out);
@@ -489,6 +779,7 @@ impl Session {
                     return;
                 };
                 let auto = claim.auto;
+                let tried = claim.text.clone();
                 self.state = State::Naming { claim: None };
                 if auto {
                     if !self.interactive() {
@@ -497,7 +788,23 @@ impl Session {
                     }
                     self.auto_name = None;
                 }
-                if self.interactive() {
+                if !self.interactive() {
+                    return;
+                }
+                if auto && self.ever_member {
+                    let waiting = match self.pending.len() {
+                        0 => String::new(),
+                        1 => "; the line you typed follows the welcome".to_owned(),
+                        n => format!("; the {n} lines you typed follow the welcome"),
+                    };
+                    Self::note(
+                        format!(
+                            "The name {tried} was taken while you were away. \
+                             Type another name to rejoin{waiting}."
+                        ),
+                        out,
+                    );
+                } else {
                     Self::note("Type another name.", out);
                 }
             }
@@ -537,7 +844,16 @@ impl Session {
             Self::note("Exiting", out);
         }
         out.push(Action::Send(line.to_owned()));
-        self.state = State::Leaving;
+        self.set_state(State::Leaving);
+    }
+
+    /// Ends at once, while not connected: nothing to tell the server.
+    fn leave_unconnected(&mut self, out: &mut Vec<Action>) {
+        if self.interactive() {
+            Self::note("Exiting", out);
+        }
+        self.report_unsent(out);
+        self.finish(Exit::Normal, out);
     }
 
     /// A line typed (or piped) by the user. The line is sent exactly as
@@ -545,15 +861,16 @@ impl Session {
     /// server's `unknown-command`.
     pub fn handle_user_line(&mut self, line: &str) -> Vec<Action> {
         let mut out = Vec::new();
-        if self.interactive() && line.len() > self.line_bytes_max {
+        let line_bytes_max = self.options.line_bytes_max;
+        if self.interactive() && line.len() > line_bytes_max {
             // Shown as `You: ...` and then refused by the server, it
-            // would fill the screen for nothing (WIRE-5).
+            // would fill the screen for nothing (WIRE-5). The line editor
+            // keeps it in its history.
             Self::problem(
                 format!(
-                    "Not sent: the line has {} bytes and the server takes at most {} \
-                     (--line-bytes-max).",
+                    "Not sent: the line has {} bytes and the server takes at most \
+                     {line_bytes_max} (--line-bytes-max). Up brings it back to shorten it.",
                     line.len(),
-                    self.line_bytes_max
                 ),
                 &mut out,
             );
@@ -563,47 +880,34 @@ impl Session {
             State::Done(_) | State::Leaving => {}
             State::Member { .. } => self.member_line(line.to_owned(), &mut out),
             State::Naming { claim: None } => self.claim_typed(line.to_owned(), &mut out),
-            State::Connecting { .. } if is_leave_line(line) => {
-                if self.interactive() {
-                    Self::note("Exiting", &mut out);
-                }
-                self.finish(Exit::Normal, &mut out);
-            }
+            State::Connecting { .. } if is_leave_line(line) => self.leave_unconnected(&mut out),
             State::AwaitPrompt | State::Naming { claim: Some(_) } if is_leave_line(line) => {
                 self.leave(line, &mut out);
             }
             State::Connecting { .. } | State::AwaitPrompt | State::Naming { claim: Some(_) } => {
-                self.push_pending(line, &mut out);
-            }
-            State::Dropped => {
-                if is_leave_line(line) {
-                    if self.interactive() {
-                        Self::note("Exiting", &mut out);
-                    }
-                    self.finish(Exit::Normal, &mut out);
-                    return out;
+                if self.push_pending(line, &mut out) && self.keeps_typed_lines() {
+                    Self::note(
+                        "Not in the room; the line is sent once you are back.",
+                        &mut out,
+                    );
                 }
-                self.push_pending(line, &mut out);
-                Self::note("Reconnecting...", &mut out);
-                self.state = State::Connecting { attempt: 1 };
-                out.push(Action::Connect {
-                    attempt: 1,
-                    delay_ms: 0,
-                });
             }
         }
         out
     }
 
-    fn push_pending(&mut self, line: &str, out: &mut Vec<Action>) {
+    fn push_pending(&mut self, line: &str, out: &mut Vec<Action>) -> bool {
         if self.pending.len() >= PENDING_LINES_MAX {
             Self::problem(
-                format!("Not connected yet; {PENDING_LINES_MAX} lines are waiting already, so this one is dropped."),
+                format!(
+                    "Not sent: {PENDING_LINES_MAX} lines are waiting for the room already: {line}"
+                ),
                 out,
             );
-            return;
+            return false;
         }
         self.pending.push_back(line.to_owned());
+        true
     }
 
     /// A user line in the member state (SPEC §4).
@@ -638,11 +942,10 @@ impl Session {
             State::Naming { claim: None } if self.pending.is_empty() || self.ever_member => {
                 self.leave("/quit", &mut out);
             }
-            State::Dropped => {
-                if self.interactive() {
-                    Self::note("Exiting", &mut out);
-                }
-                self.finish(Exit::Normal, &mut out);
+            // A person who presses Ctrl-D while the client reconnects
+            // wants out now, not after a rejoin.
+            State::Connecting { .. } if self.keeps_typed_lines() => {
+                self.leave_unconnected(&mut out);
             }
             // Leave after the welcome (or at the prompt) instead.
             State::Connecting { .. }
@@ -658,7 +961,7 @@ impl Session {
     pub fn handle_disconnected(&mut self) -> Vec<Action> {
         let mut out = Vec::new();
         match self.state {
-            State::Done(_) | State::Dropped | State::Connecting { .. } => return out,
+            State::Done(_) | State::Connecting { .. } => return out,
             State::Leaving => {
                 self.finish(Exit::Normal, &mut out);
                 return out;
@@ -671,22 +974,71 @@ impl Session {
             Some(CloseCause::Error(code)) => format!("the server closed it ({})", code.as_str()),
             None => "the server closed it".to_owned(),
         };
-        if !self.interactive() {
-            let exit = match cause {
-                Some(CloseCause::Error(ErrorCode::ServerFull)) => Exit::ServerFull,
-                Some(CloseCause::Error(ErrorCode::TooManyAttempts)) => Exit::NameRejected,
-                _ => Exit::ConnectionLost,
-            };
+        self.roster.clear();
+        self.room_version += 1;
+        // A script whose names were all refused would feed its messages
+        // to the next prompt as names.
+        let names_refused = cause == Some(CloseCause::Error(ErrorCode::TooManyAttempts));
+        if !self.reconnects() || (names_refused && !self.interactive()) {
             Self::problem(format!("Connection lost: {why}."), &mut out);
+            self.finish(CloseCause::exit(cause), &mut out);
+            return out;
+        }
+        if self.reconnecting.is_none() {
+            // Keep why the session was lost; the drops of a series'
+            // handshakes only add attempts.
+            self.lost_cause = cause;
+        }
+        let next = self.reconnecting.map_or(1, |attempt| attempt + 1);
+        let max = self.options.reconnect.attempts_max;
+        if next > max {
+            Self::problem(
+                format!(
+                    "Connection lost: {why}. Could not rejoin after {max} attempts; giving up."
+                ),
+                &mut out,
+            );
+            self.report_unsent(&mut out);
+            let exit = CloseCause::exit(cause.or(self.lost_cause));
             self.finish(exit, &mut out);
             return out;
         }
-        self.state = State::Dropped;
-        Self::problem(format!("Disconnected: {why}."), &mut out);
-        Self::note(
-            "Type a line to reconnect (it is sent once you are back), or exit.",
+        let delay_ms = self.options.reconnect.delay_ms(next);
+        let when = if delay_ms == 0 {
+            "Reconnecting".to_owned()
+        } else {
+            format!("Retrying in {}", duration_text(delay_ms))
+        };
+        Self::problem(
+            format!("Connection lost: {why}. {when} (attempt {next} of {max})..."),
             &mut out,
         );
+        self.reconnecting = Some(next);
+        self.connect(next, delay_ms, &mut out);
+        out
+    }
+
+    /// A [`Action::Send`] did not go out: its write failed
+    /// (`perhaps_sent`: part of it may have left before the connection
+    /// broke), or the connection was already gone when its turn came.
+    /// Says so, unless it was a keep-alive, so no line is lost without a
+    /// word; returns only [`Action::Print`]s.
+    pub fn handle_not_sent(&mut self, line: &str, perhaps_sent: bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        if line.is_empty() || matches!(self.state, State::Done(_)) {
+            return out;
+        }
+        if perhaps_sent {
+            Self::problem(
+                format!("Perhaps not sent (the connection broke while writing it): {line}"),
+                &mut out,
+            );
+        } else {
+            Self::problem(
+                format!("Not sent (the connection was lost): {line}"),
+                &mut out,
+            );
+        }
         out
     }
 
@@ -1043,54 +1395,330 @@ mod tests {
         assert_eq!(out.last(), Some(&Action::Exit(Exit::NameRejected)));
     }
 
-    // LEAVE-4 and the issue's reconnect: dropped, then the next line
-    // reconnects with backoff, rejoins with the same name, and is sent.
+    fn refused() -> ConnectError {
+        ConnectError::Refused
+    }
+
+    fn connect(attempt: u32, delay_ms: u64) -> Action {
+        Action::Connect { attempt, delay_ms }
+    }
+
+    fn problem(text: &str) -> Action {
+        Action::Print(Output::Problem(text.to_owned()))
+    }
+
+    // Issue 16, LEAVE-5, SESS-7: a drop starts a reconnect series by
+    // itself, with no line typed: the first attempt at once, then doubling
+    // delays, each failure said with the address; the rejoin uses the
+    // name the server accepted, and the series ends at the welcome.
     #[test]
-    fn next_line_after_a_drop_reconnects_and_is_delivered_leave_4() {
+    fn a_drop_reconnects_by_itself_and_rejoins_leave_5() {
         let mut s = member(Mode::Interactive);
-        line(&mut s, "! idle-timeout: no line for 300 s");
-        let out = s.handle_disconnected();
-        assert_eq!(problems(&out), 1);
-        assert_eq!(s.state(), &State::Dropped);
-        assert!(s.wants_input());
+        line(&mut s, "* Server shutting down. Goodbye.");
         assert_eq!(
-            s.handle_user_line("still there?"),
+            s.handle_disconnected(),
             vec![
-                note("Reconnecting..."),
-                Action::Connect {
-                    attempt: 1,
-                    delay_ms: 0
-                }
+                problem("Connection lost: the server shut down. Reconnecting (attempt 1 of 8)..."),
+                connect(1, 0)
+            ]
+        );
+        assert_eq!(s.state(), &State::Connecting { attempt: 1 });
+        assert_eq!(s.member_name(), None);
+        assert!(s.members().is_empty(), "the roster is the old room's");
+        assert_eq!(
+            s.handle_connect_failed(&refused()),
+            vec![
+                note(
+                    "Attempt 1 of 8 failed (127.0.0.1:6789: connection refused); \
+                     retrying in 500 ms (attempt 2 of 8)."
+                ),
+                connect(2, 500)
             ]
         );
         assert_eq!(
-            s.handle_connect_failed("refused"),
+            s.handle_connect_failed(&ConnectError::TimedOut { timeout_ms: 5000 }),
             vec![
-                note("Attempt 1 of 5 failed (refused); trying again."),
-                Action::Connect {
-                    attempt: 2,
-                    delay_ms: 100
-                }
-            ]
-        );
-        assert_eq!(
-            s.handle_connect_failed("refused"),
-            vec![
-                note("Attempt 2 of 5 failed (refused); trying again."),
-                Action::Connect {
-                    attempt: 3,
-                    delay_ms: 200
-                }
+                note(
+                    "Attempt 2 of 8 failed (127.0.0.1:6789: no answer within 5 s); \
+                     retrying in 1 s (attempt 3 of 8)."
+                ),
+                connect(3, 1000)
             ]
         );
         assert_eq!(s.handle_connected(), vec![note("Reconnected.")]);
         assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
+        assert_eq!(line(&mut s, WELCOME_AA), vec![shown(WELCOME_AA)]);
+        assert!(s.is_member());
+        // A new drop starts a new series at attempt 1.
+        let out = s.handle_disconnected();
+        assert_eq!(out.last(), Some(&connect(1, 0)));
+    }
+
+    // A write that failed, and the sends after it in the same batch, are
+    // said (a keep-alive is not): no typed line goes without a word.
+    #[test]
+    fn lines_that_did_not_go_out_are_said() {
+        let mut s = member(Mode::Interactive);
+        assert_eq!(
+            s.handle_not_sent("hello", true),
+            vec![problem(
+                "Perhaps not sent (the connection broke while writing it): hello"
+            )]
+        );
+        assert_eq!(
+            s.handle_not_sent("again", false),
+            vec![problem("Not sent (the connection was lost): again")]
+        );
+        assert_eq!(s.handle_not_sent("", false), vec![]);
+    }
+
+    // The backoff doubles from its first delay and stays at its cap.
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let b = Backoff::RECONNECT;
+        let delays: Vec<u64> = (1..=9).map(|a| b.delay_ms(a)).collect();
+        assert_eq!(delays, [0, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000]);
+        assert_eq!(b.delay_ms(u32::MAX), 8000, "no overflow");
+        let c = Backoff::CONNECT;
+        let delays: Vec<u64> = (1..=5).map(|a| c.delay_ms(a)).collect();
+        assert_eq!(delays, [0, 100, 200, 400, 800]);
+    }
+
+    // Issue 16: a line typed while the client reconnects is kept, said to
+    // be kept, and sent as a message after the welcome, never as a name.
+    #[test]
+    fn a_line_typed_while_reconnecting_follows_the_welcome() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        assert!(s.wants_input(), "the person may type on");
+        assert_eq!(
+            s.handle_user_line("still there?"),
+            vec![note("Not in the room; the line is sent once you are back.")]
+        );
+        assert!(s.wants_input(), "and type more");
+        s.handle_connected();
+        assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
+        assert_eq!(
+            s.handle_user_line("and this"),
+            vec![note("Not in the room; the line is sent once you are back.")]
+        );
         assert_eq!(
             line(&mut s, WELCOME_AA),
-            vec![shown(WELCOME_AA), send("still there?"), own("still there?")]
+            vec![
+                shown(WELCOME_AA),
+                send("still there?"),
+                own("still there?"),
+                send("and this"),
+                own("and this")
+            ]
         );
     }
 
+    // Issue 16: a series is bounded. Every attempt refused: after
+    // RECONNECT_ATTEMPTS_MAX attempts the client gives up with a clear
+    // message and hint, lists the lines it never sent, and ends as a lost
+    // connection (status 4).
+    #[test]
+    fn reconnect_series_gives_up_after_its_attempts() {
+        let mut s = member(Mode::Interactive);
+        let mut out = s.handle_disconnected();
+        s.handle_user_line("hi");
+        let mut delays = Vec::new();
+        for _ in 0..RECONNECT_ATTEMPTS_MAX * 2 {
+            let Some(Action::Connect { delay_ms, .. }) = out.last().cloned() else {
+                break;
+            };
+            delays.push(delay_ms);
+            out = s.handle_connect_failed(&refused());
+        }
+        assert_eq!(delays, [0, 500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert_eq!(
+            out,
+            vec![
+                problem(
+                    "Could not reconnect after 8 attempts (127.0.0.1:6789: connection \
+                     refused); giving up. Is chat-server running on that port? \
+                     --addr HOST:PORT picks another."
+                ),
+                problem("Not sent: hi"),
+                Action::Exit(Exit::ConnectionLost)
+            ]
+        );
+        assert_eq!(Exit::ConnectionLost.code(), 4);
+    }
+
+    // A server that accepts and closes before any welcome (here: full)
+    // cannot make the client loop: each such drop is one more attempt of
+    // the same series, which then gives up with the close's status.
+    #[test]
+    fn drops_before_the_welcome_count_in_the_series() {
+        let mut s = member(Mode::Interactive);
+        let mut out = s.handle_disconnected();
+        let mut attempts = 0;
+        for _ in 0..RECONNECT_ATTEMPTS_MAX * 2 {
+            let Some(Action::Connect { attempt, .. }) = out.last().cloned() else {
+                break;
+            };
+            attempts = attempt;
+            s.handle_connected();
+            line(&mut s, "! server-full: the room is full");
+            out = s.handle_disconnected();
+        }
+        assert_eq!(attempts, RECONNECT_ATTEMPTS_MAX);
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::ServerFull)));
+        assert_eq!(problems(&out), 1);
+    }
+
+    // `--reconnect-attempts-max 0`: a drop ends the interactive client
+    // as a lost connection, as piped mode does.
+    #[test]
+    fn reconnecting_can_be_turned_off() {
+        let (mut s, _) = Session::with_options(
+            Mode::Interactive,
+            Options {
+                name: Some("aa".to_owned()),
+                reconnect: Backoff {
+                    attempts_max: 0,
+                    ..Backoff::RECONNECT
+                },
+                ..Options::default()
+            },
+        );
+        s.handle_connected();
+        line(&mut s, "* Enter your name:");
+        line(&mut s, WELCOME_AA);
+        let out = s.handle_disconnected();
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::ConnectionLost)));
+    }
+
+    // Piped mode: no reconnect by default (the output stream stays one
+    // session); with --reconnect it rejoins, its notes go to stderr, and
+    // a name taken meanwhile ends it with status 5.
+    #[test]
+    fn piped_reconnects_only_when_asked() {
+        let mut s = member(Mode::Piped);
+        let out = s.handle_disconnected();
+        assert_eq!(out.last(), Some(&Action::Exit(Exit::ConnectionLost)));
+        let (mut s, _) = Session::with_options(
+            Mode::Piped,
+            Options {
+                name: Some("aa".to_owned()),
+                reconnect_piped: true,
+                ..Options::default()
+            },
+        );
+        s.handle_connected();
+        line(&mut s, "* Enter your name:");
+        line(&mut s, WELCOME_AA);
+        assert_eq!(s.handle_disconnected().last(), Some(&connect(1, 0)));
+        assert!(!s.wants_input(), "piped lines wait in the pipe");
+        let out = s.handle_connect_failed(&refused());
+        assert_eq!(out.len(), 2, "the attempt is told (stderr): {out:?}");
+        s.handle_connected();
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![shown("* Enter your name:"), send("aa")]
+        );
+        let err = "! name-taken: that name is in use";
+        assert_eq!(
+            line(&mut s, err),
+            vec![shown(err), Action::Exit(Exit::NameRejected)]
+        );
+    }
+
+    // The first connect: CONNECT_ATTEMPTS_MAX quick attempts, then status
+    // 3 with the address and a hint that fits the failure.
+    #[test]
+    fn first_connect_failure_exits_3() {
+        let (mut s, _) = Session::new(Mode::Interactive, None);
+        let mut out = Vec::new();
+        for _ in 0..CONNECT_ATTEMPTS_MAX {
+            out = s.handle_connect_failed(&ConnectError::TimedOut { timeout_ms: 200 });
+        }
+        assert_eq!(
+            out,
+            vec![
+                problem(
+                    "Could not connect after 5 attempts (127.0.0.1:6789: no answer within \
+                     200 ms). Is the address right and the host reachable (no firewall \
+                     dropping it)? --connect-timeout-ms waits longer."
+                ),
+                Action::Exit(Exit::ConnectFailed)
+            ]
+        );
+        assert_eq!(Exit::ConnectFailed.code(), 3);
+        // Piped mode does not narrate the attempts, only the end.
+        let (mut s, _) = Session::new(Mode::Piped, None);
+        assert_eq!(s.handle_connect_failed(&refused()), vec![connect(2, 100)]);
+    }
+
+    // `exit` or Ctrl-D while reconnecting ends at once, saying which
+    // typed lines were never sent.
+    #[test]
+    fn exit_while_reconnecting_ends_without_waiting() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        assert_eq!(
+            s.handle_user_line("exit"),
+            vec![note("Exiting"), Action::Exit(Exit::Normal)]
+        );
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        s.handle_user_line("lost words");
+        assert_eq!(
+            s.handle_input_end(),
+            vec![
+                note("Exiting"),
+                problem("Not sent: lost words"),
+                Action::Exit(Exit::Normal)
+            ]
+        );
+    }
+
+    // Ctrl-D during a rejoin whose name is then refused: no name will be
+    // typed, so the client leaves, saying which lines were not sent.
+    #[test]
+    fn input_end_during_a_refused_rejoin_leaves() {
+        let mut s = member(Mode::Interactive);
+        s.handle_disconnected();
+        s.handle_connected();
+        s.handle_user_line("kept");
+        assert_eq!(s.handle_input_end(), vec![]);
+        line(&mut s, "* Enter your name:");
+        line(&mut s, "! name-taken: that name is in use");
+        assert_eq!(
+            line(&mut s, "* Enter your name:"),
+            vec![
+                shown("* Enter your name:"),
+                problem("Not sent: kept"),
+                note("Exiting"),
+                send("/quit")
+            ]
+        );
+        assert!(s.is_leaving());
+    }
+
+    // The roster and the member name follow the room for the prompt and
+    // name completion; the version changes with them.
+    #[test]
+    fn member_name_and_roster_follow_the_room() {
+        let (mut s, _) = Session::new(Mode::Interactive, Some("aa".to_owned()));
+        let v0 = s.room_version();
+        s.handle_connected();
+        line(&mut s, "* Enter your name:");
+        line(&mut s, "* Welcome, aa! Members (2): bb, aa");
+        assert_ne!(s.room_version(), v0);
+        assert_eq!(s.member_name().map(Name::as_str), Some("aa"));
+        let names: Vec<&str> = s.members().iter().map(Name::as_str).collect();
+        assert_eq!(names, ["bb", "aa"]);
+        let v1 = s.room_version();
+        line(&mut s, "* cc has joined the chat.");
+        assert_ne!(s.room_version(), v1);
+        let v2 = s.room_version();
+        line(&mut s, "bb: hi");
+        assert_eq!(s.room_version(), v2, "nothing new");
+        assert_eq!(s.members().len(), 3);
+    }
     // Issue 16, WIRE-5 from the client's side: an interactive line longer
     // than the server takes is refused here with its size, never shown as
     // `You: ...` nor sent; one at the limit is sent. Piped mode sends
@@ -1111,9 +1739,9 @@ mod tests {
         assert_eq!(piped.handle_user_line("123456789"), vec![send("123456789")]);
     }
 
-    // Issue 16: a rejoin finds the name taken. The line typed to
-    // reconnect is a message, never the new name: it waits while the user
-    // types a name, and is sent once welcomed.
+    // Issue 16: a rejoin finds the name taken. The line typed while away
+    // is a message, never the new name: it waits while the user types a
+    // name, and is sent once welcomed.
     #[test]
     fn rejoin_with_a_taken_name_keeps_the_typed_line_as_a_message() {
         let mut s = member(Mode::Interactive);
@@ -1121,7 +1749,17 @@ mod tests {
         s.handle_user_line("hello");
         assert_eq!(s.handle_connected(), vec![note("Reconnected.")]);
         assert_eq!(line(&mut s, "* Enter your name:"), vec![send("aa")]);
-        line(&mut s, "! name-taken: that name is in use");
+        let err = "! name-taken: that name is in use";
+        assert_eq!(
+            line(&mut s, err),
+            vec![
+                shown(err),
+                note(
+                    "The name aa was taken while you were away. Type another name to \
+                     rejoin; the line you typed follows the welcome."
+                )
+            ]
+        );
         let out = line(&mut s, "* Enter your name:");
         assert!(
             !out.contains(&send("hello")),
@@ -1135,58 +1773,7 @@ mod tests {
             line(&mut s, welcome),
             vec![shown(welcome), send("hello"), own("hello")]
         );
-    }
-
-    // Reconnecting is bounded: CONNECT_ATTEMPTS_MAX attempts with doubling
-    // delays, then the client waits for the user again.
-    #[test]
-    fn reconnect_attempts_are_bounded() {
-        let mut s = member(Mode::Interactive);
-        s.handle_disconnected();
-        let mut out = s.handle_user_line("hi");
-        let mut delays = Vec::new();
-        for _ in 0..CONNECT_ATTEMPTS_MAX * 2 {
-            let Some(Action::Connect { delay_ms, .. }) = out.last().cloned() else {
-                break;
-            };
-            delays.push(delay_ms);
-            out = s.handle_connect_failed("refused");
-        }
-        assert_eq!(delays, vec![0, 100, 200, 400, 800]);
-        assert_eq!(problems(&out), 1);
-        assert_eq!(s.state(), &State::Dropped);
-        assert_eq!(s.pending_len(), 1, "the line is kept for the next try");
-        // The user can type again: before, a kept line made the session
-        // want nothing while nothing else could wake it, and the shell's
-        // `select!` panicked with every branch disabled.
-        assert!(s.wants_input(), "a dropped session waits for the user");
-        let out = s.handle_user_line("again");
-        assert!(matches!(
-            out.last(),
-            Some(Action::Connect { attempt: 1, .. })
-        ));
-        assert_eq!(s.pending_len(), 2, "both lines wait, in order");
-    }
-
-    #[test]
-    fn first_connect_failure_exits_3() {
-        let (mut s, _) = Session::new(Mode::Interactive, None);
-        let mut out = Vec::new();
-        for _ in 0..CONNECT_ATTEMPTS_MAX {
-            out = s.handle_connect_failed("refused");
-        }
-        assert_eq!(out.last(), Some(&Action::Exit(Exit::ConnectFailed)));
-        assert_eq!(Exit::ConnectFailed.code(), 3);
-    }
-
-    #[test]
-    fn exit_while_dropped_ends_without_connecting() {
-        let mut s = member(Mode::Interactive);
-        s.handle_disconnected();
-        assert_eq!(
-            s.handle_user_line("exit"),
-            vec![note("Exiting"), Action::Exit(Exit::Normal)]
-        );
+        assert_eq!(s.member_name().map(Name::as_str), Some("aa2"));
     }
 
     // LEAVE-4: keep-alives only as a member.

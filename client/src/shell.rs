@@ -2,7 +2,9 @@
 //! decides nothing.
 //!
 //! It owns the TCP connection (the only code that touches the socket), the
-//! keep-alive and leave timers, and the connect attempts with their delays.
+//! keep-alive and leave timers, and the connect attempts with their delays,
+//! each bounded by [`Config::connect_timeout_ms`]; it tells the session how
+//! an attempt failed ([`ConnectError`]) and which lines did not go out.
 //! Every decision comes from the session; the shell carries out its
 //! [`Action`]s in order. It must never interpret a server line or a user
 //! line itself, and never print anything but through the [`Ui`].
@@ -23,11 +25,20 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_util::codec::FramedRead;
 
-use crate::pace::Pacer;
-use crate::session::{Action, Exit, Mode, Output, Session};
+use protocol::Name;
 
-/// The longest a connect attempt may take before it counts as failed.
+use crate::pace::{self, Pacer};
+use crate::session::{self, Action, Backoff, ConnectError, Exit, Mode, Options, Output, Session};
+
+/// The longest a connect attempt may take before it counts as failed
+/// (`--connect-timeout-ms`), so an address that never answers is not a
+/// silent wait.
 pub const CONNECT_TIMEOUT_MS: u64 = 5000;
+
+/// Silence, in seconds, after which a member sends a keep-alive
+/// (`--keepalive-s`): well inside the server's default idle timeout
+/// (LEAVE-4).
+pub const KEEPALIVE_S: u64 = 60;
 
 /// How long to wait for the goodbye after `exit` or `/quit` (longer than
 /// the server's default `close_linger_ms`).
@@ -49,6 +60,50 @@ pub struct Config {
     /// The longest line the user may send, in bytes (the server's
     /// `line_bytes_max`); a longer typed line is refused here.
     pub line_bytes_max: usize,
+    /// The longest one connect attempt may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Attempts at the start before giving up (status 3).
+    pub connect_attempts_max: u32,
+    /// The reconnect series after a drop (`attempts_max` 0: none).
+    pub reconnect: Backoff,
+    /// Piped mode reconnects too (`--reconnect`).
+    pub reconnect_piped: bool,
+}
+
+impl Default for Config {
+    /// The defaults of every flag: the default server, no name.
+    fn default() -> Config {
+        let options = Options::default();
+        Config {
+            addr: options.addr,
+            name: None,
+            keepalive_s: KEEPALIVE_S,
+            rate_lines_per_s: pace::RATE_LINES_PER_S,
+            burst_lines: pace::BURST_LINES,
+            line_bytes_max: options.line_bytes_max,
+            connect_timeout_ms: CONNECT_TIMEOUT_MS,
+            connect_attempts_max: session::CONNECT_ATTEMPTS_MAX,
+            reconnect: options.reconnect,
+            reconnect_piped: false,
+        }
+    }
+}
+
+impl Config {
+    /// What the session is told of this configuration.
+    fn options(&self) -> Options {
+        Options {
+            name: self.name.clone(),
+            addr: self.addr.clone(),
+            line_bytes_max: self.line_bytes_max,
+            connect: Backoff {
+                attempts_max: self.connect_attempts_max.max(1),
+                ..Backoff::CONNECT
+            },
+            reconnect: self.reconnect,
+            reconnect_piped: self.reconnect_piped,
+        }
+    }
 }
 
 /// One event from the user.
@@ -69,9 +124,16 @@ pub enum Input {
 pub trait Ui {
     /// Shows one output.
     fn show(&mut self, output: &Output);
-    /// The user may type the next line: called once at the first
-    /// connection, then after each [`Input::Line`] when the session goes on.
+    /// The user may type the next line: called once when the session
+    /// first lets the user type (in the room, or asked for a name), then
+    /// after each [`Input::Line`] when the session goes on.
     fn resume(&mut self);
+    /// The room changed: the name the client is in the room with (`None`
+    /// while it is not) and the members heard of, the client among them.
+    /// For the prompt and name completion; ignored by default.
+    fn room(&mut self, me: Option<&Name>, members: &[Name]) {
+        let _ = (me, members);
+    }
 }
 
 /// One open connection: decoded lines in, raw lines out.
@@ -100,19 +162,19 @@ impl Connection {
     }
 }
 
-type Connecting = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = Result<TcpStream, ConnectError>> + Send>>;
 
-fn connect(addr: String, delay_ms: u64) -> Connecting {
+/// One attempt: waits `delay_ms`, then connects within `timeout_ms`.
+fn connect(addr: String, delay_ms: u64, timeout_ms: u64) -> Connecting {
     Box::pin(async move {
         sleep(Duration::from_millis(delay_ms)).await;
-        match timeout(
-            Duration::from_millis(CONNECT_TIMEOUT_MS),
-            TcpStream::connect(addr),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+        match timeout(Duration::from_millis(timeout_ms), TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(error)) if error.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(ConnectError::Refused)
+            }
+            Ok(Err(error)) => Err(ConnectError::Other(error.to_string())),
+            Err(_) => Err(ConnectError::TimedOut { timeout_ms }),
         }
     })
 }
@@ -127,8 +189,8 @@ pub async fn run(
     input: &mut mpsc::Receiver<Input>,
     ui: &mut impl Ui,
 ) -> Exit {
-    let (mut session, first) = Session::new(mode, config.name.clone());
-    session.set_line_bytes_max(config.line_bytes_max);
+    let (mut session, first) = Session::with_options(mode, config.options());
+    let mut room_version = session.room_version();
     let mut actions: VecDeque<Action> = first.into();
     let mut conn: Option<Connection> = None;
     let mut connecting: Option<Connecting> = None;
@@ -147,11 +209,16 @@ pub async fn run(
                 Action::Send(line) => {
                     let Some(open) = conn.as_mut() else {
                         // A write failed earlier in this batch and the
-                        // session already knows it is disconnected.
+                        // session already knows it is disconnected; it
+                        // says so now, before the rest of the batch.
+                        for said in session.handle_not_sent(&line, false).into_iter().rev() {
+                            actions.push_front(said);
+                        }
                         continue;
                     };
                     if open.send(&line).await.is_err() {
                         conn = None;
+                        actions.extend(session.handle_not_sent(&line, true));
                         actions.extend(session.handle_disconnected());
                     }
                     pacer.spend(now_ms());
@@ -160,14 +227,31 @@ pub async fn run(
                 Action::Print(output) => ui.show(&output),
                 Action::Connect { delay_ms, .. } => {
                     conn = None;
-                    connecting = Some(connect(config.addr.clone(), delay_ms));
+                    connecting = Some(connect(
+                        config.addr.clone(),
+                        delay_ms,
+                        config.connect_timeout_ms.max(1),
+                    ));
                 }
                 Action::Exit(exit) => return exit,
             }
         }
-        if std::mem::take(&mut resume_after) && session.exit().is_none() && !session.is_leaving() {
-            // After the line's outputs are shown, so `You: ` replaces the
-            // submitted line before the prompt comes back.
+        if session.room_version() != room_version {
+            room_version = session.room_version();
+            ui.room(session.member_name(), session.members());
+        }
+        if session.exit().is_some() || session.is_leaving() {
+            resume_after = false;
+        } else if session.user_may_type() && (resume_after || !input_started) {
+            // The editor starts once the user has something to type (in
+            // the room, or asked for a name), so the first prompt already
+            // shows the name, and a start that fails never touches the
+            // terminal. After a line, it resumes once the line's outputs
+            // are shown (so `You: ` replaces the submitted line before
+            // the prompt comes back), and after a typed name only with
+            // the server's answer, so the prompt shows the name taken.
+            input_started = true;
+            resume_after = false;
             ui.resume();
         }
         if session.is_leaving() {
@@ -218,7 +302,7 @@ pub async fn run(
             result = async {
                 match connecting.as_mut() {
                     Some(attempt) => attempt.await,
-                    None => Err(io::Error::other("no connect attempt")),
+                    None => Err(ConnectError::Other("no connect attempt".to_owned())),
                 }
             }, if connecting.is_some() => {
                 connecting = None;
@@ -226,17 +310,9 @@ pub async fn run(
                     Ok(stream) => {
                         conn = Some(Connection::new(stream));
                         keepalive_at = Instant::now() + keepalive;
-                        if !input_started {
-                            // The user may type from the first connection
-                            // on; a start that fails never touches the
-                            // terminal.
-                            input_started = true;
-                            ui.resume();
-                        }
                         session.handle_connected()
                     }
-                    // Says where: "127.0.0.1:6789: Connection refused".
-                    Err(error) => session.handle_connect_failed(&format!("{}: {error}", config.addr)),
+                    Err(error) => session.handle_connect_failed(&error),
                 }
             },
             () = sleep_until(keepalive_at), if session.is_member() => {

@@ -217,6 +217,49 @@ async fn server_shutdown_exits_4() {
     stopping.await.expect("the server stops");
 }
 
+// Issue 16, LEAVE-5, SESS-7: with --reconnect a piped client rejoins after
+// the server comes back; its stdout goes on with the new session's lines
+// exactly as received (a prompt, the welcome), and input goes on after
+// the welcome. Without the flag it ends at the drop (`server_shutdown_exits_4`).
+#[tokio::test]
+async fn reconnect_flag_rejoins_after_a_server_restart() {
+    let server = TestServer::start();
+    let addr = server.addr.to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+    command.args([
+        "--addr",
+        &addr,
+        "--name",
+        "aa",
+        "--reconnect",
+        "--reconnect-delay-ms-first",
+        "50",
+        "--reconnect-delay-ms-max",
+        "200",
+        "--reconnect-attempts-max",
+        "100",
+    ]);
+    let mut aa = Client::spawn_command(command);
+    aa.expect("* Enter your name:").await;
+    aa.expect("* Welcome, aa! Members (1): aa").await;
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    aa.expect("* Server shutting down. Goodbye.").await;
+    stopping.await.expect("the server stops");
+    let restarted = TestServer::start_on(&addr);
+    aa.expect("* Enter your name:").await;
+    aa.expect("* Welcome, aa! Members (1): aa").await;
+    let mut nc = Raw::connect(&restarted).await;
+    nc.expect("* Enter your name:").await;
+    nc.send("cc").await;
+    nc.expect("* Welcome, cc! Members (2): aa, cc").await;
+    aa.expect("* cc has joined the chat.").await;
+    aa.send("back again").await;
+    nc.expect("aa: back again").await;
+    aa.close_input();
+    aa.expect("* Goodbye, aa.").await;
+    assert_eq!(aa.finish().await, 0);
+}
+
 // The issue's "with nc in the same room": a raw TCP client and a piped
 // chat-client talk both ways (MSG-1).
 #[tokio::test]
