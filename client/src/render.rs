@@ -99,6 +99,13 @@ pub fn for_terminal(output: &Output, style: Style) -> String {
                     out.push_str(": ");
                     out.push_str(&escape(text));
                 }
+                // CMD-6: an action starts with its member's name (SRV-2).
+                Some(ServerLine::Action { from, text }) => {
+                    let name = from.as_str();
+                    paint(&mut out, style, name_colour(name), name);
+                    out.push(' ');
+                    out.push_str(&escape(text));
+                }
                 // Unparsed lines are classified by their first byte (SRV-2).
                 _ => match wire.as_bytes().first() {
                     Some(b'!') => paint(&mut out, style, ERROR, &wire),
@@ -112,6 +119,11 @@ pub fn for_terminal(output: &Output, style: Style) -> String {
         Output::Own(text) => {
             paint(&mut out, style, OWN, "You");
             out.push_str(": ");
+            out.push_str(&escape(text));
+        }
+        Output::OwnAction { name, text } => {
+            paint(&mut out, style, OWN, name.as_str());
+            out.push(' ');
             out.push_str(&escape(text));
         }
         Output::Note(text) => paint(&mut out, style, DIM, &format!("-- {}", escape(text))),
@@ -146,7 +158,10 @@ pub struct TimeOfDay {
 /// the time before it: received lines and your own messages, not the
 /// client's notes.
 pub fn is_stamped(output: &Output) -> bool {
-    matches!(output, Output::Server { .. } | Output::Own(_))
+    matches!(
+        output,
+        Output::Server { .. } | Output::Own(_) | Output::OwnAction { .. }
+    )
 }
 
 /// `[HH:MM] `, dimmed with colour: what `--timestamps` puts before a line.
@@ -174,7 +189,7 @@ pub enum Piped {
 pub fn for_script(output: &Output) -> Piped {
     match output {
         Output::Server { wire, .. } => Piped::Stdout(escape(wire).into_owned()),
-        Output::Own(_) => Piped::Nothing,
+        Output::Own(_) | Output::OwnAction { .. } => Piped::Nothing,
         Output::Note(text) | Output::Problem(text) => {
             Piped::Stderr(format!("chat-client: {}", escape(text)))
         }
@@ -197,6 +212,24 @@ mod tests {
     }
 
     // WIRE-7: nothing forbidden reaches the terminal raw.
+    // CMD-6, SRV-2: an action is shown as on the wire, name first, never
+    // with the `*` of a server notice.
+    #[test]
+    fn an_action_starts_with_its_members_name_cmd_6() {
+        let wire = "bb has left the chat.";
+        let out = Output::Server {
+            wire: wire.to_owned(),
+            line: ServerLine::parse(wire).ok(),
+        };
+        assert_eq!(for_terminal(&out, PLAIN), wire);
+        let own = Output::OwnAction {
+            name: Name::parse("aa").expect("valid"),
+            text: "waves".to_owned(),
+        };
+        assert_eq!(for_terminal(&own, PLAIN), "aa waves");
+        assert_eq!(for_script(&own), Piped::Nothing);
+    }
+
     #[test]
     fn escape_replaces_every_forbidden_char_wire_7() {
         let cases = [

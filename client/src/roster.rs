@@ -54,7 +54,13 @@ impl Roster {
                 }
                 before != self.names
             }
-            ServerLine::Joined(name) | ServerLine::Chat { from: name, .. } => self.add(name),
+            ServerLine::Joined(name)
+            | ServerLine::Chat { from: name, .. }
+            | ServerLine::Action { from: name, .. } => self.add(name),
+            ServerLine::Renamed { from, to } => {
+                let removed = self.remove(from);
+                self.add(to) || removed
+            }
             ServerLine::Left(name) | ServerLine::Removed { name, .. } => self.remove(name),
             ServerLine::Prompt
             | ServerLine::Help(_)

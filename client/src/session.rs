@@ -125,6 +125,13 @@ pub enum Output {
     /// The user's own message, shown as `You: <text>` (the text as others
     /// see it, so `//x` shows as `/x`).
     Own(String),
+    /// The user's own `/me` action, shown as others see it: `alice waves`.
+    OwnAction {
+        /// The user's name in the room.
+        name: Name,
+        /// The action as typed after `/me `.
+        text: String,
+    },
     /// A remark of the client itself (not from the server).
     Note(String),
     /// A problem the client itself reports.
@@ -680,7 +687,16 @@ impl Session {
                 out.push(print);
                 self.close_cause = Some(CloseCause::Shutdown);
             }
+            ServerLine::Renamed { from, to } => {
+                out.push(print);
+                // CMD-7: our own rename; a rejoin uses the new name.
+                if matches!(&self.state, State::Member { name } if *name == from) {
+                    self.auto_name = Some(to.as_str().to_owned());
+                    self.set_state(State::Member { name: to });
+                }
+            }
             ServerLine::Chat { .. }
+            | ServerLine::Action { .. }
             | ServerLine::Who(_)
             | ServerLine::Help(_)
             | ServerLine::Joined(_)
@@ -834,6 +850,7 @@ impl Session {
             ErrorCode::LineTooLong
             | ErrorCode::InvalidUtf8
             | ErrorCode::ControlChar
+            | ErrorCode::Usage
             | ErrorCode::RateLimited => {}
         }
     }
@@ -914,8 +931,20 @@ impl Session {
     fn member_line(&mut self, line: String, out: &mut Vec<Action>) {
         match MemberLine::parse(&line) {
             MemberLine::Quit => self.leave(&line, out),
-            MemberLine::KeepAlive | MemberLine::Who | MemberLine::Help => {
+            MemberLine::KeepAlive
+            | MemberLine::Who
+            | MemberLine::Help
+            | MemberLine::Nick(_)
+            | MemberLine::BadNick(_)
+            | MemberLine::Usage(_) => {
                 out.push(Action::Send(line));
+            }
+            MemberLine::Action(text) => {
+                out.push(Action::Send(line));
+                if let (true, State::Member { name }) = (self.interactive(), &self.state) {
+                    let name = name.clone();
+                    out.push(Action::Print(Output::OwnAction { name, text }));
+                }
             }
             MemberLine::Unknown(_) => {
                 out.push(Action::Send(line.clone()));
@@ -1247,13 +1276,13 @@ mod tests {
     #[test]
     fn unknown_command_gets_the_escape_hint_cmd_4() {
         let mut s = member(Mode::Interactive);
-        assert_eq!(s.handle_user_line("/nick x"), vec![send("/nick x")]);
+        assert_eq!(s.handle_user_line("/frob x"), vec![send("/frob x")]);
         let err = "! unknown-command: type /help for the list";
         assert_eq!(
             line(&mut s, err),
             vec![
                 shown(err),
-                note("To say \"/nick x\" as a message, type \"//nick x\".")
+                note("To say \"/frob x\" as a message, type \"//frob x\".")
             ]
         );
         // The hint is for that line only.
@@ -1411,6 +1440,37 @@ mod tests {
     // itself, with no line typed: the first attempt at once, then doubling
     // delays, each failure said with the address; the rejoin uses the
     // name the server accepted, and the series ends at the welcome.
+    // CMD-6, CMD-7: `/me` is sent as typed and shown as others see it; a
+    // rename notice about us changes the name we rejoin with; one about
+    // someone else changes nothing of ours.
+    #[test]
+    fn own_action_is_shown_and_own_rename_is_followed_cmd_6_cmd_7() {
+        let mut s = member(Mode::Interactive);
+        let aa = Name::parse("aa").expect("valid");
+        assert_eq!(
+            s.handle_user_line("/me waves"),
+            vec![
+                send("/me waves"),
+                Action::Print(Output::OwnAction {
+                    name: aa.clone(),
+                    text: "waves".to_owned()
+                })
+            ]
+        );
+        assert_eq!(s.handle_user_line("/nick Ann"), vec![send("/nick Ann")]);
+        let other = "* bb is now known as cc.";
+        assert_eq!(line(&mut s, other), vec![shown(other)]);
+        assert_eq!(s.member_name(), Some(&aa));
+        let ours = "* aa is now known as Ann.";
+        assert_eq!(line(&mut s, ours), vec![shown(ours)]);
+        assert_eq!(s.member_name().map(Name::as_str), Some("Ann"));
+        // The rejoin after a drop claims the new name.
+        line(&mut s, "* Server shutting down. Goodbye.");
+        s.handle_disconnected();
+        s.handle_connected();
+        assert_eq!(line(&mut s, "* Enter your name:"), vec![send("Ann")]);
+    }
+
     #[test]
     fn a_drop_reconnects_by_itself_and_rejoins_leave_5() {
         let mut s = member(Mode::Interactive);

@@ -153,7 +153,7 @@ async fn two_piped_clients_chat_and_leave() {
     aa.expect("bb: /etc/passwd is a path").await;
     bb.send("/who").await;
     bb.expect("* Members (2): aa, bb").await;
-    bb.send("/nick x").await;
+    bb.send("/frob x").await;
     bb.expect_prefix("! unknown-command: ").await;
     // A keep-alive is not a message: aa's next line is the leave.
     bb.send("").await;

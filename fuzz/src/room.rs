@@ -42,7 +42,7 @@ const KNOWN_LINES: &[&str] = &[
     "/quit",
     "/who",
     "/help",
-    "/nick x",
+    "/frob x",
     "",
     " ",
     "//x",

@@ -54,7 +54,7 @@ pub fn check_parse(text: &str) {
     let from_server = matches!(formatted.as_bytes()[0], b'*' | b'!');
     assert_eq!(
         from_server,
-        !matches!(line, ServerLine::Chat { .. }),
+        !matches!(line, ServerLine::Chat { .. } | ServerLine::Action { .. }),
         "SRV-2: first byte and kind disagree"
     );
 }

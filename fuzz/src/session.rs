@@ -29,7 +29,7 @@ const KNOWN_LINES: &[&str] = &[
     "/quit now",
     "/who",
     "/help",
-    "/nick x",
+    "/frob x",
     "/",
     "//",
     "//etc/passwd",

@@ -754,7 +754,7 @@ mod tests {
         assert_eq!(c(b"exit "), MemberLineKind::Message("exit ".into()));
         assert_eq!(c(b"/quit x"), MemberLineKind::Quit);
         assert_eq!(c(b"//x"), MemberLineKind::Message("/x".into()));
-        assert_eq!(c(b"/nick x"), MemberLineKind::Unknown);
+        assert_eq!(c(b"/frob x"), MemberLineKind::Unknown);
         assert_eq!(c(b"123456789"), MemberLineKind::Bad("line-too-long"));
         assert_eq!(c(b"\xff"), MemberLineKind::Bad("invalid-utf8"));
         assert_eq!(c(b"a\x1bb"), MemberLineKind::Bad("control-char"));

@@ -67,6 +67,8 @@ spec_ids! {
     Cmd3 => "CMD-3",
     Cmd4 => "CMD-4",
     Cmd5 => "CMD-5",
+    Cmd6 => "CMD-6",
+    Cmd7 => "CMD-7",
     Msg1 => "MSG-1",
     Msg2 => "MSG-2",
     Srv1 => "SRV-1",

@@ -69,12 +69,46 @@ pub enum MemberLine {
     Unknown(String),
     /// A chat message with its text (MSG-1, CMD-5).
     Message(String),
+    /// `/me <action>` (CMD-6): the action, exactly as after `/me `.
+    Action(String),
+    /// `/nick <name>` with a valid name (CMD-7), spaces and tabs around it
+    /// removed.
+    Nick(Name),
+    /// `/nick <x>` where `x` is not a valid name (CMD-7).
+    BadNick(NameError),
+    /// `/me` or `/nick` without its argument (CMD-6, CMD-7).
+    Usage(Usage),
+}
+
+/// A command that takes an argument, named in a `! usage` error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// `/me <action>`.
+    Me,
+    /// `/nick <name>`.
+    Nick,
+}
+
+impl Usage {
+    /// The form the `! usage` error shows, e.g. `/me <action>`.
+    pub fn form(self) -> &'static str {
+        match self {
+            Usage::Me => "/me <action>",
+            Usage::Nick => "/nick <name>",
+        }
+    }
 }
 
 impl MemberLine {
     /// Classifies a member-state line by the table of SPEC §4, top row
-    /// first.
+    /// first, with the default name limit.
     pub fn parse(content: &str) -> MemberLine {
+        MemberLine::parse_with_max(content, crate::limits::NAME_BYTES_MAX)
+    }
+
+    /// Classifies a member-state line; a `/nick` name may have at most
+    /// `name_bytes_max` bytes (NAME-1).
+    pub fn parse_with_max(content: &str, name_bytes_max: usize) -> MemberLine {
         if is_blank(content) {
             return MemberLine::KeepAlive;
         }
@@ -90,6 +124,19 @@ impl MemberLine {
                 Some("quit") => MemberLine::Quit,
                 Some("who") => MemberLine::Who,
                 Some("help") => MemberLine::Help,
+                Some("me") => match argument(content) {
+                    Some(action) if !is_blank(action) => MemberLine::Action(action.to_owned()),
+                    _ => MemberLine::Usage(Usage::Me),
+                },
+                Some("nick") => match argument(content).map(trim_blank) {
+                    Some(name) if !name.is_empty() => {
+                        match Name::parse_with_max(name, name_bytes_max) {
+                            Ok(name) => MemberLine::Nick(name),
+                            Err(e) => MemberLine::BadNick(e),
+                        }
+                    }
+                    _ => MemberLine::Usage(Usage::Nick),
+                },
                 Some(word) => MemberLine::Unknown(word.to_owned()),
                 None => MemberLine::Unknown(String::new()),
             };
@@ -110,6 +157,11 @@ impl MemberLine {
             MemberLine::Unknown(word) => format!("/{word}"),
             MemberLine::Message(text) if text.starts_with('/') => format!("/{text}"),
             MemberLine::Message(text) => text.clone(),
+            MemberLine::Action(text) => format!("/me {text}"),
+            MemberLine::Nick(name) => format!("/nick {name}"),
+            MemberLine::BadNick(_) => "/nick !".to_owned(),
+            MemberLine::Usage(Usage::Me) => "/me".to_owned(),
+            MemberLine::Usage(Usage::Nick) => "/nick".to_owned(),
         }
     }
 
@@ -128,6 +180,12 @@ fn is_blank(s: &str) -> bool {
 /// `s` without the spaces and tabs around it (NAME-3).
 fn trim_blank(s: &str) -> &str {
     s.trim_matches([' ', '\t'])
+}
+
+/// The argument of a command line (CMD-6, CMD-7): what follows the
+/// command word and the one space after it; `None` without that space.
+fn argument(content: &str) -> Option<&str> {
+    content.split_once(' ').map(|(_, rest)| rest)
 }
 
 /// The command word of `content` (CMD-4): what follows a leading `/` up to
@@ -232,12 +290,48 @@ mod tests {
 
     #[test]
     fn cmd_4_command_word_up_to_first_space_exact() {
-        check_member("/nick x", MemberLine::Unknown("nick".to_owned()));
+        check_member("/frob x", MemberLine::Unknown("frob".to_owned()));
         check_member("/whoo", MemberLine::Unknown("whoo".to_owned()));
         check_member("/who\tx", MemberLine::Unknown("who\tx".to_owned()));
         check_member("/Who", MemberLine::Unknown("Who".to_owned()));
         check_member("/", MemberLine::Unknown(String::new()));
         check_member("/ who", MemberLine::Unknown(String::new()));
+    }
+
+    #[test]
+    fn cmd_6_me_keeps_the_action_exactly() {
+        let act = |s: &str| MemberLine::Action(s.to_owned());
+        check_member("/me waves", act("waves"));
+        check_member("/me  waves  slowly ", act(" waves  slowly "));
+        check_member(
+            "/me * bb has left the chat.",
+            act("* bb has left the chat."),
+        );
+        check_member("/me", MemberLine::Usage(Usage::Me));
+        check_member("/me ", MemberLine::Usage(Usage::Me));
+        check_member("/me \t ", MemberLine::Usage(Usage::Me));
+        check_member("/me\twaves", MemberLine::Unknown("me\twaves".to_owned()));
+        check_member("/Me waves", MemberLine::Unknown("Me".to_owned()));
+        check_member("//me waves", msg("/me waves"));
+    }
+
+    #[test]
+    fn cmd_7_nick_takes_one_name() {
+        check_member("/nick bob", MemberLine::Nick(name("bob")));
+        check_member("/nick \t Bob_2 ", MemberLine::Nick(name("Bob_2")));
+        check_member("/nick", MemberLine::Usage(Usage::Nick));
+        check_member("/nick  \t", MemberLine::Usage(Usage::Nick));
+        check_member("/nick two words", MemberLine::BadNick(NameError::BadChar));
+        check_member("/nick b!", MemberLine::BadNick(NameError::BadChar));
+        check_member(
+            &format!("/nick {}", "x".repeat(33)),
+            MemberLine::BadNick(NameError::TooLong),
+        );
+        assert_eq!(
+            MemberLine::parse_with_max("/nick abcde", 4),
+            MemberLine::BadNick(NameError::TooLong)
+        );
+        check_member("/Nick bob", MemberLine::Unknown("Nick".to_owned()));
     }
 
     #[test]
@@ -264,9 +358,20 @@ mod tests {
         assert_eq!(MemberLine::Quit.format(), "/quit");
         assert_eq!(MemberLine::Who.format(), "/who");
         assert_eq!(MemberLine::Help.format(), "/help");
-        assert_eq!(MemberLine::Unknown("nick".into()).format(), "/nick");
+        assert_eq!(MemberLine::Unknown("frob".into()).format(), "/frob");
         assert_eq!(msg("/etc").format(), "//etc");
         assert_eq!(msg("hi").format(), "hi");
+        assert_eq!(MemberLine::Action(" waves".into()).format(), "/me  waves");
+        assert_eq!(MemberLine::Nick(name("bob")).format(), "/nick bob");
+        for line in [
+            MemberLine::Action("waves".into()),
+            MemberLine::Nick(name("bob")),
+            MemberLine::Usage(Usage::Me),
+            MemberLine::Usage(Usage::Nick),
+            MemberLine::BadNick(NameError::BadChar),
+        ] {
+            assert_eq!(MemberLine::parse(&line.format()), line);
+        }
         assert_eq!(msg("exit").format(), "exit");
         assert!(MemberLine::is_sendable_message("exit "));
         assert!(MemberLine::is_sendable_message("/x"));

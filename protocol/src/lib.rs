@@ -41,7 +41,7 @@ pub mod server;
 pub mod session;
 pub mod telnet;
 
-pub use client::{MemberLine, NamingLine};
+pub use client::{MemberLine, NamingLine, Usage};
 pub use decoder::{Framing, LineDecoder, LineError};
 pub use limits::Limits;
 pub use name::{Name, NameError, NameKey};

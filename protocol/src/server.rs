@@ -14,8 +14,9 @@ use crate::name::{is_name_byte, Name};
 
 /// The text of the reference server's `/help` line after `Commands: `
 /// (CMD-3).
-pub const HELP_TEXT: &str = "/who lists the members, /help shows this, \
-/quit or exit leaves, //text sends a message that starts with /text";
+pub const HELP_TEXT: &str = "/who lists the members, /me <action> says what you do, \
+/nick <name> changes your name, /help shows this, /quit or exit leaves, \
+//text sends a message that starts with /text";
 
 /// Why a member was removed (SPEC §6), as the `reason` of a `removed` line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,6 +80,7 @@ pub enum ErrorCode {
     InvalidUtf8,
     ControlChar,
     UnknownCommand,
+    Usage,
     RateLimited,
     IdleTimeout,
     TooSlow,
@@ -87,7 +89,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in SPEC order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::InvalidName,
         ErrorCode::NameTaken,
         ErrorCode::TooManyAttempts,
@@ -97,6 +99,7 @@ impl ErrorCode {
         ErrorCode::InvalidUtf8,
         ErrorCode::ControlChar,
         ErrorCode::UnknownCommand,
+        ErrorCode::Usage,
         ErrorCode::RateLimited,
         ErrorCode::IdleTimeout,
         ErrorCode::TooSlow,
@@ -115,6 +118,7 @@ impl ErrorCode {
             ErrorCode::InvalidUtf8 => "invalid-utf8",
             ErrorCode::ControlChar => "control-char",
             ErrorCode::UnknownCommand => "unknown-command",
+            ErrorCode::Usage => "usage",
             ErrorCode::RateLimited => "rate-limited",
             ErrorCode::IdleTimeout => "idle-timeout",
             ErrorCode::TooSlow => "too-slow",
@@ -141,6 +145,7 @@ impl ErrorCode {
             ErrorCode::InvalidUtf8 => "a line must be UTF-8 text",
             ErrorCode::ControlChar => "a line may not hold control characters",
             ErrorCode::UnknownCommand => "type /help for the list",
+            ErrorCode::Usage => "the command needs its argument, see /help",
             ErrorCode::RateLimited => "too many lines too fast, yours are delayed, not dropped",
             ErrorCode::IdleTimeout => "nothing received for too long, goodbye",
             ErrorCode::TooSlow => "you read too slowly to keep up, goodbye",
@@ -167,6 +172,20 @@ pub enum ServerLine {
         from: Name,
         /// The text exactly as sent.
         text: String,
+    },
+    /// `N A`, a member's action (CMD-6): the name, one space, the action.
+    Action {
+        /// The actor.
+        from: Name,
+        /// The action exactly as sent after `/me `.
+        text: String,
+    },
+    /// `* N is now known as M.` (CMD-7).
+    Renamed {
+        /// The name before.
+        from: Name,
+        /// The name after.
+        to: Name,
     },
     /// `* Enter your name:` (SESS-1).
     Prompt,
@@ -246,6 +265,15 @@ impl ServerLine {
         ServerLine::Error { code, text }
     }
 
+    /// The `! usage` error for a command without its argument (CMD-6,
+    /// CMD-7): `! usage: /me <action>`.
+    pub fn usage(of: crate::client::Usage) -> ServerLine {
+        ServerLine::Error {
+            code: ErrorCode::Usage,
+            text: of.form().to_owned(),
+        }
+    }
+
     /// The reference server's `/help` line.
     pub fn help() -> ServerLine {
         ServerLine::Help(HELP_TEXT.to_owned())
@@ -314,6 +342,8 @@ impl ServerLine {
         matches!(
             self,
             ServerLine::Chat { .. }
+                | ServerLine::Action { .. }
+                | ServerLine::Renamed { .. }
                 | ServerLine::Joined(_)
                 | ServerLine::Left(_)
                 | ServerLine::Removed { .. }
@@ -327,6 +357,15 @@ pub fn write_chat(out: &mut Vec<u8>, from: &Name, text: &str) {
     out.reserve(from.as_str().len() + 2 + text.len() + 1);
     out.extend_from_slice(from.as_str().as_bytes());
     out.extend_from_slice(b": ");
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'\n');
+}
+
+/// Appends the action line `name action` and its LF to `out` (CMD-6).
+pub fn write_action(out: &mut Vec<u8>, from: &Name, text: &str) {
+    out.reserve(from.as_str().len() + 1 + text.len() + 1);
+    out.extend_from_slice(from.as_str().as_bytes());
+    out.push(b' ');
     out.extend_from_slice(text.as_bytes());
     out.push(b'\n');
 }
@@ -355,6 +394,8 @@ impl fmt::Display for ServerLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerLine::Chat { from, text } => write!(f, "{from}: {text}"),
+            ServerLine::Action { from, text } => write!(f, "{from} {text}"),
+            ServerLine::Renamed { from, to } => write!(f, "* {from} is now known as {to}."),
             ServerLine::Prompt => f.write_str("* Enter your name:"),
             ServerLine::Welcome { name, members } => write!(
                 f,
@@ -417,15 +458,31 @@ fn parse_count(s: &str, line: &str) -> Result<usize, ParseError> {
         .map_err(|_| bad(&format!("count {s:?} out of range"), line))
 }
 
-/// `chat-line = name ": " text`.
+/// `chat-line = name ": " text` or `action-line = name SP text`: the
+/// byte after the name (the first that is not a name byte) decides
+/// (SRV-2).
 fn parse_chat(line: &str) -> Result<ServerLine, ParseError> {
-    let Some((name, text)) = line.split_once(": ") else {
-        return Err(bad("a chat line is \"name: text\"", line));
-    };
-    Ok(ServerLine::Chat {
-        from: parse_name(name, line)?,
-        text: parse_text(text, line)?,
-    })
+    let end = line
+        .bytes()
+        .position(|b| !is_name_byte(b))
+        .unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    if let Some(text) = rest.strip_prefix(": ") {
+        return Ok(ServerLine::Chat {
+            from: parse_name(name, line)?,
+            text: parse_text(text, line)?,
+        });
+    }
+    if let Some(text) = rest.strip_prefix(' ') {
+        return Ok(ServerLine::Action {
+            from: parse_name(name, line)?,
+            text: parse_text(text, line)?,
+        });
+    }
+    Err(bad(
+        "a member line is \"name: text\" or \"name action\"",
+        line,
+    ))
 }
 
 /// `error-line` after its `"! "`.
@@ -525,6 +582,15 @@ fn parse_info(info: &str) -> Result<ServerLine, ParseError> {
         if rest == "has left the chat." {
             return Ok(ServerLine::Left(parse_name(word, line)?));
         }
+        if let Some(to) = rest.strip_prefix("is now known as ") {
+            let Some(to) = to.strip_suffix('.') else {
+                return Err(bad("a rename ends with \".\"", line));
+            };
+            return Ok(ServerLine::Renamed {
+                from: parse_name(word, line)?,
+                to: parse_name(to, line)?,
+            });
+        }
         if let Some(reason) = rest.strip_prefix("was removed from the chat (") {
             let Some(reason) = reason.strip_suffix(").") else {
                 return Err(bad("a removal ends with \").\"", line));
@@ -596,8 +662,31 @@ mod tests {
         check("_-9: \u{e9}\u{1f600}", chat("_-9", "\u{e9}\u{1f600}"));
         check("aa: ", None);
         check("aa:", None);
-        check("aa hi", None);
-        check("a b: hi", None);
+        check(
+            "aa hi",
+            Some(ServerLine::Action {
+                from: name("aa"),
+                text: "hi".to_owned(),
+            }),
+        );
+        check(
+            "a b: hi",
+            Some(ServerLine::Action {
+                from: name("a"),
+                text: "b: hi".to_owned(),
+            }),
+        );
+        check("aa ", None);
+        check("aa", None);
+        check(
+            "* aa is now known as Bob.",
+            Some(ServerLine::Renamed {
+                from: name("aa"),
+                to: name("Bob"),
+            }),
+        );
+        check("* aa is now known as Bob", None);
+        check("* aa is now known as b b.", None);
         check(&format!("{}: x", "n".repeat(33)), None);
         check("aa: \x1b[2J", None);
         check("aa: a\rb", None);

@@ -47,6 +47,12 @@ pub enum Step {
     Claim(Name),
     /// Member: a message to relay (MSG-1).
     Say(String),
+    /// Member: `/me`, an action to relay (CMD-6).
+    Act(String),
+    /// Member: `/nick` with a valid name (CMD-7). The room checks that it
+    /// is free and answers with [`Session::rename`] and the notice, or
+    /// with `! name-taken`.
+    Nick(Name),
     /// Member: `/who` (CMD-2).
     Who,
     /// Member: `exit` or `/quit` (CMD-1). The session is gone already;
@@ -146,7 +152,7 @@ impl Session {
                     Ok(content) => content,
                     Err(e) => return Step::Reply(vec![ServerLine::error_for(e.code(), limits)]),
                 };
-                match MemberLine::parse(content) {
+                match MemberLine::parse_with_max(content, limits.name_bytes_max) {
                     MemberLine::KeepAlive => Step::KeepAlive,
                     MemberLine::Quit => {
                         self.state = State::Gone;
@@ -158,6 +164,12 @@ impl Session {
                         Step::Reply(vec![ServerLine::error(ErrorCode::UnknownCommand)])
                     }
                     MemberLine::Message(text) => Step::Say(text),
+                    MemberLine::Action(text) => Step::Act(text),
+                    MemberLine::Nick(name) => Step::Nick(name),
+                    MemberLine::BadNick(_) => {
+                        Step::Reply(vec![ServerLine::error_for(ErrorCode::InvalidName, limits)])
+                    }
+                    MemberLine::Usage(of) => Step::Reply(vec![ServerLine::usage(of)]),
                 }
             }
         }
@@ -205,6 +217,14 @@ impl Session {
             vec![ServerLine::error_for(code, limits), ServerLine::Prompt],
             false,
         )
+    }
+
+    /// The room accepted a [`Step::Nick`]: the member is now `name`
+    /// (CMD-7). A session that is not a member is left as it is.
+    pub fn rename(&mut self, name: Name) {
+        if let State::Member { name: current } = &mut self.state {
+            *current = name;
+        }
     }
 
     /// The connection is gone (any cause): → gone.
@@ -457,6 +477,16 @@ mod tests {
     }
 
     #[test]
+    fn cmd_7_rename_changes_the_members_name() {
+        let mut session = member("ee");
+        session.rename(name("Eve"));
+        assert_eq!(session.name(), Some(&name("Eve")));
+        session.depart();
+        session.rename(name("ee"));
+        assert_eq!(session.state(), &State::Gone);
+    }
+
+    #[test]
     fn sess_5_member_lines_follow_the_table() {
         let limits = Limits::default();
         check(
@@ -468,8 +498,22 @@ mod tests {
                 (Ok("/who"), Step::Who),
                 (Ok("/help"), Step::Reply(vec![ServerLine::help()])),
                 (
-                    Ok("/nick x"),
+                    Ok("/frob x"),
                     Step::Reply(vec![err(ErrorCode::UnknownCommand)]),
+                ),
+                (Ok("/me waves"), Step::Act("waves".into())),
+                (
+                    Ok("/me"),
+                    Step::Reply(vec![ServerLine::usage(crate::client::Usage::Me)]),
+                ),
+                (Ok("/nick bob"), Step::Nick(name("bob"))),
+                (
+                    Ok("/nick b!"),
+                    Step::Reply(vec![err(ErrorCode::InvalidName)]),
+                ),
+                (
+                    Ok("/nick"),
+                    Step::Reply(vec![ServerLine::usage(crate::client::Usage::Nick)]),
                 ),
                 (
                     Ok("//etc/passwd is a path"),

@@ -23,7 +23,7 @@ fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
         3 => strategies::text().prop_map(Input::Line),
         3 => strategies::name().prop_map(|n| Input::Line(n.to_string())),
-        2 => prop::sample::select(vec!["", " ", "exit", "/quit", "/who", "/help", "/x", "//x", "bad name"])
+        2 => prop::sample::select(vec!["", " ", "exit", "/quit", "/who", "/help", "/x", "//x", "bad name", "/me waves", "/me", "/nick bob", "/nick b!"])
             .prop_map(|s| Input::Line(s.to_owned())),
         1 => prop::sample::select(vec![LineError::TooLong, LineError::InvalidUtf8, LineError::ControlChar])
             .prop_map(Input::Bad),
@@ -82,7 +82,14 @@ proptest! {
                     prop_assert!(last.is_some());
                     closed = true;
                 }
-                Step::Quit | Step::Say(_) | Step::Who | Step::KeepAlive => prop_assert_eq!(before, 1),
+                Step::Nick(name) => {
+                    prop_assert_eq!(before, 1);
+                    if answers[i] == 0 {
+                        session.rename(name.clone());
+                        prop_assert_eq!(session.name(), Some(&name));
+                    }
+                }
+                Step::Quit | Step::Say(_) | Step::Act(_) | Step::Who | Step::KeepAlive => prop_assert_eq!(before, 1),
                 Step::Reply(lines) => {
                     prop_assert!(before < 2);
                     prop_assert!(!lines.is_empty());

@@ -7,7 +7,7 @@
 //! claims and `/who`; every `<` line produced is compared byte for byte
 //! with the SPEC text, and every SPEC line is parsed back.
 
-use protocol::server::write_chat;
+use protocol::server::{write_action, write_chat};
 use protocol::session::{Session, Step};
 use protocol::{ErrorCode, Limits, LineDecoder, MemberList, Name, ServerLine};
 
@@ -94,6 +94,38 @@ impl Conn {
                 let line = String::from_utf8(out).expect("UTF-8 in, UTF-8 out");
                 self.others_see.push(line.trim_end_matches('\n').to_owned());
             }
+            Step::Act(text) => {
+                let protocol::session::State::Member { name } = self.session.state() else {
+                    panic!("Act outside member state");
+                };
+                let mut out = Vec::new();
+                write_action(&mut out, name, &text);
+                let line = String::from_utf8(out).expect("UTF-8 in, UTF-8 out");
+                self.others_see.push(line.trim_end_matches('\n').to_owned());
+            }
+            Step::Nick(new) => {
+                let Some(old) = self.session.name().cloned() else {
+                    panic!("Nick outside member state");
+                };
+                let taken = room
+                    .members
+                    .iter()
+                    .any(|m| m.key() == new.key() && m.key() != old.key());
+                if taken || new == old {
+                    self.received
+                        .push(ServerLine::error(ErrorCode::NameTaken).format());
+                } else {
+                    for m in &mut room.members {
+                        if *m == old {
+                            *m = new.clone();
+                        }
+                    }
+                    self.session.rename(new.clone());
+                    let notice = ServerLine::Renamed { from: old, to: new }.format();
+                    self.received.push(notice.clone());
+                    self.others_see.push(notice);
+                }
+            }
             Step::Who => self.received.push(ServerLine::Who(room.list()).format()),
             Step::Quit | Step::Close { .. } => panic!("not in these examples"),
         }
@@ -141,7 +173,7 @@ fn spec_10_bad_input_and_commands() {
     conn.others_see.clear();
     conn.send(&mut room, b"/who\n");
     conn.send(&mut room, b"//etc/passwd is a path\n");
-    conn.send(&mut room, b"/nick x\n");
+    conn.send(&mut room, b"/frob x\n");
     conn.send(&mut room, b"* bb has left the chat.\n");
     let mut long = vec![b'z'; 1500];
     long.push(b'\n');
@@ -220,4 +252,51 @@ fn spec_10_course_scenario_lines_parse() {
         assert_eq!(ServerLine::parse(line), Ok(value.clone()), "{line}");
         assert_eq!(value.format(), line);
     }
+}
+
+/// SPEC §10, "Actions and renames": CMD-6, CMD-7, SRV-2, NAME-2.
+#[test]
+fn spec_10_actions_and_renames() {
+    let mut room = Room {
+        members: vec![name("aa"), name("bb")],
+    };
+    let mut conn = Conn::open();
+    conn.send(&mut room, b"ee\n");
+    conn.received.clear();
+    conn.others_see.clear();
+    conn.send(&mut room, b"/me waves\n");
+    conn.send(&mut room, b"/nick AA\n");
+    conn.send(&mut room, b"/nick  Eve \n");
+    conn.send(&mut room, b"/me\n");
+    conn.send(&mut room, b"/me has left the chat.\n");
+    conn.send(&mut room, b"/who\n");
+    assert_eq!(
+        conn.received,
+        [
+            "! name-taken: that name is in use",
+            "* ee is now known as Eve.",
+            "! usage: /me <action>",
+            "* Members (3): aa, bb, Eve",
+        ]
+    );
+    assert_eq!(
+        conn.others_see,
+        [
+            "ee waves",
+            "* ee is now known as Eve.",
+            "Eve has left the chat.",
+        ]
+    );
+    for line in conn.received.iter().chain(&conn.others_see) {
+        let parsed = ServerLine::parse(line).expect("every example line parses");
+        assert_eq!(&parsed.format(), line);
+    }
+    assert_eq!(
+        ServerLine::parse("Eve has left the chat."),
+        Ok(ServerLine::Action {
+            from: name("Eve"),
+            text: "has left the chat.".to_owned()
+        }),
+        "SRV-2: a member's action starts with its own name, never with '*'"
+    );
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
 use bytes::Bytes;
-use protocol::server::write_chat;
+use protocol::server::{write_action, write_chat};
 use protocol::session::{Session, State, Step};
 use protocol::{ErrorCode, LineError, MemberList, Name, NameKey, Reason, ServerLine};
 use tracing::info;
@@ -429,6 +429,8 @@ impl<O: Outbox> Room<O> {
             }
             Step::Claim(name) => self.claim(conn, name, now_ms),
             Step::Say(text) => self.say(conn, &text),
+            Step::Act(text) => self.act(conn, &text),
+            Step::Nick(name) => self.rename(conn, name),
             Step::Who => {
                 let line = format_line(&ServerLine::Who(self.member_list()));
                 self.send(conn, &line);
@@ -738,6 +740,56 @@ impl<O: Outbox> Room<O> {
         write_chat(&mut out, &member.name, text);
         let line = Bytes::from(out);
         self.broadcast(&line, Some(conn));
+    }
+
+    /// Relays `/me` as the action line `N A` to every other member
+    /// (CMD-6, MSG-2).
+    fn act(&mut self, conn: ConnId, text: &str) {
+        let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
+            return;
+        };
+        let Some(member) = self.members.get(&seq) else {
+            return;
+        };
+        let mut out = Vec::new();
+        write_action(&mut out, &member.name, text);
+        let line = Bytes::from(out);
+        self.broadcast(&line, Some(conn));
+    }
+
+    /// `/nick`: renames the member at this point of the room order and
+    /// tells every member, the renamer too (CMD-7). A name held by
+    /// another member, or exactly the member's own spelling, gets
+    /// `name-taken` and nothing else happens. The old name is free at once
+    /// (NAME-5); the member keeps its place in join order.
+    fn rename(&mut self, conn: ConnId, name: Name) {
+        let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
+            return;
+        };
+        let Some(old) = self.members.get(&seq).map(|m| m.name.clone()) else {
+            return;
+        };
+        let holder = self.names.get(&name.key()).copied();
+        if old == name || holder.is_some_and(|holder| holder != conn) {
+            let line = format_line(&ServerLine::error_for(ErrorCode::NameTaken, &self.limits));
+            self.send(conn, &line);
+            return;
+        }
+        self.names.remove(&old.key());
+        self.names.insert(name.key(), conn);
+        if let Some(member) = self.members.get_mut(&seq) {
+            member.name = name.clone();
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session.rename(name.clone());
+        }
+        // Names are name characters only (NAME-1), safe to log as is.
+        info!(conn, from = %old, to = %name, "renamed");
+        let line = format_line(&ServerLine::Renamed {
+            from: old,
+            to: name,
+        });
+        self.broadcast(&line, None);
     }
 
     /// One naming connection from `from` is naming no more.

@@ -432,7 +432,7 @@ impl Harness {
                     Op::Quit(_) => "/quit",
                     Op::Who(_) => "/who",
                     Op::Help(_) => "/help",
-                    Op::Unknown(_) => "/nick x",
+                    Op::Unknown(_) => "/frob x",
                     _ => "",
                 };
                 if let Some(conn) = self.pick(c) {

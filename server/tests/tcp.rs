@@ -180,7 +180,7 @@ async fn commands_escape_and_no_forgery() {
     for word in ["/who", "/quit", "exit", "/help", "//"] {
         assert!(help.contains(word), "{help:?} names {word}");
     }
-    ee.send("/nick x").await;
+    ee.send("/frob x").await;
     ee.expect_prefix("! unknown-command: ").await;
     ee.send("/WHO").await;
     ee.expect_prefix("! unknown-command: ").await;
@@ -201,6 +201,52 @@ async fn commands_escape_and_no_forgery() {
     ee.expect("* Goodbye, ee.").await;
     ee.expect_end().await;
     aa.expect("* ee has left the chat.").await;
+    server.stop().await.expect("clean shutdown");
+}
+
+// CMD-6, CMD-7, NAME-2, NAME-5, SRV-2: `/me` reaches the others as
+// `N A`; `/nick` renames at one point of the room order, tells everyone
+// (the renamer too), frees the old name at once and keeps join order.
+#[tokio::test]
+async fn cmd_6_cmd_7_actions_and_renames() {
+    let server = Server::start(limits()).await;
+    let mut aa = server.join("aa").await;
+    let mut ee = server.join("ee").await;
+    aa.expect("* ee has joined the chat.").await;
+
+    ee.send("/me waves").await;
+    aa.expect("ee waves").await;
+    ee.send("/me").await;
+    ee.expect("! usage: /me <action>").await;
+    ee.send("/nick").await;
+    ee.expect("! usage: /nick <name>").await;
+    ee.send("/nick AA").await;
+    ee.expect_prefix("! name-taken: ").await;
+    ee.send("/nick ee").await;
+    ee.expect_prefix("! name-taken: ").await;
+    ee.send("/nick no way").await;
+    ee.expect_prefix("! invalid-name: ").await;
+    ee.send("/nick  Eve ").await;
+    ee.expect("* ee is now known as Eve.").await;
+    aa.expect("* ee is now known as Eve.").await;
+    ee.send("/me has left the chat.").await;
+    aa.expect("Eve has left the chat.").await;
+    ee.send("hi").await;
+    aa.expect("Eve: hi").await;
+    // A case change of one's own name is a rename.
+    ee.send("/nick EVE").await;
+    ee.expect("* Eve is now known as EVE.").await;
+    aa.expect("* Eve is now known as EVE.").await;
+    // The old name is free at once (NAME-5); join order is kept.
+    let mut e2 = server.join("ee").await;
+    aa.expect("* ee has joined the chat.").await;
+    ee.expect("* ee has joined the chat.").await;
+    e2.send("/who").await;
+    e2.expect("* Members (3): aa, EVE, ee").await;
+    ee.send("/quit").await;
+    ee.expect("* Goodbye, EVE.").await;
+    aa.expect("* EVE has left the chat.").await;
+    e2.expect("* EVE has left the chat.").await;
     server.stop().await.expect("clean shutdown");
 }
 

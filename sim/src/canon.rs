@@ -178,7 +178,7 @@ pub fn bad_input() -> Scenario {
                 .then(1_200, say("\u{1b}[2J cleared your screen"))
                 .then(1_300, say("* bb has left the chat."))
                 .then(1_400, say("//etc/passwd is a path"))
-                .then(1_500, say("/nick x"))
+                .then(1_500, say("/frob x"))
                 .then(1_600, say("/who"))
                 .then(
                     1_700,

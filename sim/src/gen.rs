@@ -389,7 +389,7 @@ fn swarm(seed: u64, size: Size) -> Scenario {
                     .collect();
                 c.script.push(at(t, Action::Fragmented { bytes, cuts }));
             } else if pick(mix.command) {
-                let cmd = ["/who", "/help", "/nick x", "//slash", "exit now", ""]
+                let cmd = ["/who", "/help", "/frob x", "//slash", "exit now", ""]
                     .choose(&mut rng)
                     .copied()
                     .unwrap_or("/who");

@@ -61,7 +61,15 @@ fn reference_server_passes_every_applicable_spec_id() {
         .filter(|r| r.result != "pass")
         .map(|r| r.id)
         .collect();
-    assert_eq!(skipped, [SpecId::Wire3, SpecId::Cli1], "{table}");
+    // CMD-6 and CMD-7 (`/me`, `/nick`) have no conform case yet: every
+    // case is judged by the checker, which does not yet follow actions
+    // and renames (issue 16); s/tcp::cmd_6_cmd_7_actions_and_renames
+    // checks them over TCP meanwhile.
+    assert_eq!(
+        skipped,
+        [SpecId::Wire3, SpecId::Cmd6, SpecId::Cmd7, SpecId::Cli1],
+        "{table}"
+    );
 }
 
 /// How a wrong server is wrong.

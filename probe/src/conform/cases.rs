@@ -773,7 +773,7 @@ fn commands() -> Case {
     .section(&[SpecId::Cmd4, SpecId::Err1])
     .line(bb, "/who with some words")
     .expect(bb, "* Members (2): aa, bb")
-    .line(bb, "/nick x")
+    .line(bb, "/frob x")
     .expect_err(bb, "unknown-command")
     .line(bb, "/WHO")
     .expect_err(bb, "unknown-command")
