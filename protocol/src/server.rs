@@ -354,18 +354,20 @@ impl ServerLine {
 /// Appends the chat line `name: text` and its LF to `out`: the one
 /// formatting a broadcast needs (MSG-1), without building a `ServerLine`.
 pub fn write_chat(out: &mut Vec<u8>, from: &Name, text: &str) {
-    out.reserve(from.as_str().len() + 2 + text.len() + 1);
-    out.extend_from_slice(from.as_str().as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'\n');
+    write_member_line(out, from, b": ", text);
 }
 
 /// Appends the action line `name action` and its LF to `out` (CMD-6).
 pub fn write_action(out: &mut Vec<u8>, from: &Name, text: &str) {
-    out.reserve(from.as_str().len() + 1 + text.len() + 1);
+    write_member_line(out, from, b" ", text);
+}
+
+/// `name`, the separator that tells a message from an action (SRV-2),
+/// the member's text, LF.
+fn write_member_line(out: &mut Vec<u8>, from: &Name, separator: &[u8], text: &str) {
+    out.reserve(from.as_str().len() + separator.len() + text.len() + 1);
     out.extend_from_slice(from.as_str().as_bytes());
-    out.push(b' ');
+    out.extend_from_slice(separator);
     out.extend_from_slice(text.as_bytes());
     out.push(b'\n');
 }

@@ -85,24 +85,8 @@ impl Conn {
                     self.others_see.push(ServerLine::Joined(name).format());
                 }
             }
-            Step::Say(text) => {
-                let protocol::session::State::Member { name } = self.session.state() else {
-                    panic!("Say outside member state");
-                };
-                let mut out = Vec::new();
-                write_chat(&mut out, name, &text);
-                let line = String::from_utf8(out).expect("UTF-8 in, UTF-8 out");
-                self.others_see.push(line.trim_end_matches('\n').to_owned());
-            }
-            Step::Act(text) => {
-                let protocol::session::State::Member { name } = self.session.state() else {
-                    panic!("Act outside member state");
-                };
-                let mut out = Vec::new();
-                write_action(&mut out, name, &text);
-                let line = String::from_utf8(out).expect("UTF-8 in, UTF-8 out");
-                self.others_see.push(line.trim_end_matches('\n').to_owned());
-            }
+            Step::Say(text) => self.relay(&text, write_chat),
+            Step::Act(text) => self.relay(&text, write_action),
             Step::Nick(new) => {
                 let Some(old) = self.session.name().cloned() else {
                     panic!("Nick outside member state");
@@ -129,6 +113,19 @@ impl Conn {
             Step::Who => self.received.push(ServerLine::Who(room.list()).format()),
             Step::Quit | Step::Close { .. } => panic!("not in these examples"),
         }
+    }
+}
+
+impl Conn {
+    /// A member's text as the others see it, formatted by `write`.
+    fn relay(&mut self, text: &str, write: fn(&mut Vec<u8>, &Name, &str)) {
+        let protocol::session::State::Member { name } = self.session.state() else {
+            panic!("a member line outside member state");
+        };
+        let mut out = Vec::new();
+        write(&mut out, name, text);
+        let line = String::from_utf8(out).expect("UTF-8 in, UTF-8 out");
+        self.others_see.push(line.trim_end_matches('\n').to_owned());
     }
 }
 

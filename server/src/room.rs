@@ -730,21 +730,18 @@ impl<O: Outbox> Room<O> {
 
     /// A member's message to every other member (MSG-1, MSG-2).
     fn say(&mut self, conn: ConnId, text: &str) {
-        let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
-            return;
-        };
-        let Some(member) = self.members.get(&seq) else {
-            return;
-        };
-        let mut out = Vec::new();
-        write_chat(&mut out, &member.name, text);
-        let line = Bytes::from(out);
-        self.broadcast(&line, Some(conn));
+        self.relay(conn, text, write_chat);
     }
 
     /// Relays `/me` as the action line `N A` to every other member
     /// (CMD-6, MSG-2).
     fn act(&mut self, conn: ConnId, text: &str) {
+        self.relay(conn, text, write_action);
+    }
+
+    /// Sends a member's text, formatted by `write` with its current name,
+    /// to every other member.
+    fn relay(&mut self, conn: ConnId, text: &str, write: fn(&mut Vec<u8>, &Name, &str)) {
         let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
             return;
         };
@@ -752,7 +749,7 @@ impl<O: Outbox> Room<O> {
             return;
         };
         let mut out = Vec::new();
-        write_action(&mut out, &member.name, text);
+        write(&mut out, &member.name, text);
         let line = Bytes::from(out);
         self.broadcast(&line, Some(conn));
     }
