@@ -1436,10 +1436,6 @@ mod tests {
         Action::Print(Output::Problem(text.to_owned()))
     }
 
-    // Issue 16, LEAVE-5, SESS-7: a drop starts a reconnect series by
-    // itself, with no line typed: the first attempt at once, then doubling
-    // delays, each failure said with the address; the rejoin uses the
-    // name the server accepted, and the series ends at the welcome.
     // CMD-6, CMD-7: `/me` is sent as typed and shown as others see it; a
     // rename notice about us changes the name we rejoin with; one about
     // someone else changes nothing of ours.
@@ -1471,6 +1467,10 @@ mod tests {
         assert_eq!(line(&mut s, "* Enter your name:"), vec![send("Ann")]);
     }
 
+    // Issue 16, LEAVE-5, SESS-7: a drop starts a reconnect series by
+    // itself, with no line typed: the first attempt at once, then doubling
+    // delays, each failure said with the address; the rejoin uses the
+    // name the server accepted, and the series ends at the welcome.
     #[test]
     fn a_drop_reconnects_by_itself_and_rejoins_leave_5() {
         let mut s = member(Mode::Interactive);
