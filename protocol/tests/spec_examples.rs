@@ -48,6 +48,17 @@ impl Conn {
         }
     }
 
+    /// A connection that has joined `room` with the name line `name_line`,
+    /// with what it and the others saw of the joining forgotten.
+    fn member(room: &mut Room, name_line: &[u8]) -> Conn {
+        let mut conn = Conn::open();
+        conn.send(room, name_line);
+        assert!(conn.session.name().is_some(), "the name was accepted");
+        conn.received.clear();
+        conn.others_see.clear();
+        conn
+    }
+
     fn send(&mut self, room: &mut Room, bytes: &[u8]) {
         let mut rest = bytes;
         for _ in 0..=bytes.len() {
@@ -164,10 +175,7 @@ fn spec_10_bad_input_and_commands() {
     let mut room = Room {
         members: vec![name("aa")],
     };
-    let mut conn = Conn::open();
-    conn.send(&mut room, b"ee\n");
-    conn.received.clear();
-    conn.others_see.clear();
+    let mut conn = Conn::member(&mut room, b"ee\n");
     conn.send(&mut room, b"/who\n");
     conn.send(&mut room, b"//etc/passwd is a path\n");
     conn.send(&mut room, b"/frob x\n");
@@ -257,10 +265,7 @@ fn spec_10_actions_and_renames() {
     let mut room = Room {
         members: vec![name("aa"), name("bb")],
     };
-    let mut conn = Conn::open();
-    conn.send(&mut room, b"ee\n");
-    conn.received.clear();
-    conn.others_see.clear();
+    let mut conn = Conn::member(&mut room, b"ee\n");
     conn.send(&mut room, b"/me waves\n");
     conn.send(&mut room, b"/nick AA\n");
     conn.send(&mut room, b"/nick  Eve \n");
