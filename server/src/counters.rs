@@ -106,8 +106,9 @@ impl Counters {
         self.messages
     }
 
-    /// The error counters as `invalid-name=0 name-taken=2 ...`: every
-    /// code, in SPEC order, so a missing key is never a zero.
+    /// The error counters as `invalid-name=0,name-taken=2,...`: every
+    /// code, in SPEC order, so a missing key is never a zero. Commas, not
+    /// spaces, so the text format shows one field as one word.
     pub fn errors_by_code(&self) -> impl fmt::Display + '_ {
         KeyValues(
             ErrorCode::ALL
@@ -116,7 +117,7 @@ impl Counters {
         )
     }
 
-    /// The departure counters as `left=1 connection-lost=0 ...`, every
+    /// The departure counters as `left=1,connection-lost=0,...`, every
     /// cause in SPEC §6 order.
     pub fn departures_by_cause(&self) -> impl fmt::Display + '_ {
         KeyValues(
@@ -127,7 +128,7 @@ impl Counters {
     }
 }
 
-/// `key=value` pairs separated by one space, for one log field.
+/// `key=value` pairs separated by commas, for one log field.
 struct KeyValues<I>(I);
 
 impl<I> fmt::Display for KeyValues<I>
@@ -137,7 +138,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, (key, value)) in self.0.clone().enumerate() {
             if i > 0 {
-                f.write_str(" ")?;
+                f.write_str(",")?;
             }
             write!(f, "{key}={value}")?;
         }
@@ -197,12 +198,12 @@ mod tests {
         assert_eq!(c.messages(), 1);
         assert_eq!(
             c.departures_by_cause().to_string(),
-            "left=0 connection-lost=0 idle-timeout=0 too-slow=1 flooding=0 shutdown=3"
+            "left=0,connection-lost=0,idle-timeout=0,too-slow=1,flooding=0,shutdown=3"
         );
         let errors = c.errors_by_code().to_string();
-        assert_eq!(errors.split(' ').count(), ErrorCode::ALL.len());
-        assert!(errors.starts_with("invalid-name=0 name-taken=2 "));
-        assert!(errors.ends_with(&format!(" flooding={}", u64::MAX)));
+        assert_eq!(errors.split(',').count(), ErrorCode::ALL.len());
+        assert!(errors.starts_with("invalid-name=0,name-taken=2,"));
+        assert!(errors.ends_with(&format!(",flooding={}", u64::MAX)));
     }
 
     #[test]

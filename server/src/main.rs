@@ -15,14 +15,9 @@ use tracing_subscriber::EnvFilter;
 /// Reference server for the chat line protocol of SPEC.md.
 ///
 /// Every limit of SPEC §8 has a flag of the same name; `--help` shows the
-/// defaults. Logs go to stderr and follow RUST_LOG (default `info`): a
-/// startup line (`listening`, with the version, the address and every
-/// limit as flags), one line per join and per departure (with the peer's
-/// address, the name and the reason), and at a graceful shutdown one line
-/// of totals (`shut down`). At `debug`, every error line sent, with the
-/// peer input that caused it, escaped and cut to 64 characters.
+/// defaults, and what the logs hold ([`LOGS_HELP`]).
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, after_help = LOGS_HELP)]
 struct Args {
     /// Address to listen on (WIRE-1).
     #[arg(long, default_value = "127.0.0.1:6789")]
@@ -55,6 +50,15 @@ struct Args {
     #[command(flatten)]
     limits: Limits,
 }
+
+/// The end of `--help`: what an operator finds in the logs.
+const LOGS_HELP: &str = "\
+Logs go to stderr and follow RUST_LOG (default info). At info: a startup line \
+(`listening`: version, address, every limit as its flag), one line per join and \
+per departure (peer address, name, reason), and after a graceful shutdown one \
+line of totals (`shut down`: connections, joins, departures by cause, messages \
+relayed, error lines by SPEC code). At debug also every error line sent, with \
+the peer input that caused it, escaped and cut to 64 characters.";
 
 /// The log formats of `--log-format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -1916,7 +1916,7 @@ mod tests {
         assert_eq!(counters.messages(), 2);
         assert_eq!(
             counters.departures_by_cause().to_string(),
-            "left=2 connection-lost=1 idle-timeout=0 too-slow=0 flooding=0 shutdown=2"
+            "left=2,connection-lost=1,idle-timeout=0,too-slow=0,flooding=0,shutdown=2"
         );
         assert_eq!(counters.departures_total(), t.room.stats().departed);
         assert_eq!(counters.errors_total(), 0);

@@ -146,8 +146,10 @@ fn log_totals(stats: &Stats, counters: &Counters, refused_at_door: u64) {
         departures = counters.departures_total(),
         departures_by_cause = %counters.departures_by_cause(),
         messages = counters.messages(),
-        rejected = counters.errors_total(),
-        rejected_by_code = %counters.errors_by_code(),
+        // Error lines sent: rejected input, and the final lines of
+        // timeouts, refusals and removals.
+        errors = counters.errors_total(),
+        errors_by_code = %counters.errors_by_code(),
         "shut down"
     );
 }
