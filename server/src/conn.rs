@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Duration, Instant, Sleep};
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 
 use protocol::telnet::TelnetFilter;
 
@@ -30,10 +30,10 @@ use crate::tuning::READ_CHUNK_BYTES_MAX;
 /// What connection tasks tell the room task.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A new connection from address `from`; its tasks are running.
+    /// A new connection from `peer`; its tasks are running.
     Accepted {
         conn: ConnId,
-        from: IpAddr,
+        peer: SocketAddr,
         outbox: Arc<Shared>,
     },
     /// One decoded line or line error.

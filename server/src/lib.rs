@@ -4,6 +4,9 @@
 //! - [`room`]: the pure room core. Membership, naming, broadcast,
 //!   departures, rate limits and timeouts; events in, lines out through an
 //!   [`room::Outbox`] trait. No tokio, no clock, no sockets.
+//! - [`counters`]: what the room counts for the operator (error lines
+//!   per SPEC code, departures per cause, messages relayed), bounded and
+//!   pure; logged once at shutdown.
 //! - [`door`]: how many connections the server holds open, in all and
 //!   per address (SESS-8), decided at accept before any task exists.
 //! - [`listener`]: the transport seam ([`Listener`]), with impls for
@@ -29,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod conn;
+pub mod counters;
 pub mod door;
 pub mod listener;
 mod outbox;

@@ -6,21 +6,27 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use protocol::Limits;
 use server::Config;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 /// Reference server for the chat line protocol of SPEC.md.
 ///
 /// Every limit of SPEC §8 has a flag of the same name; `--help` shows the
-/// defaults. Logging follows RUST_LOG (default `info`).
+/// defaults, and what the logs hold ([`LOGS_HELP`]).
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, after_help = LOGS_HELP)]
 struct Args {
     /// Address to listen on (WIRE-1).
     #[arg(long, default_value = "127.0.0.1:6789")]
     bind: SocketAddr,
+    /// How log lines are written to stderr: `text`, for people (the
+    /// message, then the fields as key=value), or `json`, one JSON object
+    /// per line with the message and the fields as keys.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Runtime threads: 1 = one thread (the default), 0 = one worker per
     /// core, N = N workers. The room is one task and writes to every
     /// member that keeps up itself, so more workers mostly add wake-ups
@@ -43,6 +49,38 @@ struct Args {
     /// Every limit of SPEC §8, one flag each (`protocol::Limits`).
     #[command(flatten)]
     limits: Limits,
+}
+
+/// The end of `--help`: what an operator finds in the logs.
+const LOGS_HELP: &str = "\
+Logs go to stderr and follow RUST_LOG (default info). At info: a startup line \
+(`listening`: version, address, every limit as its flag), one line per join and \
+per departure (peer address, name, reason), and after a graceful shutdown one \
+line of totals (`shut down`: connections, joins, departures by cause, messages \
+relayed, error lines by SPEC code). At debug also every error line sent, with \
+the peer input that caused it, escaped and cut to 64 characters.";
+
+/// The log formats of `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// tracing's human format (colours only on a terminal).
+    Text,
+    /// One JSON object per line (tracing-subscriber's `json`), fields
+    /// flattened beside `timestamp`, `level`, `message` and `target`.
+    Json,
+}
+
+/// Installs the global log subscriber: RUST_LOG's filter (default
+/// `info`), stderr, in `format`.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_ansi(false).init(),
+    }
 }
 
 /// Raises the soft open-file limit to the hard limit: every member is a
@@ -80,23 +118,36 @@ fn raise_open_file_limit() {
     }
 }
 
-/// Completes on SIGINT or SIGTERM (LEAVE-5).
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// The handler of one signal, installed now: from here on the signal no
+/// longer ends the process but wakes [`shutdown_signal`].
+fn listen_for(kind: SignalKind, name: &str) -> Option<Signal> {
+    match signal(kind) {
+        Ok(stream) => Some(stream),
+        Err(err) => {
+            tracing::warn!(%err, "cannot listen for {name}");
+            None
         }
-    };
+    }
+}
+
+/// Waits for one signal; forever without a handler.
+async fn received(stream: Option<Signal>) {
+    match stream {
+        Some(mut stream) => {
+            stream.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes on SIGINT or SIGTERM (LEAVE-5). The handlers are installed
+/// by the caller before the startup line, so a signal sent as soon as
+/// `listening` is logged already means a graceful shutdown.
+async fn shutdown_signal(sigint: Option<Signal>, sigterm: Option<Signal>) {
     tokio::select! {
         biased;
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
-        () = terminate => tracing::info!("SIGTERM"),
+        () = received(sigint) => tracing::info!("SIGINT"),
+        () = received(sigterm) => tracing::info!("SIGTERM"),
     }
 }
 
@@ -164,13 +215,7 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpList
 }
 
 async fn serve(args: Args) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging(args.log_format);
     if let Err(err) = args.limits.validate() {
         eprintln!("chat-server: invalid limits: {err}");
         return ExitCode::from(2);
@@ -183,12 +228,14 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let sigint = listen_for(SignalKind::interrupt(), "SIGINT");
+    let sigterm = listen_for(SignalKind::terminate(), "SIGTERM");
     match listener.local_addr() {
         Ok(addr) => tracing::info!(
             %addr,
             backlog = args.listen_backlog,
             version = env!("CARGO_PKG_VERSION"),
-            limits = ?args.limits,
+            limits = %args.limits.to_flags().join(" "),
             "listening"
         ),
         Err(err) => tracing::warn!(%err, "listening on an unknown address"),
@@ -198,11 +245,35 @@ async fn serve(args: Args) -> ExitCode {
         limits: args.limits,
         ..Config::default()
     };
-    match server::run(listener, shutdown_signal(), config).await {
+    match server::run(listener, shutdown_signal(sigint, sigterm), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("chat-server: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("chat-server").chain(args.iter().copied()))
+    }
+
+    // `--log-format` is text unless asked; json and text parse; any other
+    // value is a usage error, exit status 2 (the project's convention).
+    #[test]
+    fn log_format_flag() {
+        assert_eq!(parse(&[]).map(|a| a.log_format).ok(), Some(LogFormat::Text));
+        for (value, want) in [("json", LogFormat::Json), ("text", LogFormat::Text)] {
+            let args = parse(&["--log-format", value]).map(|a| a.log_format);
+            assert_eq!(args.ok(), Some(want), "{value}");
+        }
+        let err = parse(&["--log-format", "xml"])
+            .err()
+            .map(|e| (e.kind(), e.exit_code()));
+        assert_eq!(err, Some((clap::error::ErrorKind::InvalidValue, 2)));
     }
 }

@@ -21,14 +21,15 @@
 //! that produced the line, LIMIT-2), before it returns.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 use protocol::server::{write_action, write_chat};
 use protocol::session::{Session, State, Step};
 use protocol::{ErrorCode, LineError, MemberList, Name, NameKey, Reason, ServerLine};
-use tracing::info;
+use tracing::{debug, info};
 
+use crate::counters::{shown, Counters};
 use crate::Limits;
 
 /// A connection's id. The shell assigns ids in accept order and never
@@ -133,8 +134,9 @@ struct Conn<O> {
     /// Whether the next held line is answered `rate-limited`: at the join
     /// and whenever the bucket is full again.
     notice_armed: bool,
-    /// Its address, as the per-address limits count it (SESS-1, SESS-8).
-    from: IpAddr,
+    /// The peer's address and port, for the logs. The per-address limits
+    /// count it by [`crate::door::address_key`] of its IP (SESS-1, SESS-8).
+    peer: SocketAddr,
     /// The time under which this connection sits in `Room::deadlines`;
     /// never later than its real deadline.
     scheduled_ms: u64,
@@ -157,6 +159,8 @@ pub struct Room<O: Outbox> {
     shut_down: bool,
     prompt: Bytes,
     stats: Stats,
+    /// Error lines, departures and messages, for the operator.
+    counters: Counters,
     /// Naming connections per address (SESS-1); no entry at zero, so at
     /// most `naming_max` keys.
     naming_by_address: BTreeMap<IpAddr, usize>,
@@ -202,6 +206,7 @@ impl<O: Outbox> Room<O> {
             prompt: format_line(&ServerLine::Prompt),
             naming_by_address: BTreeMap::new(),
             stats: Stats::default(),
+            counters: Counters::default(),
         }
     }
 
@@ -213,6 +218,12 @@ impl<O: Outbox> Room<O> {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// The operator's counters so far: error lines per code, departures
+    /// per cause, messages relayed.
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     /// Members now.
@@ -255,7 +266,14 @@ impl<O: Outbox> Room<O> {
     /// A new connection (SESS-1): refused with `server-full` if the room
     /// or the naming queue is full, otherwise sent the prompt. After
     /// [`Room::shutdown`] it gets the shutdown line and is closed.
-    pub fn accepted(&mut self, conn: ConnId, from: IpAddr, mut outbox: O, now_ms: u64) {
+    /// [`Room::accepted_from`] with port 0.
+    pub fn accepted(&mut self, conn: ConnId, from: IpAddr, outbox: O, now_ms: u64) {
+        self.accepted_from(conn, SocketAddr::new(from, 0), outbox, now_ms);
+    }
+
+    /// [`Room::accepted`] for a connection from `peer`, whose port only
+    /// the logs show.
+    pub fn accepted_from(&mut self, conn: ConnId, peer: SocketAddr, mut outbox: O, now_ms: u64) {
         self.stats.accepted += 1;
         if self.shut_down {
             outbox.close(
@@ -268,13 +286,14 @@ impl<O: Outbox> Room<O> {
             !self.conns.contains_key(&conn),
             "connection ids are never reused"
         );
-        let from = crate::door::address_key(from);
+        let from = crate::door::address_key(peer.ip());
         let naming_here = self.naming_by_address.get(&from).copied().unwrap_or(0);
         if self.members.len() >= self.limits.members_max
             || self.naming_count() >= self.limits.naming_max
             || (self.limits.address_naming_max > 0 && naming_here >= self.limits.address_naming_max)
         {
-            info!(conn, "refused: server full");
+            info!(conn, %peer, "refused: server full");
+            Self::told(&mut self.counters, conn, peer, ErrorCode::ServerFull, None);
             outbox.close(
                 Some(format_line(&ServerLine::error(ErrorCode::ServerFull))),
                 self.limits.close_linger_ms,
@@ -299,7 +318,7 @@ impl<O: Outbox> Room<O> {
                 ended: false,
                 notice_armed: true,
                 scheduled_ms: deadline_ms,
-                from,
+                peer,
             },
         );
         self.naming_by_address.insert(from, naming_here + 1);
@@ -353,10 +372,19 @@ impl<O: Outbox> Room<O> {
         // which nothing is held; only a line that finds a token ends it.
         c.held_since_ms.get_or_insert(now_ms);
         let notice = std::mem::take(&mut c.notice_armed);
+        let peer = c.peer;
         if let Some(outbox) = self.outbox_of(conn) {
             outbox.input(InputFlow::Held);
         }
         if notice {
+            Self::told(
+                &mut self.counters,
+                conn,
+                peer,
+                ErrorCode::RateLimited,
+                // The line is held, not refused: shown if it is text.
+                line.ok().map(Ok),
+            );
             let line = format_line(&ServerLine::error(ErrorCode::RateLimited));
             self.send(conn, &line);
         }
@@ -419,12 +447,16 @@ impl<O: Outbox> Room<O> {
             return;
         };
         let step = c.session.handle_line(line, &self.limits);
+        let peer = c.peer;
         match step {
             Step::Nothing | Step::KeepAlive => {}
-            Step::Reply(lines) => {
-                for line in &lines {
-                    let line = format_line(line);
-                    self.send(conn, &line);
+            Step::Reply(replies) => {
+                for reply in &replies {
+                    if let ServerLine::Error { code, .. } = reply {
+                        Self::told(&mut self.counters, conn, peer, *code, Some(line));
+                    }
+                    let reply = format_line(reply);
+                    self.send(conn, &reply);
                 }
             }
             Step::Claim(name) => self.claim(conn, name, now_ms),
@@ -439,7 +471,10 @@ impl<O: Outbox> Room<O> {
             Step::Close { last } => {
                 // Naming `exit` or too many attempts: never a member, so
                 // nobody else is told (SESS-2).
-                info!(conn, "closed while naming");
+                if let Some(ServerLine::Error { code, .. }) = &last {
+                    Self::told(&mut self.counters, conn, peer, *code, Some(line));
+                }
+                info!(conn, %peer, "closed while naming");
                 self.close_naming(conn, last.as_ref().map(format_line));
             }
         }
@@ -495,7 +530,15 @@ impl<O: Outbox> Room<O> {
             } else if c.join_seq.is_some() {
                 self.depart(conn, Departure::Removed(Reason::IdleTimeout));
             } else {
-                info!(conn, "handshake timeout");
+                let peer = c.peer;
+                info!(conn, %peer, "handshake timeout");
+                Self::told(
+                    &mut self.counters,
+                    conn,
+                    peer,
+                    ErrorCode::HandshakeTimeout,
+                    None,
+                );
                 let last = format_line(&ServerLine::error(ErrorCode::HandshakeTimeout));
                 self.close_naming(conn, Some(last));
             }
@@ -519,9 +562,11 @@ impl<O: Outbox> Room<O> {
         let last = format_line(&ServerLine::Shutdown);
         let linger_ms = self.limits.shutdown_grace_ms;
         for (_, member) in std::mem::take(&mut self.members) {
+            let peer = self.conns.get(&member.conn).map(|c| c.peer);
             // Names are name characters only (NAME-1), safe to log as is.
             info!(
                 conn = member.conn,
+                peer = peer.map(tracing::field::display),
                 name = %member.name,
                 reason = "server shutdown",
                 "{} leaves: server shutting down",
@@ -536,6 +581,8 @@ impl<O: Outbox> Room<O> {
             }
         }
         self.stats.departed += self.names.len() as u64;
+        self.counters
+            .add_departures(Departure::Shutdown, self.names.len() as u64);
         self.names.clear();
         self.deadlines.clear();
         self.overflowed.clear();
@@ -669,6 +716,18 @@ impl<O: Outbox> Room<O> {
             return;
         };
         let (lines, close) = c.session.reject(code, &self.limits);
+        let peer = c.peer;
+        for line in &lines {
+            if let ServerLine::Error { code, .. } = line {
+                Self::told(
+                    &mut self.counters,
+                    conn,
+                    peer,
+                    *code,
+                    Some(Ok(name.as_str())),
+                );
+            }
+        }
         let mut lines: Vec<Bytes> = lines.iter().map(format_line).collect();
         if close {
             let last = lines.pop();
@@ -692,7 +751,8 @@ impl<O: Outbox> Room<O> {
             return;
         };
         c.session.accept(name.clone());
-        let from = c.from;
+        let peer = c.peer;
+        let from = crate::door::address_key(peer.ip());
         let seq = self.next_join_seq;
         self.next_join_seq += 1;
         c.join_seq = Some(seq);
@@ -716,7 +776,14 @@ impl<O: Outbox> Room<O> {
             },
         );
         self.stats.joined += 1;
-        info!(conn, name = %name, members = self.members.len(), "{name} has joined the chat");
+        // Names are name characters only (NAME-1), safe to log as is.
+        info!(
+            conn,
+            %peer,
+            name = %name,
+            members = self.members.len(),
+            "{name} has joined the chat"
+        );
         let welcome = format_line(&ServerLine::Welcome {
             name: name.clone(),
             members: self.member_list(),
@@ -752,6 +819,7 @@ impl<O: Outbox> Room<O> {
         write(&mut out, &member.name, text);
         let line = Bytes::from(out);
         self.broadcast(&line, Some(conn));
+        self.counters.add_message();
     }
 
     /// `/nick`: renames the member at this point of the room order and
@@ -760,7 +828,11 @@ impl<O: Outbox> Room<O> {
     /// `name-taken` and nothing else happens. The old name is free at once
     /// (NAME-5); the member keeps its place in join order.
     fn rename(&mut self, conn: ConnId, name: Name) {
-        let Some(seq) = self.conns.get(&conn).and_then(|c| c.join_seq) else {
+        let Some((seq, peer)) = self
+            .conns
+            .get(&conn)
+            .and_then(|c| Some((c.join_seq?, c.peer)))
+        else {
             return;
         };
         let Some(old) = self.members.get(&seq).map(|m| m.name.clone()) else {
@@ -768,6 +840,13 @@ impl<O: Outbox> Room<O> {
         };
         let holder = self.names.get(&name.key()).copied();
         if old == name || holder.is_some_and(|holder| holder != conn) {
+            Self::told(
+                &mut self.counters,
+                conn,
+                peer,
+                ErrorCode::NameTaken,
+                Some(Ok(name.as_str())),
+            );
             let line = format_line(&ServerLine::error_for(ErrorCode::NameTaken, &self.limits));
             self.send(conn, &line);
             return;
@@ -789,6 +868,38 @@ impl<O: Outbox> Room<O> {
         self.broadcast(&line, None);
     }
 
+    /// Counts the error line `code` sent to `conn` from `peer`, and logs
+    /// it at DEBUG with the peer `input` that caused it, escaped and cut
+    /// short. `None` when time caused it (a timeout, a full room or
+    /// outbox); a line the decoder discarded has only its error.
+    fn told(
+        counters: &mut Counters,
+        conn: ConnId,
+        peer: SocketAddr,
+        code: ErrorCode,
+        input: Option<Result<&str, LineError>>,
+    ) {
+        counters.add_errors(code, 1);
+        match input {
+            Some(Ok(text)) => debug!(
+                conn,
+                %peer,
+                code = code.as_str(),
+                input = %shown(text),
+                "! {}",
+                code.as_str()
+            ),
+            Some(Err(_)) => debug!(
+                conn,
+                %peer,
+                code = code.as_str(),
+                "! {}: the decoder discarded the line, not shown",
+                code.as_str()
+            ),
+            None => debug!(conn, %peer, code = code.as_str(), "! {}", code.as_str()),
+        }
+    }
+
     /// One naming connection from `from` is naming no more.
     fn naming_ended(counts: &mut BTreeMap<IpAddr, usize>, from: IpAddr) {
         if let Some(n) = counts.get_mut(&from) {
@@ -807,7 +918,10 @@ impl<O: Outbox> Room<O> {
         };
         debug_assert!(c.join_seq.is_none());
         self.deadlines.remove(&(c.scheduled_ms, conn));
-        Self::naming_ended(&mut self.naming_by_address, c.from);
+        Self::naming_ended(
+            &mut self.naming_by_address,
+            crate::door::address_key(c.peer.ip()),
+        );
         c.session.depart();
         if let Some(mut outbox) = c.outbox.take() {
             outbox.close(last, self.limits.close_linger_ms);
@@ -831,10 +945,12 @@ impl<O: Outbox> Room<O> {
         };
         self.names.remove(&member.name.key());
         self.stats.departed += 1;
+        self.counters.add_departures(how, 1);
+        let peer = c.peer;
         let name = member.name;
         let (notice, last) = match how {
             Departure::Left => {
-                info!(conn, name = %name, "{name} has left the chat");
+                info!(conn, %peer, name = %name, "{name} has left the chat");
                 (
                     Some(ServerLine::Left(name.clone())),
                     Some(ServerLine::Goodbye(Some(name.clone()))),
@@ -846,12 +962,23 @@ impl<O: Outbox> Room<O> {
                     // SPEC reason as a field like the other removals.
                     info!(
                         conn,
+                        %peer,
                         name = %name,
                         reason = reason.as_str(),
                         "No message from {name}; {name} will be removed from the chatroom"
                     );
                 } else {
-                    info!(conn, name = %name, reason = reason.as_str(), "{name} was removed from the chat ({})", reason.as_str());
+                    info!(
+                        conn,
+                        %peer,
+                        name = %name,
+                        reason = reason.as_str(),
+                        "{name} was removed from the chat ({})",
+                        reason.as_str()
+                    );
+                }
+                if let Some(code) = reason.final_error() {
+                    Self::told(&mut self.counters, conn, peer, code, None);
                 }
                 (
                     Some(ServerLine::Removed {
@@ -885,8 +1012,8 @@ impl<O: Outbox> Room<O> {
                 Some(c) if c.join_seq.is_some() => {
                     self.depart(conn, Departure::Removed(Reason::TooSlow));
                 }
-                Some(_) => {
-                    info!(conn, "closed while naming: too slow");
+                Some(c) => {
+                    info!(conn, peer = %c.peer, "closed while naming: too slow");
                     self.close_naming(conn, None);
                 }
             }
@@ -1637,5 +1764,161 @@ mod tests {
         assert!(t.room.is_member(cc), "cc's flood began at 2.5 s");
         t.advance(3_500);
         assert_eq!(t.take(bb), ["cc: 3"]);
+    }
+
+    /// The room's error counts for every code, in SPEC order.
+    fn errors(t: &T) -> Vec<(ErrorCode, u64)> {
+        let counters = t.room.counters();
+        ErrorCode::ALL
+            .into_iter()
+            .map(|code| (code, counters.errors(code)))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
+
+    // NAME-3, NAME-4, NAME-6: each rejected name counts once under its
+    // own code, the one that ends the connection as too-many-attempts; a
+    // valid name, a blank line and the naming `exit` count nothing.
+    #[test]
+    fn counters_count_rejected_names_by_code() {
+        let mut t = T::new(Limits {
+            naming_attempts_max: 3,
+            ..Limits::default()
+        });
+        t.join("aa");
+        let bb = t.connect();
+        t.send(bb, "");
+        t.send(bb, "no way");
+        assert_eq!(errors(&t), [(ErrorCode::InvalidName, 1)]);
+        t.send(bb, "AA");
+        assert_eq!(
+            errors(&t),
+            [(ErrorCode::InvalidName, 1), (ErrorCode::NameTaken, 1)]
+        );
+        t.send(bb, "bad!");
+        assert!(!t.room.is_open(bb), "the third rejected name ends it");
+        assert_eq!(
+            errors(&t),
+            [
+                (ErrorCode::InvalidName, 1),
+                (ErrorCode::NameTaken, 1),
+                (ErrorCode::TooManyAttempts, 1)
+            ]
+        );
+        let cc = t.connect();
+        t.send(cc, "exit");
+        assert_eq!(t.room.counters().errors_total(), 3, "exit is no error");
+    }
+
+    // WIRE-5..7, WIRE-9, CMD-4, CMD-6, CMD-7: bad lines, in naming and as
+    // a member, count under the decoder's code; an unknown command, a
+    // command without its argument, a bad or taken /nick under theirs.
+    #[test]
+    fn counters_count_bad_lines_and_commands_by_code() {
+        let mut t = T::new(Limits::default());
+        let naming = t.connect();
+        t.send(naming, "");
+        t.room.line(naming, Err(LineError::TooLong), 0);
+        let aa = t.join("aa");
+        t.join("bb");
+        t.room.line(aa, Err(LineError::InvalidUtf8), 0);
+        t.room.line(aa, Err(LineError::ControlChar), 0);
+        t.room.line(aa, Err(LineError::ControlChar), 0);
+        t.send(aa, "/frob x");
+        t.send(aa, "/me");
+        t.send(aa, "/nick");
+        t.send(aa, "/nick no!");
+        t.send(aa, "/nick BB");
+        t.send(aa, "/nick aa");
+        assert_eq!(
+            errors(&t),
+            [
+                (ErrorCode::InvalidName, 1),
+                (ErrorCode::NameTaken, 2),
+                (ErrorCode::LineTooLong, 1),
+                (ErrorCode::InvalidUtf8, 1),
+                (ErrorCode::ControlChar, 2),
+                (ErrorCode::UnknownCommand, 1),
+                (ErrorCode::Usage, 2),
+            ]
+        );
+        assert_eq!(t.room.counters().messages(), 0, "nothing was relayed");
+    }
+
+    // SESS-1, SESS-3, LIMIT-3, LEAVE-4: what time and fullness cause
+    // counts too: server-full at accept and at the claim, the handshake
+    // timeout, one rate-limited per flood (not per held line), and the
+    // final error of a removal, which also counts as a departure.
+    #[test]
+    fn counters_count_timeouts_fullness_and_floods() {
+        let mut t = T::new(Limits {
+            members_max: 2,
+            handshake_timeout_ms: 1_000,
+            idle_timeout_ms: 5_000,
+            ..rated()
+        });
+        let early = t.connect();
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        t.connect(); // refused at accept
+        t.send(early, "cc"); // refused at the claim
+        for i in 0..5 {
+            t.send(aa, &format!("m{i}"));
+        }
+        let late = t.connect(); // refused: the room is full
+        assert!(t.closed(late).is_some());
+        assert_eq!(
+            errors(&t),
+            [(ErrorCode::ServerFull, 3), (ErrorCode::RateLimited, 1)]
+        );
+        t.advance(300); // two tokens (the burst): m2, m3
+        t.advance(400); // m4, the last held line: aa was heard at 400
+        assert_eq!(t.room.counters().messages(), 5, "every held line in turn");
+        t.now_ms = 1_000;
+        t.send(bb, ""); // bb stays until 6 s
+        t.advance(5_400);
+        assert!(!t.room.is_member(aa), "aa idled out");
+        let counters = t.room.counters();
+        assert_eq!(counters.errors(ErrorCode::IdleTimeout), 1);
+        assert_eq!(
+            counters.departures(Departure::Removed(Reason::IdleTimeout)),
+            1
+        );
+        assert_eq!(counters.errors(ErrorCode::HandshakeTimeout), 0);
+        let naming = t.connect();
+        t.advance(6_400); // bb idles out at 6 s, naming times out at 6.4 s
+        assert!(!t.room.is_open(naming) && !t.room.is_open(bb));
+        let counters = t.room.counters();
+        assert_eq!(counters.errors(ErrorCode::HandshakeTimeout), 1);
+        assert_eq!(counters.errors(ErrorCode::IdleTimeout), 2);
+        assert_eq!(counters.errors(ErrorCode::RateLimited), 1);
+    }
+
+    // MSG-1, CMD-6, CMD-1, LEAVE-1, LEAVE-5: messages and actions count
+    // once each however many receive them; departures count by cause.
+    #[test]
+    fn counters_count_messages_and_departures_by_cause() {
+        let mut t = T::new(Limits::default());
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        let cc = t.join("cc");
+        let dd = t.join("dd");
+        t.send(aa, "hello");
+        t.send(aa, "/me waves");
+        t.send(aa, "/who");
+        t.send(aa, "");
+        t.send(bb, "exit");
+        t.send(cc, "/quit");
+        t.room.closed(dd);
+        t.join("ee");
+        t.room.shutdown();
+        let counters = t.room.counters();
+        assert_eq!(counters.messages(), 2);
+        assert_eq!(
+            counters.departures_by_cause().to_string(),
+            "left=2,connection-lost=1,idle-timeout=0,too-slow=0,flooding=0,shutdown=2"
+        );
+        assert_eq!(counters.departures_total(), t.room.stats().departed);
+        assert_eq!(counters.errors_total(), 0);
     }
 }

@@ -16,9 +16,10 @@ use tokio::time::{sleep, Duration, Instant};
 use tracing::{info, warn};
 
 use crate::conn::{self, sleep_until_some, Event};
+use crate::counters::Counters;
 use crate::door::Door;
 use crate::outbox::{Handle, Shared, Wakes};
-use crate::room::{ConnId, Room};
+use crate::room::{ConnId, Room, Stats};
 use crate::{Config, Listener, Tuning};
 
 pub(crate) async fn run<L: Listener>(
@@ -50,6 +51,8 @@ pub(crate) async fn run<L: Listener>(
     let mut refusal = Vec::new();
     ServerLine::error(ErrorCode::ServerFull).write_to(&mut refusal);
     let mut next_conn: ConnId = 0;
+    // Refused at the door (SESS-8): the room never hears of them.
+    let mut refused_at_door: u64 = 0;
     info!("accepting connections");
     loop {
         tokio::select! {
@@ -60,19 +63,20 @@ pub(crate) async fn run<L: Listener>(
                     // SESS-8: a refused connection costs one write that
                     // does not wait and a close: no task, no timer.
                     let Some(pass) = door.admit(addr.ip()) else {
-                        tracing::debug!(%addr, "refused at the door");
+                        refused_at_door = refused_at_door.saturating_add(1);
+                        tracing::debug!(peer = %addr, "refused at the door");
                         L::refuse(stream, &refusal);
                         continue;
                     };
                     let conn = next_conn;
                     next_conn += 1;
-                    tracing::debug!(conn, %addr, "accepted");
+                    tracing::debug!(conn, peer = %addr, "accepted");
                     let split = L::split(stream);
                     let outbox = Shared::new(limits.outbox_lines_max, split.direct, tuning.clone());
                     // The room hears of the connection before any of its
                     // lines: the reader starts only after this send.
                     if events_tx
-                        .send(Event::Accepted { conn, from: addr.ip(), outbox: outbox.clone() })
+                        .send(Event::Accepted { conn, peer: addr, outbox: outbox.clone() })
                         .await
                         .is_err()
                     {
@@ -106,9 +110,13 @@ pub(crate) async fn run<L: Listener>(
     info!("shutdown requested");
     let _ = stop_tx.send(());
     drop(events_tx);
-    if let Err(err) = room_task.await {
-        warn!(%err, "room task failed");
-    }
+    let totals = match room_task.await {
+        Ok(totals) => Some(totals),
+        Err(err) => {
+            warn!(%err, "room task failed");
+            None
+        }
+    };
     drop(drain_tx);
     let wait = Duration::from_millis(
         limits
@@ -118,8 +126,32 @@ pub(crate) async fn run<L: Listener>(
     if tokio::time::timeout(wait, drain_rx.recv()).await.is_err() {
         warn!("some connections outlived the shutdown grace period");
     }
-    info!("shut down");
+    match totals {
+        Some((stats, mut counters)) => {
+            counters.add_errors(ErrorCode::ServerFull, refused_at_door);
+            log_totals(&stats, &counters, refused_at_door);
+        }
+        None => info!("shut down"),
+    }
     Ok(())
+}
+
+/// The one line of totals at the end of a graceful shutdown: the room's
+/// counters and the door's refusals, which count as `server-full`.
+fn log_totals(stats: &Stats, counters: &Counters, refused_at_door: u64) {
+    info!(
+        connections = stats.accepted.saturating_add(refused_at_door),
+        refused_at_door,
+        joins = stats.joined,
+        departures = counters.departures_total(),
+        departures_by_cause = %counters.departures_by_cause(),
+        messages = counters.messages(),
+        // Error lines sent: rejected input, and the final lines of
+        // timeouts, refusals and removals.
+        errors = counters.errors_total(),
+        errors_by_code = %counters.errors_by_code(),
+        "shut down"
+    );
 }
 
 fn now_ms(epoch: Instant) -> u64 {
@@ -127,14 +159,15 @@ fn now_ms(epoch: Instant) -> u64 {
 }
 
 /// The room task: applies events and timer ticks to the room one at a
-/// time, and shuts the room down when told to.
+/// time, and shuts the room down when told to. Returns the room's
+/// counters.
 async fn room_loop(
     mut room: Room<Handle>,
     mut events: mpsc::Receiver<Event>,
     mut stop: oneshot::Receiver<()>,
     epoch: Instant,
     tuning: Tuning,
-) {
+) -> (Stats, Counters) {
     // A batch never queues more lines for one member than half its outbox,
     // so a member whose writer runs between batches is never evicted as
     // too slow merely because of how events were batched (LIMIT-2).
@@ -161,9 +194,9 @@ async fn room_loop(
                 let now = now_ms(epoch);
                 for event in batch.drain(..) {
                     match event {
-                        Event::Accepted { conn, from, outbox } => {
+                        Event::Accepted { conn, peer, outbox } => {
                             let handle = Handle { shared: outbox, wakes: wakes.clone() };
-                            room.accepted(conn, from, handle, now);
+                            room.accepted_from(conn, peer, handle, now);
                         }
                         Event::Line { conn, line } => room.line(conn, line.as_deref().map_err(|e| *e), now),
                         Event::Telnet { conn, answer } => room.telnet(conn, &answer),
@@ -194,13 +227,14 @@ async fn room_loop(
     events.close();
     // Bounded: the queue is closed, so only what is in it now remains.
     while let Ok(event) = events.try_recv() {
-        if let Event::Accepted { conn, from, outbox } = event {
+        if let Event::Accepted { conn, peer, outbox } = event {
             let handle = Handle {
                 shared: outbox,
                 wakes: wakes.clone(),
             };
-            room.accepted(conn, from, handle, now_ms(epoch));
+            room.accepted_from(conn, peer, handle, now_ms(epoch));
         }
     }
     let _ = wakes.publish(&mut waking);
+    (room.stats(), room.counters())
 }

@@ -2,15 +2,21 @@
 //!
 //! Goal: `--bind`, `--help` with defaults, a join and departure log line,
 //! and SIGTERM/SIGINT → graceful shutdown with exit status 0 (LEAVE-5,
-//! WIRE-1). Method: run the built binary on 127.0.0.1 port 0, read the
+//! WIRE-1); `--log-format json` (issue 16): every log line one JSON
+//! object, with the startup line, a join's peer and the shutdown totals as
+//! fields. Method: run the built binary on 127.0.0.1 port 0, read the
 //! bound address from its log, talk to it with a plain socket and wait on
-//! protocol lines and on the process (bounded waits, no sleeps).
+//! protocol lines and on the process (bounded waits, no sleeps); each
+//! step that a log line must follow is ordered by a reply the room sends
+//! only after it handled (and logged) that step.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -219,6 +225,9 @@ fn help_lists_every_limit_with_its_default() {
         assert!(help.contains(flag), "--help names {flag}");
     }
     assert!(help.contains("[default: 127.0.0.1:6789]"));
+    // Issue 16: the log format, and what the logs hold.
+    assert!(help.contains("--log-format") && help.contains("[default: text]"));
+    assert!(help.contains("`shut down`"), "--help describes the logs");
     assert!(help.contains("[default: 1024]"));
     let bad = Command::new(env!("CARGO_BIN_EXE_chat-server"))
         .args(["--bind", "127.0.0.1:0", "--who-names-max", "401"])
@@ -239,7 +248,7 @@ fn listen_backlog_flag_default_small_and_zero() {
     // Issue 16: the start line says which version runs with which limits.
     let version = concat!("version=\"", env!("CARGO_PKG_VERSION"), "\"");
     assert!(listening.contains(version), "{listening}");
-    assert!(listening.contains("idle_timeout_ms: 7000"), "{listening}");
+    assert!(listening.contains("--idle-timeout-ms 7000"), "{listening}");
     drop(server);
     let server = Server::start(&["--listen-backlog", "1"]);
     let listening = server.log_until("listening");
@@ -251,4 +260,96 @@ fn listen_backlog_flag_default_small_and_zero() {
         .output()
         .expect("run");
     assert_eq!(zero.status.code(), Some(2), "a zero backlog is refused");
+}
+
+impl Server {
+    /// Waits for a JSON log line whose `message` is `message`; every
+    /// line read on the way must be a JSON object too.
+    fn json_until(&self, message: &str) -> Value {
+        for _ in 0..10_000 {
+            let line = self.log.recv_timeout(WAIT).expect("log line in time");
+            let value: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"));
+            assert!(value.is_object(), "{line}");
+            if value["message"] == message {
+                return value;
+            }
+        }
+        panic!("no JSON line with message {message:?}");
+    }
+}
+
+// Issue 16, SESS-4, NAME-3, LEAVE-5: with `--log-format json` the
+// startup line (version, address, limits as flags), a join (its peer's
+// address) and the totals at a graceful shutdown (joins, departures by
+// cause, messages relayed, error lines by code) are JSON fields, and the
+// server still exits with 0.
+#[test]
+fn json_logs_carry_startup_join_and_totals() {
+    let mut server = Server::start(&["--log-format", "json"]);
+    let start = server.json_until("listening");
+    assert_eq!(start["level"], "INFO");
+    assert_eq!(start["version"], env!("CARGO_PKG_VERSION"));
+    let limits = start["limits"].as_str().expect("limits as a string");
+    assert!(limits.contains("--line-bytes-max 1024"), "{limits}");
+    assert!(limits.contains("--shutdown-grace-ms 5000"), "{limits}");
+    let addr = start["addr"].as_str().expect("addr").to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+
+    let mut bob = Peer::connect(&addr);
+    bob.expect("* Enter your name:");
+    bob.send("bob");
+    bob.expect("* Welcome, bob! Members (1): bob");
+    let join = server.json_until("bob has joined the chat");
+    assert_eq!(join["level"], "INFO");
+    assert_eq!(join["name"], "bob");
+    let bob_addr = bob.writer.local_addr().expect("local address");
+    assert_eq!(join["peer"], bob_addr.to_string().as_str());
+
+    bob.send("hi");
+    bob.send("/who");
+    bob.expect("* Members (1): bob"); // so `hi` was handled
+    let mut naming = Peer::connect(&addr);
+    naming.expect("* Enter your name:");
+    naming.send("no way");
+    naming.expect("! invalid-name: a name is 1 to 32 letters, digits, '_' or '-'");
+    naming.expect("* Enter your name:");
+
+    signal(&server, libc::SIGTERM);
+    bob.expect("* Server shutting down. Goodbye.");
+    let totals = server.json_until("shut down");
+    assert_eq!(totals["level"], "INFO");
+    assert_eq!(totals["connections"], 2);
+    assert_eq!(totals["refused_at_door"], 0);
+    assert_eq!(totals["joins"], 1);
+    assert_eq!(totals["departures"], 1);
+    assert_eq!(
+        totals["departures_by_cause"],
+        "left=0,connection-lost=0,idle-timeout=0,too-slow=0,flooding=0,shutdown=1"
+    );
+    assert_eq!(totals["messages"], 1);
+    assert_eq!(totals["errors"], 1);
+    let by_code = totals["errors_by_code"].as_str().expect("a string");
+    assert!(
+        by_code.starts_with("invalid-name=1,name-taken=0,"),
+        "{by_code}"
+    );
+    assert!(by_code.ends_with(",flooding=0"), "{by_code}");
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+// Issue 16: a bad `--log-format` value is a usage error (exit status 2)
+// that names the flag; nothing is started.
+#[test]
+fn bad_log_format_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--bind", "127.0.0.1:0", "--log-format", "xml"])
+        .output()
+        .expect("run chat-server");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--log-format"), "{stderr}");
 }
