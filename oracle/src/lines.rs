@@ -20,6 +20,13 @@ pub enum SLine {
         /// The text.
         text: String,
     },
+    /// `N A`: an action (CMD-6).
+    Action {
+        /// The acting member's name.
+        from: String,
+        /// The action's text.
+        text: String,
+    },
     /// `* Enter your name:`.
     Prompt,
     /// `* Welcome, N! Members (c): list`.
@@ -37,6 +44,13 @@ pub enum SLine {
     Joined(String),
     /// `* N has left the chat.`
     Left(String),
+    /// `* O is now known as N.` (CMD-7).
+    Renamed {
+        /// The name held before.
+        from: String,
+        /// The name held from now on.
+        to: String,
+    },
     /// `* N was removed from the chat (reason).`
     Removed {
         /// Who.
@@ -66,7 +80,7 @@ pub struct MemberList {
 }
 
 /// The error codes of SPEC §9, as on the wire.
-pub const ERROR_CODES: [&str; 13] = [
+pub const ERROR_CODES: [&str; 14] = [
     "invalid-name",
     "name-taken",
     "too-many-attempts",
@@ -76,6 +90,7 @@ pub const ERROR_CODES: [&str; 13] = [
     "invalid-utf8",
     "control-char",
     "unknown-command",
+    "usage",
     "rate-limited",
     "idle-timeout",
     "too-slow",
@@ -106,6 +121,8 @@ pub enum ErrorCode {
     ControlChar,
     /// `unknown-command`.
     UnknownCommand,
+    /// `usage`.
+    Usage,
     /// `rate-limited`.
     RateLimited,
     /// `idle-timeout`.
@@ -118,7 +135,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of [`ERROR_CODES`].
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::InvalidName,
         ErrorCode::NameTaken,
         ErrorCode::TooManyAttempts,
@@ -128,6 +145,7 @@ impl ErrorCode {
         ErrorCode::InvalidUtf8,
         ErrorCode::ControlChar,
         ErrorCode::UnknownCommand,
+        ErrorCode::Usage,
         ErrorCode::RateLimited,
         ErrorCode::IdleTimeout,
         ErrorCode::TooSlow,
@@ -245,8 +263,23 @@ impl SLine {
     pub fn is_room_line(&self) -> bool {
         matches!(
             self,
-            SLine::Chat { .. } | SLine::Joined(_) | SLine::Left(_) | SLine::Removed { .. }
+            SLine::Chat { .. }
+                | SLine::Action { .. }
+                | SLine::Joined(_)
+                | SLine::Left(_)
+                | SLine::Renamed { .. }
+                | SLine::Removed { .. }
         )
+    }
+
+    /// What a member said in a chat or action line: its name, its text
+    /// and whether it was an action (CMD-6).
+    pub fn speech(&self) -> Option<(&str, &str, bool)> {
+        match self {
+            SLine::Chat { from, text } => Some((from, text, false)),
+            SLine::Action { from, text } => Some((from, text, true)),
+            _ => None,
+        }
     }
 
     /// The member a notice is about, if it is a joined/left/removed line.
@@ -374,6 +407,19 @@ fn read_info(info: &str) -> Option<SLine> {
             None
         };
     }
+    if let Some((from, to)) = info
+        .strip_suffix('.')
+        .and_then(|r| r.split_once(" is now known as "))
+    {
+        return if is_name(from) && is_name(to) {
+            Some(SLine::Renamed {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            })
+        } else {
+            None
+        };
+    }
     if let Some((name, rest)) = info.split_once(" was removed from the chat (") {
         let reason = rest.strip_suffix(").")?;
         return if is_name(name) && REASONS.contains(&reason) {
@@ -416,13 +462,28 @@ pub fn read_server_line(bytes: &[u8]) -> Result<SLine, LineFault> {
     if let Some(info) = s.strip_prefix("* ") {
         return read_info(info).ok_or_else(bad);
     }
-    let (from, text) = s.split_once(": ").ok_or_else(bad)?;
-    if !is_name(from) || text.is_empty() {
+    // SRV-2 (d): the name ends at the first byte that is not a name
+    // byte; `: ` after it makes a message, one space an action.
+    let name_len = s
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        .count();
+    let (from, rest) = s.split_at(name_len);
+    if !is_name(from) {
         return Err(bad());
     }
-    Ok(SLine::Chat {
-        from: from.to_owned(),
-        text: text.to_owned(),
+    let (text, action) = match rest.strip_prefix(": ") {
+        Some(text) => (text, false),
+        None => (rest.strip_prefix(' ').ok_or_else(bad)?, true),
+    };
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let (from, text) = (from.to_owned(), text.to_owned());
+    Ok(if action {
+        SLine::Action { from, text }
+    } else {
+        SLine::Chat { from, text }
     })
 }
 
@@ -439,6 +500,13 @@ pub enum MemberLineKind {
     Who,
     /// `/help`.
     Help,
+    /// `/me` with this action (CMD-6).
+    Action(String),
+    /// `/nick` with this argument, spaces and tabs around it removed; not
+    /// necessarily a valid name (CMD-7).
+    Nick(String),
+    /// `/me` or `/nick` without an argument (CMD-6, CMD-7): `usage`.
+    Usage,
     /// Any other command word.
     Unknown,
     /// Rejected with this error code.
@@ -473,11 +541,20 @@ pub fn classify_member_line(content: &[u8], line_bytes_max: usize) -> MemberLine
         return MemberLineKind::Message(format!("/{rest}"));
     }
     if let Some(rest) = s.strip_prefix('/') {
-        let word = rest.split(' ').next().unwrap_or("");
-        return match word {
-            "quit" => MemberLineKind::Quit,
-            "who" => MemberLineKind::Who,
-            "help" => MemberLineKind::Help,
+        let (word, arg) = match rest.split_once(' ') {
+            Some((word, arg)) => (word, Some(arg)),
+            None => (rest, None),
+        };
+        let blank = |a: &str| a.bytes().all(|b| b == b' ' || b == b'\t');
+        return match (word, arg) {
+            ("quit", _) => MemberLineKind::Quit,
+            ("who", _) => MemberLineKind::Who,
+            ("help", _) => MemberLineKind::Help,
+            ("me", Some(a)) if !blank(a) => MemberLineKind::Action(a.to_owned()),
+            ("nick", Some(a)) if !blank(a) => {
+                MemberLineKind::Nick(a.trim_matches([' ', '\t']).to_owned())
+            }
+            ("me" | "nick", _) => MemberLineKind::Usage,
             _ => MemberLineKind::Unknown,
         };
     }
@@ -660,6 +737,28 @@ mod tests {
             }
         );
         assert_eq!(ok("* bb has joined the chat."), SLine::Joined("bb".into()));
+        // CMD-6, SRV-2 (d): the byte after the name decides.
+        assert_eq!(
+            ok("cc bb: hi"),
+            SLine::Action {
+                from: "cc".into(),
+                text: "bb: hi".into()
+            }
+        );
+        assert_eq!(
+            ok("cc * bb has left the chat."),
+            SLine::Action {
+                from: "cc".into(),
+                text: "* bb has left the chat.".into()
+            }
+        );
+        assert_eq!(
+            ok("* ee is now known as Eve."),
+            SLine::Renamed {
+                from: "ee".into(),
+                to: "Eve".into()
+            }
+        );
         assert_eq!(
             ok("* cc was removed from the chat (connection lost)."),
             SLine::Removed {
@@ -694,8 +793,9 @@ mod tests {
         for bad in [
             "* bogus notice",
             "! nonsense: x",
-            "a b: c",
             "aa:",
+            "aa",
+            "* aa is now known as b c.",
             "* Members (3): aa, bb",
             "aa: \u{1b}[2J",
             "* x was removed from the chat (bored).",
@@ -745,7 +845,8 @@ mod tests {
         );
     }
 
-    // CMD-1, CMD-4, CMD-5, WIRE-5..7, WIRE-9: the table of SPEC §4.
+    // CMD-1, CMD-4, CMD-5, CMD-6, CMD-7, WIRE-5..7, WIRE-9: the table of
+    // SPEC §4.
     #[test]
     fn member_lines_classify_as_spec_table() {
         let c = |s: &[u8]| classify_member_line(s, 8);
@@ -755,6 +856,12 @@ mod tests {
         assert_eq!(c(b"/quit x"), MemberLineKind::Quit);
         assert_eq!(c(b"//x"), MemberLineKind::Message("/x".into()));
         assert_eq!(c(b"/frob x"), MemberLineKind::Unknown);
+        assert_eq!(c(b"/me  x"), MemberLineKind::Action(" x".into()));
+        assert_eq!(c(b"/me \t"), MemberLineKind::Usage);
+        assert_eq!(c(b"/me"), MemberLineKind::Usage);
+        assert_eq!(c(b"/me\tx"), MemberLineKind::Unknown);
+        assert_eq!(c(b"/nick b "), MemberLineKind::Nick("b".into()));
+        assert_eq!(c(b"/nick"), MemberLineKind::Usage);
         assert_eq!(c(b"123456789"), MemberLineKind::Bad("line-too-long"));
         assert_eq!(c(b"\xff"), MemberLineKind::Bad("invalid-utf8"));
         assert_eq!(c(b"a\x1bb"), MemberLineKind::Bad("control-char"));

@@ -173,8 +173,11 @@ impl Log {
 pub struct Judged {
     /// Every broken rule (at most [`VIOLATIONS_MAX`]).
     pub violations: Vec<Violation>,
-    /// Chat lines relayed (one per message, however many recipients).
+    /// Chat and action lines relayed (one per message or action, however
+    /// many recipients).
     pub chats: usize,
+    /// Renames (CMD-7).
+    pub renames: usize,
     /// Joins.
     pub joins: usize,
     /// Departures of members, shutdown excluded.
@@ -259,9 +262,13 @@ struct Batch {
     line: Option<Vec<u8>>,
     /// The input's connection was open when the input came.
     open_at_start: bool,
+    /// The input's connection was a member when the input came.
+    member_at_start: bool,
     outputs: usize,
-    /// The chat line this input relayed.
+    /// The chat or action line this input relayed.
     chat: Option<Vec<u8>>,
+    /// The rename notice this input decided (CMD-7).
+    renamed: Option<Vec<u8>>,
     /// The input's line was held back (LIMIT-3).
     held: bool,
     /// The input's connection had lines held when the input came.
@@ -277,8 +284,10 @@ impl Batch {
             input,
             line,
             open_at_start,
+            member_at_start: false,
             outputs: 0,
             chat: None,
+            renamed: None,
             held: false,
             behind_held: false,
             fan_outs: Vec::new(),
@@ -385,6 +394,7 @@ impl<'a> Judge<'a> {
         }
         let open = input.conn().is_some_and(|c| self.is_open(c));
         self.batch = Batch::new(input, line, open);
+        self.batch.member_at_start = input.conn().is_some_and(|c| self.name_of(c).is_some());
         self.batch.behind_held = input
             .conn()
             .and_then(|c| self.conns.get(&c))
@@ -567,6 +577,7 @@ impl<'a> Judge<'a> {
             );
         }
         self.held_checks();
+        self.relayed_checks();
         let b = &self.batch;
         let (input, open_at_start, outputs) = (b.input, b.open_at_start, b.outputs);
         match input {
@@ -632,6 +643,41 @@ impl<'a> Judge<'a> {
                 format!("{} members and {naming} naming", self.members.len()),
             );
         }
+    }
+
+    /// MSG-1, CMD-6, CMD-7 at the end of an input: a member's message or
+    /// action handled with others present was relayed, and a `/nick` to a
+    /// free name renamed it.
+    fn relayed_checks(&mut self) {
+        let b = &self.batch;
+        let conn = match b.input {
+            Input::Line(c) | Input::Handling(c) if !b.held && b.member_at_start => c,
+            _ => return,
+        };
+        if self.name_of(conn).is_none() {
+            return;
+        }
+        let others = self.members.iter().any(|&c| c != conn);
+        let (id, what) = match self.classified() {
+            Some(MemberLineKind::Message(_)) if others && b.chat.is_none() => {
+                (SpecId::Msg1, "a message")
+            }
+            Some(MemberLineKind::Action(_)) if others && b.chat.is_none() => {
+                (SpecId::Cmd6, "an action")
+            }
+            Some(MemberLineKind::Nick(_))
+                if b.renamed.is_none() && matches!(self.nick_answer(), Some(Ok(_))) =>
+            {
+                (SpecId::Cmd7, "a /nick to a free name")
+            }
+            _ => return,
+        };
+        let line = self.batch.line.as_deref().map(show).unwrap_or_default();
+        self.fail(
+            id,
+            &[conn],
+            format!("{what} {line} was handled, but nothing came of it"),
+        );
     }
 
     /// LIMIT-3 at the end of an input: a line behind held ones was held
@@ -805,6 +851,19 @@ impl<'a> Judge<'a> {
                 );
             }
             SLine::Error(code) if code == "rate-limited" && member && self.batch.held => {}
+            SLine::Error(code) if self.nick_answer().is_some() => {
+                let want = self.nick_answer();
+                if want != Some(Err(code.as_str())) || self.batch.renamed.is_some() {
+                    self.fail(
+                        SpecId::Cmd7,
+                        &[conn],
+                        format!(
+                            "! {code} answers {:?}, which wants {want:?}",
+                            self.batch.line
+                        ),
+                    );
+                }
+            }
             SLine::Error(code) if code == "rate-limited" => {
                 self.fail(
                     SpecId::Limit3,
@@ -920,8 +979,8 @@ impl<'a> Judge<'a> {
             );
             return;
         };
-        if let SLine::Chat { from, text } = line {
-            if *from == me {
+        if let Some((from, text, act)) = line.speech() {
+            if from == me {
                 self.fail(
                     SpecId::Inv2,
                     &[conn],
@@ -930,7 +989,7 @@ impl<'a> Judge<'a> {
                 return;
             }
             match &self.batch.chat {
-                None => self.decide_chat(from, text, bytes),
+                None => self.decide_chat(from, text, act, bytes),
                 Some(chat) if chat.as_slice() != bytes => {
                     let first = show(chat);
                     self.fail(
@@ -946,12 +1005,28 @@ impl<'a> Judge<'a> {
                 Some(_) => {}
             }
         }
+        if let SLine::Renamed { from, to } = line {
+            match &self.batch.renamed {
+                None => self.decide_rename(from, to, bytes),
+                Some(r) if r.as_slice() != bytes => {
+                    let first = show(r);
+                    self.fail(
+                        SpecId::Cmd7,
+                        &[conn],
+                        format!("a second rename {} in one input after {first}", show(bytes)),
+                    );
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
         self.consume(conn, line, bytes);
     }
 
-    /// The first push of a chat line: it must be this input's message, from
-    /// its member (INV-1, INV-6, LIMIT-3).
-    fn decide_chat(&mut self, from: &str, text: &str, bytes: &[u8]) {
+    /// The first push of a chat or action line: it must be this input's
+    /// message (or action, CMD-6), from its member (INV-1, INV-6,
+    /// LIMIT-3).
+    fn decide_chat(&mut self, from: &str, text: &str, act: bool, bytes: &[u8]) {
         self.batch.chat = Some(bytes.to_vec());
         self.out.chats += 1;
         let sender = self
@@ -959,6 +1034,11 @@ impl<'a> Judge<'a> {
             .iter()
             .copied()
             .find(|&c| self.name_of(c) == Some(from));
+        let sent = if act {
+            MemberLineKind::Action(text.to_owned())
+        } else {
+            MemberLineKind::Message(text.to_owned())
+        };
         match (sender, self.batch.input) {
             (None, _) => self.fail(
                 SpecId::Inv6,
@@ -966,7 +1046,7 @@ impl<'a> Judge<'a> {
                 format!("{} from {from}, who is not a member (LEAVE-3)", show(bytes)),
             ),
             (Some(s), Input::Line(c) | Input::Handling(c)) if s == c => {
-                if self.classified() != Some(MemberLineKind::Message(text.to_owned())) {
+                if self.classified() != Some(sent) {
                     self.fail(
                         SpecId::Inv1,
                         &[s],
@@ -992,6 +1072,73 @@ impl<'a> Judge<'a> {
             );
         }
         self.decide(bytes.to_vec(), sender);
+    }
+
+    /// What the room must answer the input's `/nick` line with, if it is
+    /// one from a member: `Ok(new name)` for a rename, else the error
+    /// code (CMD-7).
+    fn nick_answer(&self) -> Option<Result<String, &'static str>> {
+        let conn = match self.batch.input {
+            Input::Line(c) | Input::Handling(c)
+                if !self.batch.held && self.batch.member_at_start =>
+            {
+                c
+            }
+            _ => return None,
+        };
+        let me = self.name_of(conn)?;
+        match self.classified()? {
+            MemberLineKind::Usage => Some(Err("usage")),
+            MemberLineKind::Nick(to) if !lines::is_name(&to) => Some(Err("invalid-name")),
+            MemberLineKind::Nick(to) => {
+                let k = lines::key(&to);
+                let taken = to == me
+                    || self
+                        .members
+                        .iter()
+                        .any(|&c| c != conn && self.name_of(c).is_some_and(|n| lines::key(n) == k));
+                Some(if taken { Err("name-taken") } else { Ok(to) })
+            }
+            _ => None,
+        }
+    }
+
+    /// The first push of a rename notice: it must be this input's `/nick`
+    /// from the member that held `from`, to a free name (CMD-7, INV-9);
+    /// the member holds `to` from now on and every member, the renamer
+    /// included, must receive the notice.
+    fn decide_rename(&mut self, from: &str, to: &str, bytes: &[u8]) {
+        self.batch.renamed = Some(bytes.to_vec());
+        self.out.renames += 1;
+        let renamer = self
+            .members
+            .iter()
+            .copied()
+            .find(|&c| self.name_of(c) == Some(from));
+        let asked = matches!(self.nick_answer(), Some(Ok(n)) if n == to);
+        let by_input = matches!(
+            (renamer, self.batch.input),
+            (Some(r), Input::Line(c) | Input::Handling(c)) if r == c
+        );
+        if !(asked && by_input) {
+            self.fail(
+                SpecId::Cmd7,
+                &renamer.into_iter().collect::<Vec<_>>(),
+                format!(
+                    "{} decided on input {:?} (line {:?}), which asks for no such rename",
+                    show(bytes),
+                    self.batch.input,
+                    self.batch.line.as_deref().map(String::from_utf8_lossy)
+                ),
+            );
+        }
+        let Some(r) = renamer else {
+            return;
+        };
+        if let Some(m) = self.conns.get_mut(&r) {
+            m.phase = Phase::Member(to.to_owned());
+        }
+        self.decide(bytes.to_vec(), None);
     }
 
     /// `conn` receives a room line: it must be the next one it expects

@@ -120,6 +120,8 @@ enum Op {
     Who(usize),
     Help(usize),
     Unknown(usize),
+    Act(usize),
+    Nick(usize, usize),
     KeepAlive(usize),
     Bad(usize, u8),
     Closed(usize),
@@ -131,6 +133,19 @@ enum Op {
 
 const NAMES: [&str; 9] = [
     "aa", "AA", "bb", "Bb", "cc", "dd", "ee", "bad name", "  ff  ",
+];
+
+/// `/me` and `/nick` lines (CMD-6, CMD-7): renames to free, taken,
+/// case-variant, invalid and missing names.
+const NICKS: [&str; 8] = [
+    "/nick aa",
+    "/nick AA",
+    "/nick gg",
+    "/nick  hh ",
+    "/nick bad name",
+    "/nick",
+    "/me",
+    "/me \t",
 ];
 
 fn op() -> impl Strategy<Value = Op> {
@@ -145,6 +160,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => c.clone().prop_map(Op::Who),
         1 => c.clone().prop_map(Op::Help),
         1 => c.clone().prop_map(Op::Unknown),
+        2 => c.clone().prop_map(Op::Act),
+        2 => (c.clone(), 0..NICKS.len()).prop_map(|(c, n)| Op::Nick(c, n)),
         1 => c.clone().prop_map(Op::KeepAlive),
         1 => (c.clone(), 0u8..3).prop_map(|(c, k)| Op::Bad(c, k)),
         1 => c.clone().prop_map(Op::Closed),
@@ -412,6 +429,18 @@ impl Harness {
                     self.say(conn, &text);
                 }
             }
+            Op::Act(c) => {
+                if let Some(conn) = self.pick(c) {
+                    self.text_seq += 1;
+                    let text = format!("/me waves {}", self.text_seq);
+                    self.say(conn, &text);
+                }
+            }
+            Op::Nick(c, n) => {
+                if let Some(conn) = self.pick(c) {
+                    self.say(conn, NICKS[n]);
+                }
+            }
             Op::Flood(c, k) => {
                 if let Some(conn) = self.pick(c) {
                     for _ in 0..k {
@@ -498,8 +527,9 @@ impl Harness {
     }
 }
 
-/// Runs `ops`, then judges the whole room log; returns (chats, departures).
-fn run_ops(ops: &[Op]) -> (usize, usize) {
+/// Runs `ops`, then judges the whole room log; returns (chats,
+/// departures, renames).
+fn run_ops(ops: &[Op]) -> (usize, usize, usize) {
     let mut h = Harness::new();
     for op in ops {
         h.apply(op);
@@ -511,14 +541,14 @@ fn run_ops(ops: &[Op]) -> (usize, usize) {
         "room log judged: {:#?}",
         judged.violations
     );
-    (judged.chats, judged.departures)
+    (judged.chats, judged.departures, judged.renames)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     // INV-1..6, INV-9, LEAVE-1..6, LIMIT-2, LIMIT-3, LIMIT-4, SESS-3,
-    // SESS-4, SESS-6, CMD-2: see the module comment.
+    // SESS-4, SESS-6, CMD-2, CMD-6, CMD-7: see the module comment.
     #[test]
     fn room_keeps_the_delivery_invariants(ops in proptest::collection::vec(op(), 1..300)) {
         run_ops(&ops);
@@ -526,19 +556,22 @@ proptest! {
 }
 
 // The generator reaches the interesting cases: a fixed long run has
-// chats, departures of every kind and evictions.
+// chats, departures of every kind, evictions and renames (CMD-7).
 #[test]
 fn model_run_exercises_chats_and_departures() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = proptest::collection::vec(op(), 400..401);
     let mut chats = 0;
     let mut departures = 0;
+    let mut renames = 0;
     for _ in 0..20 {
         let ops = strategy.new_tree(&mut runner).expect("generate").current();
-        let (c, d) = run_ops(&ops);
+        let (c, d, r) = run_ops(&ops);
         chats += c;
         departures += d;
+        renames += r;
     }
     assert!(chats > 100, "chats {chats}");
     assert!(departures > 20, "departures {departures}");
+    assert!(renames > 5, "renames {renames}");
 }

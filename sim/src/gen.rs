@@ -46,6 +46,11 @@ struct Mix {
     fragmented: u32,
     command: u32,
     burst: u32,
+    /// Actions (`/me`, CMD-6), now and then a blank one.
+    act: u32,
+    /// Renames (`/nick`, CMD-7): to a fresh name, another client's (taken
+    /// or free), its own in another case or exactly, a bad or no name.
+    nick: u32,
     /// Floods: many lines in one instant, past the rate limit (LIMIT-3).
     /// Zero unless the seed turned rate limiting on.
     flood: u32,
@@ -70,6 +75,8 @@ impl Mix {
             fragmented: w(6),
             command: w(4),
             burst: w(3),
+            act: w(4),
+            nick: w(3),
             flood: 0,
         }
     }
@@ -306,6 +313,8 @@ fn swarm(seed: u64, size: Size) -> Scenario {
             + mix.fragmented
             + mix.command
             + mix.burst
+            + mix.act
+            + mix.nick
             + mix.flood;
         while steps_left > 0 {
             steps_left -= 1;
@@ -398,6 +407,28 @@ fn swarm(seed: u64, size: Size) -> Scenario {
                     _ => cmd.to_owned(),
                 };
                 c.script.push(at(t, Action::Line(line)));
+            } else if pick(mix.act) {
+                let line = if rng.random_bool(0.1) {
+                    "/me ".to_owned()
+                } else {
+                    format!("/me {}", text())
+                };
+                c.script.push(at(t, Action::Line(line)));
+            } else if pick(mix.nick) {
+                let target = match rng.random_range(0..8) {
+                    0..=2 => format!("{name}n{}", rng.random_range(0..4)),
+                    3 => format!("u{}", rng.random_range(0..n)),
+                    4 => format!("U{}", rng.random_range(0..n)),
+                    5 => name.to_uppercase(),
+                    6 => name.clone(),
+                    _ => ["bad name", "", " \t"]
+                        .choose(&mut rng)
+                        .copied()
+                        .unwrap_or("")
+                        .to_owned(),
+                };
+                c.script
+                    .push(at(t, Action::Line(format!("/nick {target}"))));
             } else if pick(mix.flood) {
                 // A flood: past the burst, held back (LIMIT-3), and often
                 // for longer than flood_held_ms_max allows.

@@ -62,10 +62,9 @@ fn reference_server_passes_every_applicable_spec_id() {
         .filter(|r| r.result != "pass")
         .map(|r| r.id)
         .collect();
-    // CMD-6 and CMD-7 (`/me`, `/nick`) have no conform case yet: every
-    // case is judged by the checker, which does not yet follow actions
-    // and renames (issue 16); s/tcp::cmd_6_cmd_7_actions_and_renames
-    // checks them over TCP meanwhile.
+    // CMD-6 and CMD-7 (`/me`, `/nick`) have no conform case yet; the
+    // checker judges them (and follows renames) in the simulator, and
+    // s/tcp::cmd_6_cmd_7_actions_and_renames checks them over TCP.
     assert_eq!(
         skipped,
         [SpecId::Wire3, SpecId::Cmd6, SpecId::Cmd7, SpecId::Cli1],

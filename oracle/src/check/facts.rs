@@ -23,18 +23,57 @@ pub(crate) enum OwnEnd {
     Shutdown,
 }
 
+/// One thing a member said: a message, or an action (CMD-6).
+#[derive(Clone, Debug)]
+pub(crate) struct Said {
+    /// When it was sent.
+    pub(crate) at: u64,
+    /// The text.
+    pub(crate) text: String,
+    /// An action (`/me`), not a message.
+    pub(crate) act: bool,
+    /// The names it may have gone out under: the one its member held
+    /// when it was handled, or, after a `/nick` whose answer its member
+    /// never saw, each name it may have held by then (CMD-7).
+    pub(crate) names: Vec<String>,
+}
+
+impl Said {
+    /// The key a receiver's line is looked up by: (name, text, action).
+    pub(crate) fn keys(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        self.names
+            .iter()
+            .map(|n| (n.as_str(), self.text.as_str(), self.act))
+    }
+}
+
+/// The most names a line may have gone out under, so that a member that
+/// sends many `/nick`s with no answer costs the judge a bounded amount.
+pub(crate) const SAID_NAMES_MAX: usize = 8;
+
 /// One membership, as its own connection saw it.
 #[derive(Clone, Debug)]
 pub(crate) struct Membership {
+    /// The name it joined with.
     pub(crate) name: String,
+    /// Every name it surely held, in order: its welcome's, then the new
+    /// name of each of its own rename notices (CMD-7).
+    pub(crate) held: Vec<String>,
+    /// Names it may have taken after its last rename notice, by a `/nick`
+    /// whose answer it never saw (its stream ended first).
+    pub(crate) maybe: Vec<String>,
     pub(crate) welcome_us: u64,
     pub(crate) list: lines::MemberList,
     /// Time the claim line was sent.
     pub(crate) claim_us: u64,
     /// Indices into `Conn::recv` of room lines received as a member.
     pub(crate) room: Vec<usize>,
-    /// Messages sent as a member before any quit line: (time, text).
-    pub(crate) messages: Vec<(u64, String)>,
+    /// Messages and actions sent as a member before any quit line.
+    pub(crate) messages: Vec<Said>,
+    /// How many of its `/me` and `/nick` lines that get an answer of
+    /// their own (a blank `/me`; every `/nick`) got one: judged under
+    /// CMD-6 and CMD-7.
+    pub(crate) answered: [usize; 2],
     /// Whether the member sent exit or /quit.
     pub(crate) quit_sent: bool,
     /// When it sent its first exit or /quit, if it did.
@@ -42,6 +81,20 @@ pub(crate) struct Membership {
     pub(crate) end: OwnEnd,
     /// When its own final line arrived, if one did.
     pub(crate) end_us: Option<u64>,
+}
+
+impl Membership {
+    /// Every name it held or may have held (CMD-7), its first one first.
+    pub(crate) fn all_names(&self) -> impl Iterator<Item = &str> {
+        self.held.iter().chain(&self.maybe).map(String::as_str)
+    }
+
+    /// Whether it held, or may have held, a name equal to `name` without
+    /// regard to case (NAME-2).
+    pub(crate) fn had_key(&self, name: &str) -> bool {
+        let k = key(name);
+        self.all_names().any(|n| key(n) == k)
+    }
 }
 
 /// Where one membership lies in time, from the recording alone (LEAVE-6):
@@ -60,6 +113,15 @@ pub(crate) struct Span {
     /// At or after the departure, if known: its own final line, or the
     /// reference receiving its departure notice.
     pub(crate) dep_hi: Option<u64>,
+}
+
+/// The earliest time each (name, text, action) was said.
+pub(crate) type FirstSaid = BTreeMap<(String, String, bool), u64>;
+
+/// When the chat or action line `l` was first said, if it was.
+pub(crate) fn first_said_of(first: &FirstSaid, l: &SLine) -> Option<u64> {
+    let (from, text, act) = l.speech()?;
+    first.get(&(from.to_owned(), text.to_owned(), act)).copied()
 }
 
 /// A received line, by the judge's reading: (time, raw bytes, parsed).
@@ -95,7 +157,7 @@ pub(crate) struct Conn {
     /// For a connection that never saw its welcome (it died first): each
     /// valid name it claimed, with the messages it sent after that claim.
     /// The server may have accepted any of them (a ghost member).
-    pub(crate) ghost_claims: Vec<(String, Vec<(u64, String)>)>,
+    pub(crate) ghost_claims: Vec<(String, Vec<Said>)>,
     /// Whether the session walk reached a final line (or a refusal).
     pub(crate) gone: bool,
     /// What the session walk found wrong, in line order.
@@ -324,27 +386,25 @@ impl<'a> Facts<'a> {
             .is_some_and(|m| m.list.count > self.presence_max())
     }
 
-    /// The earliest time each (name, text) was sent by a member or a
-    /// possible ghost of `epoch`: no room line `name: text` was handled
-    /// by the server before it.
-    pub(crate) fn first_said(&self, epoch: usize) -> BTreeMap<(String, String), u64> {
-        let mut first: BTreeMap<(String, String), u64> = BTreeMap::new();
-        let mut note = |name: &str, at: u64, text: &str| {
-            let e = first
-                .entry((name.to_owned(), text.to_owned()))
-                .or_insert(at);
-            *e = (*e).min(at);
+    /// The earliest time each (name, text, action) was sent by a member or
+    /// a possible ghost of `epoch`: no room line `name: text` (or, for an
+    /// action, `name text`) was handled by the server before it.
+    pub(crate) fn first_said(&self, epoch: usize) -> FirstSaid {
+        let mut first = FirstSaid::new();
+        let mut note = |said: &Said| {
+            for (name, text, act) in said.keys() {
+                let e = first
+                    .entry((name.to_owned(), text.to_owned(), act))
+                    .or_insert(said.at);
+                *e = (*e).min(said.at);
+            }
         };
         for c in self.conns.iter().filter(|c| c.epoch == epoch) {
             if let Some(m) = &c.member {
-                for (at, text) in &m.messages {
-                    note(&m.name, *at, text);
-                }
+                m.messages.iter().for_each(&mut note);
             }
-            for (name, texts) in &c.ghost_claims {
-                for (at, text) in texts {
-                    note(name, *at, text);
-                }
+            for (_, texts) in &c.ghost_claims {
+                texts.iter().for_each(&mut note);
             }
         }
         first
@@ -352,11 +412,7 @@ impl<'a> Facts<'a> {
 
     /// Each membership of `epoch` placed in time by its own lines (see
     /// [`Span`]).
-    pub(crate) fn spans(
-        &self,
-        epoch: usize,
-        first_said: &BTreeMap<(String, String), u64>,
-    ) -> BTreeMap<usize, Span> {
+    pub(crate) fn spans(&self, epoch: usize, first_said: &FirstSaid) -> BTreeMap<usize, Span> {
         let mut spans = BTreeMap::new();
         for c in self.members_of(epoch) {
             let m = self.member(c);
@@ -367,10 +423,8 @@ impl<'a> Facts<'a> {
             // A chat line it received was handled while it was a member,
             // and not before it was first sent.
             for (_, _, line) in self.room_lines(c) {
-                if let SLine::Chat { from, text } = line {
-                    if let Some(&at) = first_said.get(&(from.clone(), text.clone())) {
-                        dep_lo = dep_lo.max(at);
-                    }
+                if let Some(at) = first_said_of(first_said, line) {
+                    dep_lo = dep_lo.max(at);
                 }
             }
             let span = Span {
@@ -386,7 +440,12 @@ impl<'a> Facts<'a> {
 
     /// A bound on when `m` departed: its own final line, or the welcome of
     /// a later membership of its name (NAME-2), which joined after it left.
+    /// A membership that renamed (or may have) freed its first name before
+    /// it left (NAME-5), so only its own final line bounds it.
     fn departed_by(&self, epoch: usize, m: &Membership) -> Option<u64> {
+        if m.held.len() > 1 || !m.maybe.is_empty() {
+            return m.end_us;
+        }
         let later_welcome = self
             .members_of(epoch)
             .into_iter()

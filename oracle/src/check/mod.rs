@@ -51,7 +51,7 @@ pub use facts::conn_labels;
 use facts::Facts;
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [SpecId; 18] = [
+pub const CHECKED_IDS: [SpecId; 20] = [
     SpecId::Inv1,
     SpecId::Inv2,
     SpecId::Inv3,
@@ -67,6 +67,8 @@ pub const CHECKED_IDS: [SpecId; 18] = [
     SpecId::Sess1,
     SpecId::Sess3,
     SpecId::Sess6,
+    SpecId::Cmd6,
+    SpecId::Cmd7,
     SpecId::Leave5,
     SpecId::Limit3,
     SpecId::Sim,
@@ -213,7 +215,7 @@ pub fn check(rec: &Recording) -> Verdict {
         .conns
         .iter()
         .flat_map(|c| c.recv.iter())
-        .filter(|(_, _, l)| matches!(l, Some(crate::lines::SLine::Chat { .. })))
+        .filter(|(_, _, l)| l.as_ref().is_some_and(|l| l.speech().is_some()))
         .count();
     Verdict {
         memberships: facts.conns.iter().filter(|c| c.member.is_some()).count(),

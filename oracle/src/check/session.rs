@@ -117,7 +117,7 @@ pub struct Session {
     /// Naming responses seen: the index of the naming line the next one
     /// answers.
     answered: usize,
-    /// The welcomed name, once a member.
+    /// The name it holds, once a member (welcomed, or renamed since).
     name: Option<String>,
 }
 
@@ -142,7 +142,8 @@ impl Session {
         self.state
     }
 
-    /// The name its welcome gave it, once a member.
+    /// The name it holds, once a member: its welcome's, or that of its
+    /// latest own rename notice (CMD-7).
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
@@ -294,11 +295,22 @@ impl Session {
 
     /// SESS-5, SESS-6: a member's lines until its final one.
     fn member(&mut self, line: &SLine, raw: &[u8]) -> Step {
+        // CMD-7: its own rename notice (names are unique, so one from its
+        // name is about it) gives it the new name.
+        if let SLine::Renamed { from, to } = line {
+            if self.name.as_deref() == Some(from.as_str()) {
+                self.name = Some(to.clone());
+            }
+            return Step::new(Event::Room);
+        }
         let me = self.name.as_deref().unwrap_or_default();
         let end = match line {
-            SLine::Chat { .. } | SLine::Joined(_) | SLine::Left(_) | SLine::Removed { .. } => {
-                return Step::new(Event::Room)
-            }
+            SLine::Chat { .. }
+            | SLine::Action { .. }
+            | SLine::Joined(_)
+            | SLine::Left(_)
+            | SLine::Renamed { .. }
+            | SLine::Removed { .. } => return Step::new(Event::Room),
             SLine::Goodbye(Some(n)) if n == me => End::Goodbye,
             SLine::Goodbye(other) => {
                 // CMD-1: a member's goodbye names it; still its final line.

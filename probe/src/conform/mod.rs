@@ -215,12 +215,14 @@ pub struct Report {
     pub cases: Vec<CaseResult>,
 }
 
-/// The checker's IDs (judged on every case that runs).
+/// The checker's IDs (judged on every case that runs). CMD-6 and CMD-7
+/// are judged only on lines that send `/me` or `/nick`, which no case
+/// does yet, so no case claims them.
 fn checker_ids() -> Vec<SpecId> {
     CHECKED_IDS
         .iter()
         .copied()
-        .filter(|id| *id != SpecId::Sim)
+        .filter(|id| !matches!(id, SpecId::Sim | SpecId::Cmd6 | SpecId::Cmd7))
         .collect()
 }
 

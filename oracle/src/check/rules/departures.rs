@@ -5,6 +5,8 @@
 //! and INV-4 from the sender's side (a member that left with exit had
 //! every message it sent before exit delivered).
 
+use std::collections::BTreeSet;
+
 use super::reference::{Placed, Ref};
 use super::Judged;
 use crate::check::facts::{show, Facts, OwnEnd};
@@ -133,28 +135,26 @@ fn exit_senders(run: &Ref, placed: &Placed, judged: &mut Judged) -> Vec<Finding>
     out
 }
 
-/// The first message `s` said that the reference never received between
-/// `start` and `end`. Nothing excuses one: a line past the token bucket
-/// is held back and handled before the `exit` behind it (LIMIT-3).
+/// The first message or action `s` said that the reference never
+/// received between `start` and `end` (under any name it held, CMD-7).
+/// Nothing excuses one: a line past the token bucket is held back and
+/// handled before the `exit` behind it (LIMIT-3).
 fn undelivered(run: &Ref, s: usize, start: usize, end: usize) -> Option<Finding> {
     let sm = run.facts.member(s);
-    let heard: Vec<&str> = run.ref_lines[start..end]
+    let heard: BTreeSet<(&str, &str, bool)> = run.ref_lines[start..end]
         .iter()
-        .filter_map(|(_, _, l)| match l {
-            SLine::Chat { from, text } if *from == sm.name => Some(text.as_str()),
-            _ => None,
-        })
+        .filter_map(|(_, _, l)| l.speech())
         .collect();
-    for (_, text) in &sm.messages {
-        if heard.contains(&text.as_str()) {
+    for said in &sm.messages {
+        if said.keys().any(|k| heard.contains(&k)) {
             continue;
         }
         return Some(Facts::finding(
             SpecId::Inv4,
             &[s, run.refc],
             format!(
-                "{} said {text:?} before exit, but {} never received it",
-                sm.name, run.ref_name,
+                "{} said {:?} before exit, but {} never received it",
+                sm.name, said.text, run.ref_name,
             ),
         ));
     }

@@ -5,7 +5,9 @@
 //! - [`wire`]: SRV-1, WIRE-8 (lines the judge cannot read), WIRE-10
 //!   (telnet answers).
 //! - [`session`]: SESS-1 (also in time), SESS-3, SESS-6, LEAVE-5, LIMIT-3
-//!   (`flooding` in time) and what the session walk found (SRV-1, INV-6, INV-9 on a connection's own lines).
+//!   (`flooding` in time) and what the session walk found (SRV-1, INV-6,
+//!   INV-9 on a connection's own lines; CMD-6, CMD-7: each renaming line
+//!   got the answer that fits it).
 //! - [`views`]: INV-1, INV-2, INV-5, INV-6, INV-9 in each member's own
 //!   view of who is present.
 //! - [`senders`]: INV-1, INV-3, INV-4 from each sender's own lines.
@@ -28,6 +30,8 @@
 //! | SESS-1 | connection that received a first line; connect attempt whose answer is timed (server up, no fault near) |
 //! | SESS-3 | naming connection whose handshake deadline fell in an unimpaired part of the run |
 //! | SESS-6 | connection that reached its final line (nothing may follow) |
+//! | CMD-6 | blank `/me` a member sent that got its answer (`usage`, in order) |
+//! | CMD-7 | `/nick` a member sent that got its answer (its rename notice, `invalid-name`, `name-taken` or `usage`, in order) |
 //! | LEAVE-5 | connection the server closed after a graceful shutdown began (not a paused reader) |
 //! | LIMIT-3 | member removed `flooding` that sent no over-long line |
 //! | INV-1 | chat line read in a view; sender-to-receiver stream compared; membership compared with the reference; prefix checked for extra lines |

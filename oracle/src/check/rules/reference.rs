@@ -7,13 +7,36 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{departures, Judged};
-use crate::check::facts::{show, Facts, Membership, OwnEnd, Span};
+use crate::check::facts::{first_said_of, show, Facts, FirstSaid, Membership, OwnEnd, Span};
 use crate::check::Finding;
 use crate::lines::{key, SLine};
 use crate::SpecId;
 
 /// A room line as the reference received it: (time, raw, parsed).
 pub(crate) type RoomLine<'f> = (u64, &'f [u8], &'f SLine);
+
+/// One membership's name along a stream of room lines: the name it holds
+/// when each line comes, following its rename notices (CMD-7).
+pub(crate) struct Follow<'a>(pub(crate) &'a str);
+
+impl<'a> Follow<'a> {
+    /// The name held when `l` comes (for its own rename notice, the old
+    /// one); after that notice, the new one.
+    pub(crate) fn at(&mut self, l: &'a SLine) -> &'a str {
+        let now = self.0;
+        if let SLine::Renamed { from, to } = l {
+            if from == now {
+                self.0 = to;
+            }
+        }
+        now
+    }
+}
+
+/// Whether `l` is a chat or action line from `name`.
+fn spoken_by(l: &SLine, name: &str) -> bool {
+    l.speech().is_some_and(|(from, _, _)| from == name)
+}
 
 /// The reference's side of one run, shared by every comparison.
 pub(crate) struct Ref<'f> {
@@ -28,7 +51,9 @@ pub(crate) struct Ref<'f> {
     pub(crate) ref_welcome: u64,
     /// Whether the room may have been quiet (LEAVE-6).
     pub(crate) quiet_room: bool,
-    first: BTreeMap<(String, String), u64>,
+    first: FirstSaid,
+    /// What the reference said, by (name, text, action).
+    ref_said: BTreeSet<(&'f str, &'f str, bool)>,
     pub(crate) spans: BTreeMap<usize, Span>,
 }
 
@@ -120,16 +145,14 @@ impl<'f> Ref<'f> {
             ref_welcome: rm.welcome_us,
             quiet_room,
             first,
+            ref_said: rm.messages.iter().flat_map(|s| s.keys()).collect(),
             spans,
         }
     }
 
-    /// When a chat line was first said, if it was.
+    /// When a chat or action line was first said, if it was.
     fn first_at(&self, l: &SLine) -> Option<u64> {
-        match l {
-            SLine::Chat { from, text } => self.first.get(&(from.clone(), text.clone())).copied(),
-            _ => None,
-        }
+        first_said_of(&self.first, l)
     }
 
     fn compare(
@@ -140,10 +163,16 @@ impl<'f> Ref<'f> {
         judged: &mut Judged,
     ) {
         let m = self.facts.member(r);
-        let Some(got) = self.view_of(m, r) else {
+        let Some((got, name_at_ref)) = self.view_of(m, r) else {
             return;
         };
         let pre_ref = m.welcome_us <= self.ref_welcome;
+        // The name it holds where its comparison starts (CMD-7).
+        let name0 = if pre_ref {
+            name_at_ref
+        } else {
+            m.name.as_str()
+        };
         let start = if pre_ref {
             0
         } else if self.quiet_room && self.facts.join_silent(r) {
@@ -163,20 +192,21 @@ impl<'f> Ref<'f> {
                 }
             }
         };
-        let end = self.end_after(r, m, start);
+        let end = self.end_after(r, m, name0, start);
         placed.departures.push((r, end));
         // A membership whose departure may have been silent has no known
         // end in room order.
         if end.is_some() || !self.quiet_room || self.facts.lasts_to_end(r) {
-            let iv = (r, key(&m.name), start, end.unwrap_or(usize::MAX));
-            placed.intervals.push(iv);
+            placed
+                .intervals
+                .extend(self.name_intervals(r, name0, start, end));
         }
-        let expected = self.expected_from(&m.name, start, end);
+        let expected = self.expected_from(name0, start, end);
         problems.extend(self.departure_reason(r, m, end, judged));
         for id in [SpecId::Inv1, SpecId::Inv2, SpecId::Inv3, SpecId::Inv6] {
             judged.one(id);
         }
-        if let Some(f) = self.first_mismatch(r, &m.name, &got, &expected) {
+        if let Some(f) = self.first_mismatch(r, m, &got, &expected) {
             problems.push(f);
             return;
         }
@@ -189,49 +219,94 @@ impl<'f> Ref<'f> {
     /// What `r` received that can be compared with the reference, or
     /// `None` when nothing of it can be: from the reference's join if `r`
     /// was there first, up to the reference's departure, without the
-    /// reference's own messages (`senders` checks those).
-    fn view_of(&self, m: &Membership, r: usize) -> Option<Vec<RoomLine<'f>>> {
+    /// reference's own messages and actions (`senders` checks those); and
+    /// the name `r` held when the reference joined (CMD-7).
+    fn view_of(&self, m: &'f Membership, r: usize) -> Option<(Vec<RoomLine<'f>>, &'f str)> {
         let mut got = self.facts.room_lines(r);
         let ref_name = self.ref_name.as_str();
-        let in_ref_list = self.facts.member(self.refc).list.names.contains(&m.name);
+        let rm = self.facts.member(self.refc);
+        let in_ref_list = m.all_names().any(|n| rm.list.names.iter().any(|l| l == n));
         // Welcomed before the reference and not in its list: it came and
         // went before the reference joined (after a server restart).
         if m.welcome_us <= self.ref_welcome && !in_ref_list {
             return None;
         }
+        let mut own = Follow(m.name.as_str());
         if m.welcome_us <= self.ref_welcome {
             let ref_joined = format!("* {ref_name} has joined the chat.").into_bytes();
             let p = got
                 .iter()
                 .position(|(_, raw, _)| *raw == ref_joined.as_slice())?;
+            for (_, _, l) in &got[..p] {
+                own.at(l);
+            }
             got.drain(..=p);
         }
-        let ref_gone = |l: &SLine| l.is_departure() && l.notice_subject() == Some(ref_name);
-        if let Some(p) = got.iter().position(|(_, _, l)| ref_gone(l)) {
-            got.truncate(p);
+        // Its departure notice names the name it held last, after its
+        // last rename (if this member saw that rename).
+        let last = rm.held.last().map_or(ref_name, String::as_str);
+        let renamed_at = got
+            .iter()
+            .rposition(|(_, _, l)| matches!(l, SLine::Renamed { to, .. } if to == last))
+            .unwrap_or(0);
+        let ref_gone = |l: &SLine| l.is_departure() && l.notice_subject() == Some(last);
+        if let Some(p) = got[renamed_at..].iter().position(|(_, _, l)| ref_gone(l)) {
+            got.truncate(renamed_at + p);
         }
-        got.retain(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == ref_name));
-        Some(got)
+        got.retain(|(_, _, l)| {
+            !l.speech()
+                .is_some_and(|(f, t, a)| self.ref_said.contains(&(f, t, a)))
+        });
+        Some((got, own.0))
     }
 
-    /// The reference's lines from `start` to `end`, without `name`'s own
-    /// messages: what that member must have received.
-    fn expected_from(&self, name: &str, start: usize, end: Option<usize>) -> Vec<RoomLine<'f>> {
+    /// The reference's lines from `start` to `end`, without the own
+    /// messages and actions of the member that holds `name` at `start`:
+    /// what that member must have received.
+    fn expected_from(&self, name: &'f str, start: usize, end: Option<usize>) -> Vec<RoomLine<'f>> {
+        let mut f = Follow(name);
         self.ref_lines[start..end.unwrap_or(self.ref_lines.len())]
             .iter()
-            .filter(|(_, _, l)| !matches!(l, SLine::Chat { from, .. } if *from == name))
+            .filter(|(_, _, l)| !spoken_by(l, f.at(l)))
             .copied()
             .collect()
     }
 
+    /// INV-9: the stretches of the reference's lines from `start` to `end`
+    /// in which `r` held each of its names, as (member, name key, start,
+    /// end); `end` unknown is `usize::MAX`.
+    fn name_intervals(
+        &self,
+        r: usize,
+        name: &'f str,
+        start: usize,
+        end: Option<usize>,
+    ) -> Vec<(usize, String, usize, usize)> {
+        let stop = end.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        let mut f = Follow(name);
+        let mut from = start;
+        let upto = stop.min(self.ref_lines.len());
+        for i in start..upto {
+            let before = f.at(self.ref_lines[i].2);
+            if f.0 != before {
+                out.push((r, key(before), from, i));
+                from = i;
+            }
+        }
+        out.push((r, key(f.0), from, stop));
+        out
+    }
+
     /// Where `r`'s departure notice is in the reference's lines from
     /// `start`, if there.
-    fn end_after(&self, r: usize, m: &Membership, start: usize) -> Option<usize> {
+    fn end_after(&self, r: usize, m: &Membership, name: &'f str, start: usize) -> Option<usize> {
         let stop = if self.quiet_room {
             self.quiet_stop(r, m, start)
         } else {
             self.ref_lines.len()
         };
+        let mut f = Follow(name);
         let namesake_later = self.members.iter().any(|&s| {
             s != r
                 && self.facts.conns[s]
@@ -242,8 +317,9 @@ impl<'f> Ref<'f> {
         self.ref_lines[start..stop]
             .iter()
             .position(|(_, _, l)| {
+                let now = f.at(l);
                 l.is_departure()
-                    && l.notice_subject() == Some(m.name.as_str())
+                    && l.notice_subject() == Some(now)
                     && (!namesake_later || self.could_be_about(r, m, l))
             })
             .map(|p| start + p)
@@ -329,7 +405,7 @@ impl<'f> Ref<'f> {
             + lines[lo..]
                 .iter()
                 .position(|(t, _, l)| {
-                    let later_chat = !matches!(l, SLine::Chat { from, .. } if *from == m.name)
+                    let later_chat = !spoken_by(l, &m.name)
                         && self.first_at(l).is_some_and(|t| t >= m.welcome_us);
                     // Its own departure notice, if any, is after its join:
                     // a notice of its name the reference got after its
@@ -351,7 +427,7 @@ impl<'f> Ref<'f> {
             if !candidate {
                 continue;
             }
-            let exp = self.expected_from(&m.name, i, self.end_after(r, m, i));
+            let exp = self.expected_from(&m.name, i, self.end_after(r, m, &m.name, i));
             // How its own connection ended does not help here: an earlier
             // start could reach an earlier membership's departure notice
             // of the same name.
@@ -381,7 +457,7 @@ impl<'f> Ref<'f> {
             if *raw != joined_line.as_slice() || *t < m.claim_us || placed.used_joins.contains(&i) {
                 continue;
             }
-            let end = self.end_after(r, m, i + 1);
+            let end = self.end_after(r, m, &m.name, i + 1);
             let exp = self.expected_from(&m.name, i + 1, end);
             let (full, n) = prefix(got, &exp);
             let consistent = departure_agrees(&m.end, end.map(|e| self.ref_lines[e].2));
@@ -435,17 +511,21 @@ impl<'f> Ref<'f> {
     fn first_mismatch(
         &self,
         r: usize,
-        name: &str,
+        m: &Membership,
         got: &[RoomLine],
         expected: &[RoomLine],
     ) -> Option<Finding> {
+        let own = |l: &SLine| {
+            l.speech()
+                .is_some_and(|k| m.messages.iter().any(|s| s.keys().any(|o| o == k)))
+        };
         let n = got.len().min(expected.len());
         let i = (0..n).find(|&i| got[i].1 != expected[i].1)?;
         let (g, w) = (&got[i], &expected[i]);
         let ref_name = &self.ref_name;
         let g_later_expected = expected[i..].iter().any(|e| e.1 == g.1);
         let w_later_got = got[i..].iter().any(|x| x.1 == w.1);
-        let (id, detail) = if matches!(&g.2, SLine::Chat { from, .. } if *from == name) {
+        let (id, detail) = if own(g.2) {
             (
                 SpecId::Inv2,
                 format!("received its own message {}", show(g.1)),

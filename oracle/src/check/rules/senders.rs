@@ -1,4 +1,5 @@
 //! INV-1, INV-3, INV-4 from the senders' side: each sender's messages
+//! and actions
 //! reach each receiver in the order sent (INV-3), without gaps (INV-4) and
 //! without repeats (INV-1). No gap is excused: the server holds a line
 //! past the token bucket back and never drops it (LIMIT-3).
@@ -8,22 +9,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Judged;
 use crate::check::facts::{show, Facts};
 use crate::check::Finding;
-use crate::lines::{key, SLine};
+
 use crate::SpecId;
 
-/// A receiver's chat lines (raw, text) grouped by sender name.
-type ChatsByName<'a> = BTreeMap<&'a str, Vec<(&'a [u8], &'a str)>>;
+/// A receiver's chat and action lines (index in its room lines, raw,
+/// text, action) grouped by sender name.
+type ChatsByName<'a> = BTreeMap<&'a str, Vec<Heard<'a>>>;
 
-/// One sender's messages that can be placed: each said once, in order.
+/// One chat or action line a receiver got: (index, raw, text, action).
+type Heard<'a> = (usize, &'a [u8], &'a str, bool);
+
+/// One sender's messages and actions that can be placed: each said
+/// once, in order.
 struct Said<'a> {
     name: &'a str,
-    msgs: Vec<&'a str>,
-    index: BTreeMap<&'a str, usize>,
+    msgs: Vec<(&'a str, bool)>,
+    index: BTreeMap<(&'a str, bool), usize>,
 }
 
 /// The rule, for the run `epoch`. Each sender-to-receiver stream it
 /// compares is judged under INV-1 and INV-3, and under INV-4 where a gap
-/// is a loss.
+/// is a loss. A sender that renamed (CMD-7) is heard under each of its
+/// names, in the receiver's order.
 pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Finding> {
     let members = facts.members_of(epoch);
     let mut problems = Vec::new();
@@ -34,33 +41,42 @@ pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Fin
             continue;
         }
         let said = placeable(facts, s);
+        let names: BTreeSet<&str> = sm.all_names().collect();
         for &r in &members {
-            if r == s || key(&facts.member(r).name) == key(&sm.name) {
+            let rm = facts.member(r);
+            if r == s || names.iter().any(|n| rm.had_key(n)) {
                 continue;
             }
-            let Some(lines) = heard.get(&r).and_then(|h| h.get(sm.name.as_str())) else {
+            let Some(by_name) = heard.get(&r) else {
                 continue;
             };
+            let mut lines: Vec<Heard> = names
+                .iter()
+                .filter_map(|n| by_name.get(n))
+                .flatten()
+                .copied()
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            lines.sort_by_key(|l| l.0);
             judged.one(SpecId::Inv1);
             judged.one(SpecId::Inv3);
             judged.one(SpecId::Inv4);
-            problems.extend(in_order(&said, lines, r, s));
+            problems.extend(in_order(&said, &lines, r, s));
         }
     }
     problems
 }
 
-/// Per receiver: the chat lines it received, grouped by sender name.
+/// Per receiver: the chat and action lines it received, by sender name.
 fn chats_by_name<'f>(facts: &'f Facts, members: &[usize]) -> BTreeMap<usize, ChatsByName<'f>> {
     let mut heard: BTreeMap<usize, ChatsByName> = BTreeMap::new();
     for &r in members {
         let by_name = heard.entry(r).or_default();
-        for (_, raw, line) in facts.room_lines(r) {
-            if let SLine::Chat { from, text } = line {
-                by_name
-                    .entry(from.as_str())
-                    .or_default()
-                    .push((raw, text.as_str()));
+        for (i, (_, raw, line)) in facts.room_lines(r).into_iter().enumerate() {
+            if let Some((from, text, act)) = line.speech() {
+                by_name.entry(from).or_default().push((i, raw, text, act));
             }
         }
     }
@@ -71,17 +87,17 @@ fn chats_by_name<'f>(facts: &'f Facts, members: &[usize]) -> BTreeMap<usize, Cha
 /// cannot be, and are skipped.
 fn placeable<'f>(facts: &'f Facts, s: usize) -> Said<'f> {
     let sm = facts.member(s);
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, t) in &sm.messages {
-        *counts.entry(t.as_str()).or_default() += 1;
+    let mut counts: BTreeMap<(&str, bool), usize> = BTreeMap::new();
+    for m in &sm.messages {
+        *counts.entry((m.text.as_str(), m.act)).or_default() += 1;
     }
-    let msgs: Vec<&str> = sm
+    let msgs: Vec<(&str, bool)> = sm
         .messages
         .iter()
-        .map(|(_, t)| t.as_str())
-        .filter(|t| counts.get(t) == Some(&1))
+        .map(|m| (m.text.as_str(), m.act))
+        .filter(|k| counts.get(k) == Some(&1))
         .collect();
-    let index = msgs.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+    let index = msgs.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     Said {
         name: &sm.name,
         msgs,
@@ -90,11 +106,11 @@ fn placeable<'f>(facts: &'f Facts, s: usize) -> Said<'f> {
 }
 
 /// The first fault in how `r` received `s`'s lines, if any.
-fn in_order(said: &Said, lines: &[(&[u8], &str)], r: usize, s: usize) -> Option<Finding> {
+fn in_order(said: &Said, lines: &[Heard], r: usize, s: usize) -> Option<Finding> {
     let mut p = 0;
     let mut seen: BTreeSet<usize> = BTreeSet::new();
-    for (raw, text) in lines {
-        let Some(&idx) = said.index.get(text) else {
+    for &(_, raw, text, act) in lines {
+        let Some(&idx) = said.index.get(&(text, act)) else {
             continue;
         };
         if idx >= p {
@@ -103,9 +119,9 @@ fn in_order(said: &Said, lines: &[(&[u8], &str)], r: usize, s: usize) -> Option<
                     SpecId::Inv4,
                     &[r, s],
                     format!(
-                        "missed \"{}: {}\" between two later lines of that member (next received: {})",
+                        "missed {}'s {:?} between two later lines of that member (next received: {})",
                         said.name,
-                        said.msgs[p],
+                        said.msgs[p].0,
                         show(raw)
                     ),
                 ));

@@ -41,8 +41,10 @@ fn walk_judged(conn: &Conn, judged: &mut Judged) {
         judged.one(SpecId::Sess1);
         judged.one(SpecId::Inv6);
     }
-    if conn.member.is_some() {
+    if let Some(m) = &conn.member {
         judged.one(SpecId::Inv9);
+        judged.add(SpecId::Cmd6, m.answered[0]);
+        judged.add(SpecId::Cmd7, m.answered[1]);
     }
     if conn.gone {
         judged.one(SpecId::Sess6);

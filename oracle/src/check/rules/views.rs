@@ -1,7 +1,8 @@
 //! Each member's own view of who is present: notices exactly once
 //! (INV-5), no echo (INV-2), nothing from absent members (INV-6), no two
-//! members with one name (INV-9), chat lines were really said by their
-//! member, once (INV-1).
+//! members with one name (INV-9), chat and action lines were really said
+//! by their member, once (INV-1). Renames (CMD-7) move a member from its
+//! old name to its new one in the view, its own included.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +12,8 @@ use crate::check::Finding;
 use crate::lines::{key, SLine};
 use crate::SpecId;
 
-/// Who said what: (name, text) -> (senders, times said).
-type SaidBy<'f> = BTreeMap<(&'f str, &'f str), Vec<(usize, u64)>>;
+/// Who said what: (name, text, action) -> (senders, times said).
+type SaidBy<'f> = BTreeMap<(&'f str, &'f str, bool), Vec<(usize, u64)>>;
 
 /// A join nobody was told of (LEAVE-6): the member (or possible ghost),
 /// its name's key and the texts it said.
@@ -34,13 +35,14 @@ struct Run<'f> {
 struct View<'r, 'f> {
     run: &'r Run<'f>,
     r: usize,
+    /// The key of the name it holds now.
     own: String,
     /// Silent joins this member may hear of only by their lines.
     unseen: Vec<&'r SilentJoin<'f>>,
     /// Key -> name of every member it knows present.
     present: BTreeMap<String, String>,
     complete_list: bool,
-    heard: BTreeMap<(&'f str, &'f str), usize>,
+    heard: BTreeMap<(&'f str, &'f str, bool), usize>,
     problems: Vec<Finding>,
     judged: Judged,
 }
@@ -79,22 +81,21 @@ pub(crate) fn check(facts: &Facts, epoch: usize, judged: &mut Judged) -> Vec<Fin
 fn said_by<'f>(facts: &'f Facts, epoch: usize, members: &[usize]) -> SaidBy<'f> {
     let mut said: SaidBy = BTreeMap::new();
     for &c in members {
-        let m = facts.member(c);
-        for (at, text) in &m.messages {
-            said.entry((m.name.as_str(), text.as_str()))
-                .or_default()
-                .push((c, *at));
+        for s in &facts.member(c).messages {
+            for k in s.keys() {
+                said.entry(k).or_default().push((c, s.at));
+            }
         }
     }
     for (c, conn) in facts.conns.iter().enumerate() {
         if conn.epoch != epoch {
             continue;
         }
-        for (name, texts) in &conn.ghost_claims {
-            for (at, text) in texts {
-                said.entry((name.as_str(), text.as_str()))
-                    .or_default()
-                    .push((c, *at));
+        for (_, texts) in &conn.ghost_claims {
+            for s in texts {
+                for k in s.keys() {
+                    said.entry(k).or_default().push((c, s.at));
+                }
             }
         }
     }
@@ -114,16 +115,21 @@ impl<'f> Run<'f> {
         for &c in &self.members {
             let m = facts.member(c);
             if facts.join_silent(c) {
-                let texts = m.messages.iter().map(|(_, t)| t.as_str()).collect();
+                let texts = m.messages.iter().map(|s| s.text.as_str()).collect();
                 self.silent_joins.push((c, key(&m.name), texts));
             }
             if facts.size_bounds(epoch, c, &spans).1 > facts.presence_max() {
-                self.dep_maybe_silent.insert(key(&m.name));
+                // Each name it held is free again at its departure (or
+                // its next rename, which is always announced).
+                self.dep_maybe_silent.extend(m.all_names().map(key));
             }
         }
         for g in facts.ghosts_of(epoch) {
             for (name, texts) in &facts.conns[g].ghost_claims {
-                let texts = texts.iter().map(|(_, t)| t.as_str()).collect();
+                for s in texts {
+                    self.dep_maybe_silent.extend(s.names.iter().map(|n| key(n)));
+                }
+                let texts = texts.iter().map(|s| s.text.as_str()).collect();
                 self.silent_joins.push((g, key(name), texts));
                 self.dep_maybe_silent.insert(key(name));
             }
@@ -169,7 +175,9 @@ impl<'r, 'f> View<'r, 'f> {
         match line {
             SLine::Joined(n) => self.joined(at, raw, n),
             SLine::Left(n) | SLine::Removed { name: n, .. } => self.departed(raw, n),
-            SLine::Chat { from, text } => self.chat(at, raw, from, text),
+            SLine::Chat { from, text } => self.chat(at, raw, (from, text, false)),
+            SLine::Action { from, text } => self.chat(at, raw, (from, text, true)),
+            SLine::Renamed { from, to } => self.renamed(raw, from, to),
             _ => {}
         }
     }
@@ -278,9 +286,51 @@ impl<'r, 'f> View<'r, 'f> {
         self.present.remove(&k);
     }
 
-    fn chat(&mut self, at: u64, raw: &[u8], from: &'f str, text: &'f str) {
+    /// CMD-7: a rename moves a member from its old name to its new one;
+    /// the old name must be present (INV-5, as for a departure), the new
+    /// one held by nobody else (INV-9).
+    fn renamed(&mut self, raw: &[u8], from: &str, to: &str) {
+        self.judged.one(SpecId::Inv9);
+        let (kf, kt) = (key(from), key(to));
+        if kf == self.own {
+            self.own = kt.clone();
+        } else if kt == self.own {
+            self.push(
+                SpecId::Inv9,
+                &[self.r],
+                format!("told that a member took its own name: {}", show(raw)),
+            );
+        } else if self.complete_list && self.present.get(&kf).map(String::as_str) != Some(from) {
+            let silent = (!self.present.contains_key(&kf)
+                || self.run.dep_maybe_silent.contains(&kf))
+                && self.take_unseen(|e| e.1 == kf);
+            if !silent {
+                self.push(
+                    SpecId::Inv5,
+                    &[self.r],
+                    format!("rename of a member not present: {}", show(raw)),
+                );
+            }
+        }
+        if kt != kf
+            && kt != self.own
+            && self.present.contains_key(&kt)
+            && !self.run.dep_maybe_silent.contains(&kt)
+        {
+            self.push(
+                SpecId::Inv9,
+                &[self.r],
+                format!("{} while that name is present", show(raw)),
+            );
+        }
+        self.present.remove(&kf);
+        self.present.insert(kt, to.to_owned());
+    }
+
+    fn chat(&mut self, at: u64, raw: &[u8], said: (&'f str, &'f str, bool)) {
         self.judged.one(SpecId::Inv1);
-        let senders = self.run.said.get(&(from, text));
+        let (from, text, _) = said;
+        let senders = self.run.said.get(&said);
         if key(from) == self.own {
             if senders.is_some_and(|s| s.iter().any(|(c, _)| *c == self.r)) {
                 let detail = format!("received its own message: {}", show(raw));
@@ -291,25 +341,25 @@ impl<'r, 'f> View<'r, 'f> {
             }
             return;
         }
-        self.said_once(at, raw, from, text);
+        self.said_once(at, raw, said);
         if !self.complete_list {
             return;
         }
         self.judged.one(SpecId::Inv6);
         if self.present.get(&key(from)).map(String::as_str) != Some(from) {
-            self.absent_sender(raw, from, text);
+            self.absent_sender(raw, from, text, said);
         }
     }
 
     /// INV-1: the line was said by its member, before, as often.
-    fn said_once(&mut self, at: u64, raw: &[u8], from: &'f str, text: &'f str) {
+    fn said_once(&mut self, at: u64, raw: &[u8], said: (&'f str, &'f str, bool)) {
         let r = self.r;
-        let Some(s) = self.run.said.get(&(from, text)) else {
-            let detail = format!("no member {from} ever sent this text: {}", show(raw));
+        let Some(s) = self.run.said.get(&said) else {
+            let detail = format!("no member {} ever sent this text: {}", said.0, show(raw));
             self.push(SpecId::Inv1, &[r], detail);
             return;
         };
-        let n = self.heard.entry((from, text)).or_default();
+        let n = self.heard.entry(said).or_default();
         *n += 1;
         let n = *n;
         if s.iter().all(|(_, t)| *t > at) {
@@ -328,7 +378,13 @@ impl<'r, 'f> View<'r, 'f> {
 
     /// INV-6: a line from a member not in this view, unless it is a
     /// silent joiner's first line (it is present from its join on).
-    fn absent_sender(&mut self, raw: &[u8], from: &'f str, text: &'f str) {
+    fn absent_sender(
+        &mut self,
+        raw: &[u8],
+        from: &'f str,
+        text: &'f str,
+        said: (&'f str, &'f str, bool),
+    ) {
         let k = key(from);
         let free = !self.present.contains_key(&k) || self.run.dep_maybe_silent.contains(&k);
         if free && self.take_unseen(|e| e.1 == k && e.2.contains(text)) {
@@ -338,7 +394,7 @@ impl<'r, 'f> View<'r, 'f> {
         let who = self
             .run
             .said
-            .get(&(from, text))
+            .get(&said)
             .and_then(|s| s.first())
             .map(|(c, _)| *c);
         let mut conns = vec![self.r];
