@@ -78,14 +78,14 @@ fn walk_lines(conn: &Conn) -> Walked {
                     m.held.push(to.clone());
                     w.answers.push(Answer::Renamed(to.clone()));
                 }
-                SLine::Error(_) => match line.error_code() {
-                    Some(
+                SLine::Error(_) => {
+                    if let Some(
                         c @ (ErrorCode::InvalidName | ErrorCode::NameTaken | ErrorCode::Usage),
-                    ) => {
+                    ) = line.error_code()
+                    {
                         w.answers.push(Answer::Refused(c));
                     }
-                    _ => {}
-                },
+                }
                 _ => {}
             }
         }
