@@ -361,6 +361,14 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// The member that holds `name` now, if one does.
+    fn member_named(&self, name: &str) -> Option<Conn> {
+        self.members
+            .iter()
+            .copied()
+            .find(|&c| self.name_of(c) == Some(name))
+    }
+
     fn member_names(&self) -> Vec<String> {
         self.members
             .iter()
@@ -1029,11 +1037,7 @@ impl<'a> Judge<'a> {
     fn decide_chat(&mut self, from: &str, text: &str, act: bool, bytes: &[u8]) {
         self.batch.chat = Some(bytes.to_vec());
         self.out.chats += 1;
-        let sender = self
-            .members
-            .iter()
-            .copied()
-            .find(|&c| self.name_of(c) == Some(from));
+        let sender = self.member_named(from);
         let sent = if act {
             MemberLineKind::Action(text.to_owned())
         } else {
@@ -1110,11 +1114,7 @@ impl<'a> Judge<'a> {
     fn decide_rename(&mut self, from: &str, to: &str, bytes: &[u8]) {
         self.batch.renamed = Some(bytes.to_vec());
         self.out.renames += 1;
-        let renamer = self
-            .members
-            .iter()
-            .copied()
-            .find(|&c| self.name_of(c) == Some(from));
+        let renamer = self.member_named(from);
         let asked = matches!(self.nick_answer(), Some(Ok(n)) if n == to);
         let by_input = matches!(
             (renamer, self.batch.input),
