@@ -372,11 +372,22 @@ pub(crate) struct Ending {
     pub(crate) conn: ConnId,
     pub(crate) events: mpsc::Sender<Event>,
     /// The connection's reader, stopped at the end.
-    pub(crate) reader: JoinHandle<()>,
+    pub(crate) reader: ReaderTask,
     /// Held until this connection's lines are out (for `run`'s shutdown).
     pub(crate) drain_guard: mpsc::Sender<()>,
     /// Its slot behind the door (SESS-8), freed when the writer ends.
     pub(crate) pass: crate::door::Pass,
+}
+
+/// A connection's reader task, which ends with its writer: aborted when
+/// the writer lets go of it, also when the writer task is itself aborted
+/// at the end of `run` (LEAVE-5), so that no reader outlives the server.
+pub(crate) struct ReaderTask(pub(crate) JoinHandle<()>);
+
+impl Drop for ReaderTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The end of a connection: after a requested close, FIN and a bounded
@@ -390,7 +401,7 @@ async fn close<W: AsyncWrite + Unpin>(
     let Ending {
         conn,
         events,
-        reader,
+        mut reader,
         drain_guard,
         pass,
     } = ending;
@@ -404,19 +415,18 @@ async fn close<W: AsyncWrite + Unpin>(
             // Everything is delivered to the socket: as far as a graceful
             // shutdown is concerned this connection is done.
             drop(drain_guard);
-            let abort = reader.abort_handle();
-            let _ = tokio::time::timeout_at(deadline, reader).await;
-            abort.abort();
+            let _ = tokio::time::timeout_at(deadline, &mut reader.0).await;
+            drop(reader);
         }
         Err(WriteEnd::Linger) => {
             outbox.mark_dead();
-            reader.abort();
+            drop(reader);
             drop(drain_guard);
         }
         Err(WriteEnd::Io(err)) => {
             tracing::debug!(conn, %err, "write failed");
             outbox.mark_dead();
-            reader.abort();
+            drop(reader);
             drop(drain_guard);
             if outbox.closing().is_none() {
                 send_event(&events, Event::Closed { conn }).await;
@@ -459,7 +469,7 @@ mod tests {
             "{}",
             std::mem::size_of_val(&read)
         );
-        let reader = tokio::spawn(async {});
+        let reader = ReaderTask(tokio::spawn(async {}));
         let ending = Box::new(Ending {
             conn: 0,
             events,

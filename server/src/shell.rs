@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use protocol::{ErrorCode, ServerLine};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio::time::{sleep, Duration, Instant};
 use tracing::{info, warn};
 
@@ -53,11 +54,20 @@ pub(crate) async fn run<L: Listener>(
     let mut next_conn: ConnId = 0;
     // Refused at the door (SESS-8): the room never hears of them.
     let mut refused_at_door: u64 = 0;
+    // Every connection's writer task (which owns its reader), so that none
+    // outlives `run`; finished ones are reaped as they end, so it holds at
+    // most one entry per open connection (`connections_max`).
+    let mut writers: JoinSet<()> = JoinSet::new();
     info!("accepting connections");
     loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break,
+            Some(ended) = writers.join_next(), if !writers.is_empty() => {
+                if let Err(err) = ended {
+                    warn!(%err, "a connection's writer task failed");
+                }
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
                     // SESS-8: a refused connection costs one write that
@@ -82,13 +92,13 @@ pub(crate) async fn run<L: Listener>(
                     {
                         break;
                     }
-                    let reader = tokio::spawn(conn::read_loop(
+                    let reader = conn::ReaderTask(tokio::spawn(conn::read_loop(
                         split.read,
                         conn,
                         outbox.clone(),
                         events_tx.clone(),
                         conn::Decoding::new(limits.line_bytes_max, limits.fragment_quiet_ms),
-                    ));
+                    )));
                     let ending = Box::new(conn::Ending {
                         conn,
                         events: events_tx.clone(),
@@ -96,7 +106,7 @@ pub(crate) async fn run<L: Listener>(
                         drain_guard: drain_tx.clone(),
                         pass,
                     });
-                    tokio::spawn(conn::write_loop(split.write, outbox, ending));
+                    writers.spawn(conn::write_loop(split.write, outbox, ending));
                 }
                 Err(err) => {
                     warn!(%err, "accept failed");
@@ -126,6 +136,10 @@ pub(crate) async fn run<L: Listener>(
     if tokio::time::timeout(wait, drain_rx.recv()).await.is_err() {
         warn!("some connections outlived the shutdown grace period");
     }
+    // LEAVE-5 closes them all: a connection still writing (a close that
+    // began before the shutdown, with a longer linger) is ended here, its
+    // reader with it, so nothing of this server runs once `run` returns.
+    writers.shutdown().await;
     match totals {
         Some((stats, mut counters)) => {
             counters.add_errors(ErrorCode::ServerFull, refused_at_door);

@@ -294,6 +294,58 @@ async fn leave_5_shutdown_bounded_by_grace_with_a_stuck_reader() {
     drop(stuck);
 }
 
+// LEAVE-5 closes them all: a member removed as too slow just before the
+// shutdown is still lingering (close_linger_ms outlasts the grace) when
+// `run` returns, and is closed then. Read afterwards, its pipe holds what
+// was written before and then the end; its final line, which the writer
+// had no room for, never comes, because no writer outlives `run`.
+#[tokio::test(start_paused = true)]
+async fn leave_5_run_returns_with_a_lingering_close_closed() {
+    let limits = Limits {
+        rate_lines_per_s: 0,
+        line_bytes_max: 8000,
+        outbox_lines_max: 4,
+        shutdown_grace_ms: 50,
+        ..Limits::default()
+    };
+    assert!(limits.close_linger_ms > 10 * limits.shutdown_grace_ms);
+    let server = start(limits);
+    let mut aa = server.connector.join("aa").await;
+    let mut stuck = server.connector.join("stuck").await;
+    aa.expect("* stuck has joined the chat.").await;
+    let text = "s".repeat(7000);
+    let removed = "* stuck was removed from the chat (too slow).";
+    let mut evicted = false;
+    for i in 0..100 {
+        aa.send(&format!("{i} {text}")).await;
+        aa.send("/who").await;
+        let line = aa.line().await;
+        if line == removed {
+            evicted = true;
+            break;
+        }
+        assert!(line.starts_with("* Members ("), "{line:?}");
+    }
+    assert!(evicted, "stuck was evicted");
+    server.stop.send(()).expect("server running");
+    server.task.await.expect("no panic").expect("run is Ok");
+    aa.until("* Server shutting down. Goodbye.").await;
+    aa.expect_end().await;
+    let mut ended = false;
+    for _ in 0..1000 {
+        if stuck.next().await.is_err() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the lingering connection was closed");
+    assert!(
+        !stuck.received.iter().any(|l| l.starts_with("! too-slow")),
+        "nothing was written after run returned: {:?}",
+        stuck.received.last()
+    );
+}
+
 // INV-3, INV-4 through the write-through: a member behind a 7-byte pipe
 // takes no whole line in one write, so nearly every batch is split
 // between the room task's direct write (part of a line) and the writer

@@ -18,6 +18,7 @@ use oracle::record::{CloseKind, ConnId, Recording, What};
 use oracle::split::{Piece, Splitter, TelnetAnswers};
 
 use crate::scenario::{Action, ClientSpec, NAME_TRIES_MAX, SERVER_HOST, SERVER_PORT};
+use crate::tcp::Orderly;
 
 /// How long a client waits for a connection to be established.
 pub const CONNECT_TIMEOUT_MS: u64 = 2_000;
@@ -105,7 +106,7 @@ fn cue(line: &[u8]) -> Cue {
 
 struct Conn {
     id: ConnId,
-    stream: TcpStream,
+    stream: Orderly,
     /// Server lines, bounded at WIRE-8's limit.
     split: Splitter,
     /// Telnet answers taken out of the server's bytes (WIRE-10).
@@ -478,7 +479,7 @@ impl Client {
                 self.rec(What::Connected { conn: id });
                 self.conn = Some(Conn {
                     id,
-                    stream,
+                    stream: Orderly::new(stream, None),
                     split: Splitter::new(),
                     telnet: TelnetAnswers::default(),
                     reading: true,

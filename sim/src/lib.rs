@@ -5,6 +5,7 @@
 //! - [`gen`]: the seeded swarm generator of random scenarios.
 //! - [`client`]: the scripted client task that runs inside turmoil.
 //! - [`runner`]: hosts the real `server::run` in turmoil and injects faults.
+//! - [`tcp`]: turmoil's stream with its FIN kept behind its data.
 //! - [`transport`]: the seeded transport that cuts and delays the server's
 //!   reads and writes.
 //! - [`tuning`]: the per-seed draw of the server shell's tuning and the
@@ -32,6 +33,7 @@ pub mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
+pub mod tcp;
 pub mod transport;
 pub mod tuning;
 pub mod wall;

@@ -6,6 +6,7 @@
 //! anything that affects the run (wall time is only measured for reports).
 //! Every loop is step-bounded.
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -13,7 +14,9 @@ use oracle::record::{CloseKind, Recording, What};
 
 use crate::client::{self, Progress, Shared};
 use crate::scenario::{ClientSpec, Fault, Scenario, Transport, SERVER_HOST, SERVER_PORT};
+use crate::tcp::Orderly;
 use crate::transport::Shaky;
+use tokio_util::task::TaskTracker;
 
 /// Segments in flight per stream direction and pending connects per
 /// listener, at least. The runner uses [`tcp_capacity`].
@@ -41,15 +44,19 @@ struct SimListener {
     accepted: u64,
     /// Which incarnation of the server (restarts get other draws).
     incarnation: u64,
+    /// This incarnation's sockets, which its host keeps until they are
+    /// closed (see [`crate::tcp`]).
+    sockets: TaskTracker,
 }
 
 impl server::listener::Listener for SimListener {
-    type Stream = Shaky<turmoil::net::TcpStream>;
+    type Stream = Shaky<Orderly>;
 
     async fn accept(&mut self) -> std::io::Result<(Self::Stream, std::net::SocketAddr)> {
         let (stream, addr) = self.inner.accept().await?;
         let conn = (self.incarnation << 24) | self.accepted;
         self.accepted += 1;
+        let stream = Orderly::new(stream, Some(&self.sockets));
         Ok((Shaky::new(stream, self.transport, self.seed, conn), addr))
     }
 
@@ -116,9 +123,13 @@ pub fn run(scenario: &Scenario) -> RunOutput {
     let incarnations = Rc::new(std::cell::Cell::new(0u64));
     // The running server's shutdown signal; each start puts a new one.
     let shutdown: ShutdownSlot = Rc::default();
+    // Whether the server's host is only closing the sockets of a server
+    // that has exited (the host runs on; the server is down).
+    let exiting = Rc::new(Cell::new(false));
     {
         let shared = shared.clone();
         let shutdown = shutdown.clone();
+        let exiting = exiting.clone();
         sim.host(SERVER_HOST, move || {
             let config = config.clone();
             let shared = shared.clone();
@@ -126,6 +137,8 @@ pub fn run(scenario: &Scenario) -> RunOutput {
             incarnations.set(incarnation + 1);
             let (requested, signal) = tokio::sync::oneshot::channel::<()>();
             *shutdown.borrow_mut() = Some(requested);
+            exiting.set(false);
+            let exiting = exiting.clone();
             async move {
                 shared
                     .rec
@@ -141,7 +154,9 @@ pub fn run(scenario: &Scenario) -> RunOutput {
                     seed,
                     accepted: 0,
                     incarnation,
+                    sockets: TaskTracker::new(),
                 };
+                let sockets = listener.sockets.clone();
                 let signal = async {
                     // A dropped sender (a restart replaced it) is no request.
                     if signal.await.is_err() {
@@ -149,6 +164,11 @@ pub fn run(scenario: &Scenario) -> RunOutput {
                     }
                 };
                 server::run(listener, signal, config).await?;
+                // The process has exited; its kernel still delivers what
+                // its sockets hold, and their FINs, as the peers read.
+                exiting.set(true);
+                sockets.close();
+                sockets.wait().await;
                 Ok(())
             }
         });
@@ -192,7 +212,9 @@ pub fn run(scenario: &Scenario) -> RunOutput {
             if f.at_ms > now_ms {
                 break;
             }
-            apply(&mut sim, &f.what, scenario, &shared, &shutdown, now_ms);
+            apply(
+                &mut sim, &f.what, scenario, &shared, &shutdown, &exiting, now_ms,
+            );
             next_fault += 1;
         }
         if let Err(err) = sim.step() {
@@ -222,11 +244,13 @@ fn apply(
     scenario: &Scenario,
     shared: &Rc<Shared>,
     shutdown: &ShutdownSlot,
+    exiting: &Cell<bool>,
     now_ms: u64,
 ) {
     let at_us = now_ms * 1000;
     let hosts = scenario.client_hosts();
     let valid = |h: &usize| *h < hosts;
+    let server_up = |sim: &mut turmoil::Sim<'_>| sim.is_host_running(SERVER_HOST) && !exiting.get();
     let applied = match fault {
         Fault::Partition { host } if valid(host) => {
             sim.partition(client_host(*host), SERVER_HOST);
@@ -248,7 +272,7 @@ fn apply(
             sim.set_link_latency(client_host(*host), SERVER_HOST, ms(*v));
             true
         }
-        Fault::ServerCrash if sim.is_host_running(SERVER_HOST) => {
+        Fault::ServerCrash if server_up(sim) => {
             shared.rec.borrow_mut().push(at_us, What::ServerDown);
             // A crash drops the server's tasks in tokio's task-id order,
             // which is process-global, so the FINs it sends come in an
@@ -271,13 +295,14 @@ fn apply(
             }
             true
         }
-        Fault::ServerShutdown if sim.is_host_running(SERVER_HOST) => {
-            match shutdown.borrow_mut().take() {
-                Some(requested) => requested.send(()).is_ok(),
-                None => false,
-            }
-        }
-        Fault::ServerRestart if !sim.is_host_running(SERVER_HOST) => {
+        Fault::ServerShutdown if server_up(sim) => match shutdown.borrow_mut().take() {
+            Some(requested) => requested.send(()).is_ok(),
+            None => false,
+        },
+        // A restart while the exited server's sockets are still closing
+        // drops them (turmoil's bounce): those of peers that still do not
+        // read then never end.
+        Fault::ServerRestart if !server_up(sim) => {
             sim.bounce(SERVER_HOST);
             true
         }
