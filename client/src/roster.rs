@@ -66,6 +66,7 @@ impl Roster {
             | ServerLine::Help(_)
             | ServerLine::Goodbye(_)
             | ServerLine::Shutdown
+            | ServerLine::IdleWarning { .. }
             | ServerLine::Error { .. }
             | ServerLine::Info(_) => false,
         }

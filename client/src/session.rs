@@ -695,6 +695,17 @@ impl Session {
                     self.set_state(State::Member { name: to });
                 }
             }
+            ServerLine::IdleWarning { .. } => {
+                // LEAVE-7: whoever runs this client is there as long as
+                // it runs, so it answers with a keep-alive at once; the
+                // terminal does not show a question already answered.
+                if !self.interactive() {
+                    out.push(print);
+                }
+                if self.is_member() {
+                    out.push(Action::Send(String::new()));
+                }
+            }
             ServerLine::Chat { .. }
             | ServerLine::Action { .. }
             | ServerLine::Who(_)
@@ -1870,6 +1881,21 @@ mod tests {
                 line: None
             })]
         );
+    }
+
+    // LEAVE-7: the idle warning is answered at once with a keep-alive;
+    // piped mode shows it, interactive mode does not; before the welcome
+    // nothing is sent.
+    #[test]
+    fn idle_warning_is_answered_with_a_keepalive_leave_7() {
+        let warning = "* Are you still there? Send any line within 60 s to stay.";
+        let mut s = member(Mode::Piped);
+        assert_eq!(line(&mut s, warning), vec![shown(warning), send("")]);
+        let mut s = member(Mode::Interactive);
+        assert_eq!(line(&mut s, warning), vec![send("")]);
+        let (mut s, _) = Session::new(Mode::Piped, Some("aa".to_owned()));
+        s.handle_connected();
+        assert_eq!(sends(&line(&mut s, warning)), Vec::<&str>::new());
     }
 
     // SRV-2: a member's text that looks like a notice stays a chat line.

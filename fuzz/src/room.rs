@@ -159,6 +159,7 @@ fn limits(u: &mut Unstructured<'_>) -> Limits {
         flood_held_ms_max: u.int_in_range(1..=3000).unwrap_or(1000),
         handshake_timeout_ms: u.int_in_range(1..=3000).unwrap_or(1000),
         idle_timeout_ms: u.int_in_range(1..=6000).unwrap_or(2000),
+        idle_warning_ms: u.int_in_range(0..=4000).unwrap_or(1000),
         ..Limits::default()
     };
     assert!(limits.validate().is_ok(), "{limits:?}");

@@ -63,6 +63,9 @@ pub enum SLine {
     Goodbye(Option<String>),
     /// `* Server shutting down. Goodbye.`
     Shutdown,
+    /// `* Are you still there? Send any line within S s to stay.`
+    /// (LEAVE-7), with S.
+    IdleWarning(u64),
     /// `! code: text`; the code as on the wire, always one of
     /// [`ERROR_CODES`] ([`SLine::error_code`] gives it typed).
     Error(String),
@@ -361,6 +364,12 @@ fn read_info(info: &str) -> Option<SLine> {
     }
     if info == "Server shutting down. Goodbye." {
         return Some(SLine::Shutdown);
+    }
+    if let Some(seconds) = info
+        .strip_prefix("Are you still there? Send any line within ")
+        .and_then(|r| r.strip_suffix(" s to stay."))
+    {
+        return parse_count(seconds).map(|s| SLine::IdleWarning(s as u64));
     }
     if info == "Goodbye." {
         return Some(SLine::Goodbye(None));

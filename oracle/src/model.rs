@@ -178,6 +178,8 @@ pub struct Judged {
     pub chats: usize,
     /// Renames (CMD-7).
     pub renames: usize,
+    /// Idle warnings (LEAVE-7).
+    pub idle_warnings: usize,
     /// Joins.
     pub joins: usize,
     /// Departures of members, shutdown excluded.
@@ -242,6 +244,8 @@ struct ConnModel {
     phase: Phase,
     accepted_ms: u64,
     heard_ms: u64,
+    /// Asked whether it is still there since its last line (LEAVE-7).
+    warned: bool,
     refused: bool,
     prompted: bool,
     /// Lines held back (LIMIT-3), oldest first; `None` for a bad line.
@@ -436,6 +440,7 @@ impl<'a> Judge<'a> {
             let line = m.held.pop_front()?;
             m.resume_owed = m.held.is_empty();
             m.heard_ms = now_ms;
+            m.warned = false;
             Some(line)
         });
         match popped {
@@ -505,6 +510,7 @@ impl<'a> Judge<'a> {
                         phase: Phase::Naming,
                         accepted_ms: self.now_ms,
                         heard_ms: self.now_ms,
+                        warned: false,
                         refused: false,
                         prompted: false,
                         held: VecDeque::new(),
@@ -553,6 +559,7 @@ impl<'a> Judge<'a> {
         if let Some(m) = self.conns.get_mut(&conn) {
             if m.phase != Phase::Gone {
                 m.heard_ms = now_ms;
+                m.warned = false;
             }
         }
     }
@@ -736,9 +743,17 @@ impl<'a> Judge<'a> {
                 }
                 continue;
             }
+            let lead = self.limits.idle_warning_lead_ms();
             match m.phase {
                 Phase::Member(_) if m.heard_ms + self.limits.idle_timeout_ms <= now => {
                     late.push((SpecId::Leave4, c, m.heard_ms));
+                }
+                Phase::Member(_)
+                    if lead > 0
+                        && !m.warned
+                        && m.heard_ms + self.limits.idle_timeout_ms - lead <= now =>
+                {
+                    late.push((SpecId::Leave7, c, m.heard_ms));
                 }
                 Phase::Naming if m.accepted_ms + self.limits.handshake_timeout_ms <= now => {
                     late.push((SpecId::Sess3, c, m.accepted_ms));
@@ -821,6 +836,10 @@ impl<'a> Judge<'a> {
             self.room_line(conn, &line, bytes);
             return;
         }
+        if let SLine::IdleWarning(within_s) = line {
+            self.idle_warning(conn, within_s);
+            return;
+        }
         // SRV-4, ERR-1: a reply goes to the connection that asked.
         if self.batch.input.conn() != Some(conn) {
             self.fail(
@@ -887,6 +906,39 @@ impl<'a> Judge<'a> {
                 );
             }
             _ => {}
+        }
+    }
+
+    /// LEAVE-7: the warning comes in a tick, to a silent member not held
+    /// back and not yet warned since its last line, once its time has
+    /// come, saying how many whole seconds are left.
+    fn idle_warning(&mut self, conn: Conn, within_s: u64) {
+        let lead = self.limits.idle_warning_lead_ms();
+        let (now, in_tick) = (self.now_ms, self.in_tick);
+        let member = self.name_of(conn).is_some();
+        let why = match self.conns.get_mut(&conn) {
+            _ if !member => Some("to a connection that is not a member".to_owned()),
+            _ if lead == 0 => Some("with warnings off".to_owned()),
+            _ if !in_tick => Some("outside a tick".to_owned()),
+            None => Some("to an unknown connection".to_owned()),
+            Some(m) if m.warned => Some("a second time without a line between".to_owned()),
+            Some(m) if !m.held.is_empty() => Some("to a member held back".to_owned()),
+            Some(m) if m.heard_ms + self.limits.idle_timeout_ms - lead > now => Some(format!(
+                "at {now}, before its time (heard at {})",
+                m.heard_ms
+            )),
+            Some(_) if within_s != lead / 1000 => Some(format!(
+                "says {within_s} s where {} s are left",
+                lead / 1000
+            )),
+            Some(m) => {
+                m.warned = true;
+                self.out.idle_warnings += 1;
+                None
+            }
+        };
+        if let Some(why) = why {
+            self.fail(SpecId::Leave7, &[conn], format!("idle warning {why}"));
         }
     }
 
@@ -1272,6 +1324,7 @@ impl<'a> Judge<'a> {
         let before = self.members.len();
         let input = self.batch.input;
         let heard_ms = self.conns.get(&conn).map_or(0, |m| m.heard_ms);
+        let warned = self.conns.get(&conn).is_some_and(|m| m.warned);
         let (held_n, held_since, ended) = self.conns.get(&conn).map_or((0, None, false), |m| {
             (m.held.len(), m.held_since_ms, m.ended)
         });
@@ -1314,6 +1367,13 @@ impl<'a> Judge<'a> {
                 removed("connection lost")
             }
             Some(SLine::Error(code)) if code == "idle-timeout" => {
+                if self.limits.idle_warning_lead_ms() > 0 && !warned {
+                    self.fail(
+                        SpecId::Leave7,
+                        &[conn],
+                        format!("removed for idle at {} without a warning", self.now_ms),
+                    );
+                }
                 if !(self.in_tick
                     && held_n == 0
                     && heard_ms + self.limits.idle_timeout_ms <= self.now_ms)

@@ -81,6 +81,7 @@ spec_ids! {
     Leave4 => "LEAVE-4",
     Leave5 => "LEAVE-5",
     Leave6 => "LEAVE-6",
+    Leave7 => "LEAVE-7",
     Inv1 => "INV-1",
     Inv2 => "INV-2",
     Inv3 => "INV-3",

@@ -116,6 +116,8 @@ limits! {
         "Time from accept to membership, ms";
     idle_timeout_ms: u64 = 300_000, "LEAVE-4",
         "Silence after which a member is removed, ms";
+    idle_warning_ms: u64 = 60_000, "LEAVE-7",
+        "How long before an idle removal the member is asked whether it is still there, ms (at most half of idle_timeout_ms); 0: never asked";
     outbox_lines_max: usize = 4096, "LIMIT-2",
         "Lines queued to one connection and not yet written";
     rate_lines_per_s: u32 = 20, "LIMIT-3",
@@ -258,6 +260,14 @@ impl Limits {
         } else {
             0
         }
+    }
+
+    /// How long before its idle removal a silent member is warned
+    /// (LEAVE-7): `idle_warning_ms`, but never more than half of
+    /// `idle_timeout_ms`, so that a short timeout needs no warning of its
+    /// own to be set; 0 when there is no warning.
+    pub fn idle_warning_lead_ms(&self) -> u64 {
+        self.idle_warning_ms.min(self.idle_timeout_ms / 2)
     }
 
     /// Checks that the limits are usable together; servers call this once

@@ -215,6 +215,13 @@ pub enum ServerLine {
     Goodbye(Option<Name>),
     /// `* Server shutting down. Goodbye.` (LEAVE-5).
     Shutdown,
+    /// `* Are you still there? Send any line within S s to stay.`
+    /// (LEAVE-7): S whole seconds, rounded down, are left before the idle
+    /// removal.
+    IdleWarning {
+        /// Whole seconds left to answer.
+        within_s: u64,
+    },
     /// `! code: text` (SPEC §9).
     Error {
         /// The code programs key on.
@@ -416,6 +423,9 @@ impl fmt::Display for ServerLine {
             ServerLine::Goodbye(None) => f.write_str("* Goodbye."),
             ServerLine::Goodbye(Some(name)) => write!(f, "* Goodbye, {name}."),
             ServerLine::Shutdown => f.write_str("* Server shutting down. Goodbye."),
+            ServerLine::IdleWarning { within_s } => {
+                write!(f, "{IDLE_WARNING_HEAD}{within_s}{IDLE_WARNING_TAIL}")
+            }
             ServerLine::Error { code, text } => write!(f, "! {}: {text}", code.as_str()),
             ServerLine::Info(text) => write!(f, "* {text}"),
         }
@@ -534,11 +544,22 @@ fn parse_members(count: &str, list: &str, line: &str) -> Result<MemberList, Pars
     Ok(MemberList { total, names })
 }
 
+/// The idle warning (LEAVE-7) is `* ` + head + seconds + tail.
+const IDLE_WARNING_HEAD: &str = "* Are you still there? Send any line within ";
+const IDLE_WARNING_TAIL: &str = " s to stay.";
+
 /// `info` after the `"* "` of an info line.
 fn parse_info(info: &str) -> Result<ServerLine, ParseError> {
     let line = info;
     if info == "Enter your name:" {
         return Ok(ServerLine::Prompt);
+    }
+    if let Some(rest) = info.strip_prefix(&IDLE_WARNING_HEAD[2..]) {
+        let Some(seconds) = rest.strip_suffix(IDLE_WARNING_TAIL) else {
+            return Err(bad("an idle warning ends \" s to stay.\"", line));
+        };
+        let within_s = parse_count(seconds, line)? as u64;
+        return Ok(ServerLine::IdleWarning { within_s });
     }
     if info.starts_with("Server shutting down.") {
         return if info == "Server shutting down. Goodbye." {
@@ -731,6 +752,35 @@ mod tests {
         );
         check("* Server shutting down.", None);
         check("*Enter your name:", None);
+    }
+
+    #[test]
+    fn leave_7_idle_warning_round_trips() {
+        for within_s in [0, 1, 60, u64::from(u32::MAX)] {
+            let line = ServerLine::IdleWarning { within_s };
+            assert_eq!(
+                ServerLine::parse(&line.to_string()),
+                Ok(line.clone()),
+                "{line}"
+            );
+        }
+        check(
+            "* Are you still there? Send any line within 60 s to stay.",
+            Some(ServerLine::IdleWarning { within_s: 60 }),
+        );
+        check(
+            "* Are you still there? Send any line within 060 s to stay.",
+            None,
+        );
+        check(
+            "* Are you still there? Send any line within  s to stay.",
+            None,
+        );
+        check("* Are you still there? Send any line within 6 s.", None);
+        check(
+            "* Are you still there? Send any line within -1 s to stay.",
+            None,
+        );
         check(
             "* Enter your name: ",
             Some(ServerLine::Info("Enter your name: ".into())),

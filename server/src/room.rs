@@ -118,6 +118,9 @@ struct Conn<O> {
     accepted_ms: u64,
     /// When the last line arrived (restarts the idle timer, LEAVE-4).
     heard_ms: u64,
+    /// Whether this member was asked whether it is still there since its
+    /// last line (LEAVE-7).
+    warned: bool,
     /// Rate-limit tokens in thousandths (LIMIT-3).
     tokens_milli: u64,
     refilled_ms: u64,
@@ -311,6 +314,7 @@ impl<O: Outbox> Room<O> {
                 join_seq: None,
                 accepted_ms: now_ms,
                 heard_ms: now_ms,
+                warned: false,
                 tokens_milli: 0,
                 refilled_ms: now_ms,
                 held: VecDeque::new(),
@@ -348,6 +352,7 @@ impl<O: Outbox> Room<O> {
             return;
         };
         c.heard_ms = now_ms;
+        c.warned = false;
         if c.join_seq.is_some()
             && (!c.held.is_empty() || !Self::take_token(c, &self.limits, now_ms))
         {
@@ -422,6 +427,7 @@ impl<O: Outbox> Room<O> {
                 return;
             };
             c.heard_ms = now_ms;
+            c.warned = false;
             if let Some(outbox) = self.outbox_of(conn) {
                 outbox.input(InputFlow::Handling);
             }
@@ -527,6 +533,15 @@ impl<O: Outbox> Room<O> {
             }
             if !c.held.is_empty() {
                 self.release(conn, now_ms);
+            } else if c.join_seq.is_some() && Self::warning_due(c, &self.limits) {
+                // LEAVE-7: asked once; the removal is due at the timeout.
+                c.warned = true;
+                let due_ms = Self::deadline_of(c, &self.limits);
+                c.scheduled_ms = due_ms;
+                self.deadlines.insert((due_ms, conn));
+                let within_s = self.limits.idle_warning_lead_ms() / 1000;
+                let warning = format_line(&ServerLine::IdleWarning { within_s });
+                self.send(conn, &warning);
             } else if c.join_seq.is_some() {
                 self.depart(conn, Departure::Removed(Reason::IdleTimeout));
             } else {
@@ -608,10 +623,21 @@ impl<O: Outbox> Room<O> {
             let flood_ms = since_ms.saturating_add(limits.flood_held_ms_max);
             Self::token_due_ms(c, limits).min(flood_ms)
         } else if c.join_seq.is_some() {
-            c.heard_ms.saturating_add(limits.idle_timeout_ms)
+            let removal_ms = c.heard_ms.saturating_add(limits.idle_timeout_ms);
+            if Self::warning_due(c, limits) {
+                removal_ms.saturating_sub(limits.idle_warning_lead_ms())
+            } else {
+                removal_ms
+            }
         } else {
             c.accepted_ms.saturating_add(limits.handshake_timeout_ms)
         }
+    }
+
+    /// Whether `c`'s next idle deadline is its warning (LEAVE-7): warnings
+    /// are on and it has not been warned since its last line.
+    fn warning_due(c: &Conn<O>, limits: &Limits) -> bool {
+        limits.idle_warning_lead_ms() > 0 && !c.warned
     }
 
     /// When `c`'s bucket next holds a whole token (LIMIT-3).
@@ -757,6 +783,7 @@ impl<O: Outbox> Room<O> {
         self.next_join_seq += 1;
         c.join_seq = Some(seq);
         c.heard_ms = now_ms;
+        c.warned = false;
         c.refilled_ms = now_ms;
         c.tokens_milli = u64::from(self.limits.rate_burst_lines).saturating_mul(1000);
         c.notice_armed = true;
@@ -1355,9 +1382,11 @@ mod tests {
             Some((None, Limits::default().close_linger_ms))
         );
         assert_eq!(t.take(aa), Vec::<String>::new());
+        let l = Limits::default();
         assert_eq!(
             t.room.next_deadline(),
-            Some(Limits::default().idle_timeout_ms)
+            Some(l.idle_timeout_ms - l.idle_warning_lead_ms()),
+            "aa's idle warning"
         );
     }
 
@@ -1390,6 +1419,7 @@ mod tests {
         let mut t = T::new(Limits {
             handshake_timeout_ms: 1000,
             idle_timeout_ms: 500,
+            idle_warning_ms: 0,
             ..Limits::default()
         });
         let naming = t.connect();
@@ -1632,6 +1662,7 @@ mod tests {
             rate_burst_lines: 1,
             flood_held_ms_max: 5_000,
             idle_timeout_ms: 2_000,
+            idle_warning_ms: 0,
             ..Limits::default()
         });
         let aa = t.join("aa");
@@ -1657,6 +1688,85 @@ mod tests {
         );
         let last = t.closed(aa).and_then(|(last, _)| last);
         assert!(last.is_some_and(|l| l.starts_with("! flooding:")));
+    }
+
+    // LEAVE-7: a silent member is asked once, idle_warning_ms before its
+    // removal, to it alone; any line (a keep-alive too) re-arms the
+    // warning; one that stays silent is removed at the timeout.
+    #[test]
+    fn leave_7_silent_member_is_warned_once_then_removed() {
+        let mut t = T::new(Limits {
+            idle_timeout_ms: 10_000,
+            idle_warning_ms: 3_000,
+            rate_lines_per_s: 0,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        let bb = t.join("bb");
+        t.take(aa);
+        t.take(bb);
+        assert_eq!(t.room.next_deadline(), Some(7_000));
+        t.advance(6_999);
+        assert_eq!(t.take(aa), Vec::<String>::new());
+        t.advance(7_000);
+        let warning = "* Are you still there? Send any line within 3 s to stay.";
+        assert_eq!(t.take(aa), [warning]);
+        assert_eq!(t.take(bb), [warning]);
+        assert_eq!(t.room.next_deadline(), Some(10_000), "no second warning");
+        t.now_ms = 8_000;
+        t.send(bb, "");
+        t.advance(9_999);
+        assert!(t.room.is_member(aa));
+        t.advance(10_000);
+        assert!(!t.room.is_member(aa), "aa stayed silent");
+        assert_eq!(
+            t.take(bb),
+            ["* aa was removed from the chat (idle timeout)."]
+        );
+        assert!(t.room.is_member(bb));
+        assert_eq!(
+            t.room.next_deadline(),
+            Some(15_000),
+            "bb's warning re-armed"
+        );
+        t.advance(15_000);
+        assert_eq!(t.take(bb), [warning]);
+        t.now_ms = 15_500;
+        t.send(bb, "still here");
+        t.advance(18_000);
+        assert!(t.room.is_member(bb), "the line moved bb's removal on");
+        assert_eq!(t.take(bb), Vec::<String>::new());
+        t.advance(22_499);
+        assert_eq!(t.take(bb), Vec::<String>::new());
+        t.advance(22_500);
+        assert_eq!(t.take(bb), [warning]);
+    }
+
+    // LEAVE-7: the warning comes at most half the timeout early, and says
+    // whole seconds rounded down; 0 turns it off.
+    #[test]
+    fn leave_7_warning_capped_at_half_the_timeout() {
+        let mut t = T::new(Limits {
+            idle_timeout_ms: 4_500,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        t.take(aa);
+        t.advance(2_250);
+        assert_eq!(
+            t.take(aa),
+            ["* Are you still there? Send any line within 2 s to stay."]
+        );
+        let mut t = T::new(Limits {
+            idle_timeout_ms: 4_000,
+            idle_warning_ms: 0,
+            ..Limits::default()
+        });
+        let aa = t.join("aa");
+        t.take(aa);
+        assert_eq!(t.room.next_deadline(), Some(4_000));
+        t.advance(4_000);
+        assert!(!t.room.is_member(aa));
     }
 
     // WIRE-10: a telnet answer goes to its connection alone, naming or

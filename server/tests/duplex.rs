@@ -71,6 +71,7 @@ async fn sess_3_handshake_timeout() {
 async fn leave_4_idle_timeout_and_keepalive() {
     let limits = Limits {
         idle_timeout_ms: 10_000,
+        idle_warning_ms: 0,
         ..Limits::default()
     };
     let server = start(limits);
@@ -100,6 +101,40 @@ async fn leave_4_idle_timeout_and_keepalive() {
     assert_eq!(t0.elapsed(), Duration::from_secs(16));
     bb.expect("* cc was removed from the chat (idle timeout).")
         .await;
+    drop(server.stop);
+    server.task.await.expect("no panic").expect("run is Ok");
+}
+
+// LEAVE-7 through the shell: the warning comes exactly idle_warning_ms
+// before the removal, to the silent member alone; a keep-alive after it
+// keeps the member, and the warning comes again after the next silence.
+#[tokio::test(start_paused = true)]
+async fn leave_7_idle_warning_then_keepalive_or_removal() {
+    let limits = Limits {
+        idle_timeout_ms: 10_000,
+        idle_warning_ms: 4_000,
+        ..Limits::default()
+    };
+    let warning = "* Are you still there? Send any line within 4 s to stay.";
+    let server = start(limits);
+    let t0 = Instant::now();
+    let mut aa = server.connector.join("aa").await;
+    let mut bb = server.connector.join("bb").await;
+    aa.expect("* bb has joined the chat.").await;
+    aa.expect(warning).await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(6));
+    bb.expect(warning).await;
+    bb.send("").await;
+    aa.expect_prefix("! idle-timeout: ").await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(10));
+    aa.expect_end().await;
+    bb.expect("* aa was removed from the chat (idle timeout).")
+        .await;
+    // bb answered at 6 s: asked again at 12 s, removed at 16 s.
+    bb.expect(warning).await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(12));
+    bb.expect_prefix("! idle-timeout: ").await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(16));
     drop(server.stop);
     server.task.await.expect("no panic").expect("run is Ok");
 }

@@ -299,7 +299,11 @@ fn every_departure_reason_is_logged_with_the_name_leave_1() {
         // line came before gg joined, so aa goes first.
         let mut gg = server.connector.join("gg").await;
         aa.expect("* gg has joined the chat.").await;
+        // Each is asked first (LEAVE-7: half of the 60 s timeout).
+        let warning = "* Are you still there? Send any line within 30 s to stay.";
+        aa.expect(warning).await;
         aa.expect_prefix("! idle-timeout: ").await;
+        gg.expect(warning).await;
         gg.expect("* aa was removed from the chat (idle timeout).")
             .await;
         gg.expect_prefix("! idle-timeout: ").await;

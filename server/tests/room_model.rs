@@ -528,8 +528,8 @@ impl Harness {
 }
 
 /// Runs `ops`, then judges the whole room log; returns (chats,
-/// departures, renames).
-fn run_ops(ops: &[Op]) -> (usize, usize, usize) {
+/// departures, renames, idle warnings).
+fn run_ops(ops: &[Op]) -> (usize, usize, usize, usize) {
     let mut h = Harness::new();
     for op in ops {
         h.apply(op);
@@ -541,14 +541,19 @@ fn run_ops(ops: &[Op]) -> (usize, usize, usize) {
         "room log judged: {:#?}",
         judged.violations
     );
-    (judged.chats, judged.departures, judged.renames)
+    (
+        judged.chats,
+        judged.departures,
+        judged.renames,
+        judged.idle_warnings,
+    )
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     // INV-1..6, INV-9, LEAVE-1..6, LIMIT-2, LIMIT-3, LIMIT-4, SESS-3,
-    // SESS-4, SESS-6, CMD-2, CMD-6, CMD-7: see the module comment.
+    // SESS-4, SESS-6, CMD-2, CMD-6, CMD-7, LEAVE-7: see the module comment.
     #[test]
     fn room_keeps_the_delivery_invariants(ops in proptest::collection::vec(op(), 1..300)) {
         run_ops(&ops);
@@ -556,7 +561,8 @@ proptest! {
 }
 
 // The generator reaches the interesting cases: a fixed long run has
-// chats, departures of every kind, evictions and renames (CMD-7).
+// chats, departures of every kind, evictions, renames (CMD-7) and idle
+// warnings (LEAVE-7).
 #[test]
 fn model_run_exercises_chats_and_departures() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
@@ -564,14 +570,17 @@ fn model_run_exercises_chats_and_departures() {
     let mut chats = 0;
     let mut departures = 0;
     let mut renames = 0;
+    let mut warnings = 0;
     for _ in 0..20 {
         let ops = strategy.new_tree(&mut runner).expect("generate").current();
-        let (c, d, r) = run_ops(&ops);
+        let (c, d, r, w) = run_ops(&ops);
         chats += c;
         departures += d;
         renames += r;
+        warnings += w;
     }
     assert!(chats > 100, "chats {chats}");
     assert!(departures > 20, "departures {departures}");
     assert!(renames > 5, "renames {renames}");
+    assert!(warnings > 5, "idle warnings {warnings}");
 }

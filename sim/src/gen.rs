@@ -464,6 +464,15 @@ fn swarm(seed: u64, size: Size) -> Scenario {
         settings.limits.address_connections_max = rng.random_range(1..=2);
         settings.limits.address_naming_max = rng.random_range(1..=2);
     }
+    // The idle warning (LEAVE-7): most seeds keep the default (capped at
+    // half the idle timeout), some turn it off, some make it short, so a
+    // warning and the removal after it race other events. Drawn last,
+    // like the door.
+    match rng.random_range(0..100) {
+        0..20 => settings.limits.idle_warning_ms = 0,
+        20..40 => settings.limits.idle_warning_ms = rng.random_range(1..=limits.idle_timeout_ms),
+        _ => {}
+    }
     let end_ms = active_ms
         + 3_000
         + limits.held_ms_max()

@@ -51,7 +51,7 @@ pub use facts::conn_labels;
 use facts::Facts;
 
 /// Every ID the checker judges, in the order of the verdict table.
-pub const CHECKED_IDS: [SpecId; 20] = [
+pub const CHECKED_IDS: [SpecId; 21] = [
     SpecId::Inv1,
     SpecId::Inv2,
     SpecId::Inv3,
@@ -70,6 +70,7 @@ pub const CHECKED_IDS: [SpecId; 20] = [
     SpecId::Cmd6,
     SpecId::Cmd7,
     SpecId::Leave5,
+    SpecId::Leave7,
     SpecId::Limit3,
     SpecId::Sim,
 ];

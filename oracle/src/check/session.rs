@@ -333,7 +333,8 @@ impl Session {
                 step.problems.extend(duplicates(list, raw));
                 return step;
             }
-            SLine::Help => return Step::new(Event::Reply),
+            // LEAVE-7: to a member alone, answering nothing.
+            SLine::Help | SLine::IdleWarning(_) => return Step::new(Event::Reply),
             SLine::Prompt | SLine::Welcome { .. } => {
                 return Step::stray(
                     SpecId::Srv1,

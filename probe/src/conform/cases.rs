@@ -93,7 +93,8 @@ impl Profile {
             },
             Profile::Timeouts => Limits {
                 handshake_timeout_ms: 1_000,
-                idle_timeout_ms: 1_000,
+                idle_timeout_ms: 2_000,
+                idle_warning_ms: 1_000,
                 ..d
             },
             Profile::Quiet => Limits {
@@ -1414,11 +1415,12 @@ fn idle_timeout() -> Case {
     let (aa, bb) = (0, 1);
     pair(B::new(
         "idle_timeout",
-        "idle_timeout_ms 1000: silent bb is removed, aa keeps itself alive with empty lines",
+        "idle_timeout_ms 2000, idle_warning_ms 1000: silent bb is asked, then removed; aa keeps itself alive with empty lines",
         &["aa", "bb"],
     ))
     .profile(Profile::Timeouts)
-    .ids(&[SpecId::Leave4, SpecId::Leave1, SpecId::Err1])
+    .ids(&[SpecId::Leave4, SpecId::Leave1, SpecId::Err1, SpecId::Leave7])
+    .expect(bb, "* Are you still there? Send any line within 1 s to stay.")
     .expect_err(bb, "idle-timeout")
     .closed(bb)
     .expect(aa, "* bb was removed from the chat (idle timeout).")

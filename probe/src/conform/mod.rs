@@ -73,7 +73,7 @@ Profiles: cases that need limits other than SPEC §8's defaults run against
 a server started with the reference server's flags for their profile:
   default   (no flags)
   limits    --members-max 3 --naming-max 3 --who-names-max 2 --outbox-lines-max 16 --rate-lines-per-s 0
-  timeouts  --handshake-timeout-ms 1000 --idle-timeout-ms 1000
+  timeouts  --handshake-timeout-ms 1000 --idle-timeout-ms 2000 --idle-warning-ms 1000
   quiet     --presence-members-max 1
   door      --address-naming-max 1 --address-connections-max 3
   framing   --fragment-quiet-ms 300

@@ -5,7 +5,7 @@
 //! - [`wire`]: SRV-1, WIRE-8 (lines the judge cannot read), WIRE-10
 //!   (telnet answers).
 //! - [`session`]: SESS-1 (also in time), SESS-3, SESS-6, LEAVE-5, LIMIT-3
-//!   (`flooding` in time) and what the session walk found (SRV-1, INV-6,
+//!   (`flooding` in time), LEAVE-7 (warned before an idle removal) and what the session walk found (SRV-1, INV-6,
 //!   INV-9 on a connection's own lines; CMD-6, CMD-7: each renaming line
 //!   got the answer that fits it).
 //! - [`views`]: INV-1, INV-2, INV-5, INV-6, INV-9 in each member's own
@@ -34,6 +34,7 @@
 //! | CMD-7 | `/nick` a member sent that got its answer (its rename notice, `invalid-name`, `name-taken` or `usage`, in order) |
 //! | LEAVE-5 | connection the server closed after a graceful shutdown began (not a paused reader) |
 //! | LIMIT-3 | member removed `flooding` that sent no over-long line |
+//! | LEAVE-7 | member removed `idle timeout` while idle warnings are on |
 //! | INV-1 | chat line read in a view; sender-to-receiver stream compared; membership compared with the reference; prefix checked for extra lines |
 //! | INV-2 | message a member sent (it must not come back); membership compared with the reference |
 //! | INV-3 | sender-to-receiver stream compared; membership compared with the reference |

@@ -1,20 +1,21 @@
 //! The session of each connection (SPEC §3, §6): what the session walk
 //! found (SESS-1, SESS-6, SRV-1, INV-6, INV-9), SESS-1 in time (every
 //! connect attempt answered), LEAVE-5 (told of a shutdown), SESS-3
-//! (the handshake timeout) and LIMIT-3 (no `flooding` before the member
-//! can have been held back for `flood_held_ms_max`).
+//! (the handshake timeout), LIMIT-3 (no `flooding` before the member
+//! can have been held back for `flood_held_ms_max`) and LEAVE-7 (no idle
+//! removal without a warning after the member's last line).
 
 use std::collections::BTreeMap;
 
 use super::Judged;
 use crate::check::facts::{Conn, Facts};
 use crate::check::{Finding, QUIET_MARGIN_MS};
-use crate::lines::ErrorCode;
+use crate::lines::{ErrorCode, SLine};
 use crate::record::{CloseKind, Fault, Header};
 use crate::SpecId;
 
 /// Per connection, in connection order: the walk's findings, then
-/// SESS-1 in time, LEAVE-5, SESS-3.
+/// SESS-1 in time, LEAVE-5, SESS-3, LIMIT-3, LEAVE-7.
 pub(crate) fn check(facts: &Facts, judged: &mut Judged) -> Vec<Finding> {
     let mut out = Vec::new();
     for (ci, conn) in facts.conns.iter().enumerate() {
@@ -24,6 +25,7 @@ pub(crate) fn check(facts: &Facts, judged: &mut Judged) -> Vec<Finding> {
         problems.extend(shutdown_untold(facts, conn, judged));
         problems.extend(handshake_untimed(facts, conn, judged));
         problems.extend(flooded_early(facts, conn, judged));
+        problems.extend(removed_unwarned(facts, conn, judged));
         out.extend(
             problems
                 .into_iter()
@@ -200,6 +202,41 @@ fn shutdown_untold(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(S
         )),
         _ => None,
     }
+}
+
+/// LEAVE-7: a member removed for idle timeout while warnings are on was
+/// asked first: an idle warning reached it after the last line it sent
+/// (a warning of the server's, sent before that line arrived, may come
+/// after it too, so this is a bound from below, never a false finding);
+/// judged only where no fault could have lost that line.
+fn removed_unwarned(facts: &Facts, conn: &Conn, judged: &mut Judged) -> Option<(SpecId, String)> {
+    let m = conn.member.as_ref()?;
+    if m.end != crate::check::facts::OwnEnd::Removed(ErrorCode::IdleTimeout)
+        || facts.header.limits.idle_warning_lead_ms() == 0
+    {
+        return None;
+    }
+    let removed_us = m.end_us?;
+    let last_sent_us = conn.sent.last().map_or(0, |(at, _)| *at);
+    // A line lost in a partition (or a crash) never restarted the timer,
+    // so an earlier warning was the one that counted.
+    let host = facts.header.clients.get(conn.client).map_or(0, |c| c.host);
+    if impaired(facts.header, host, last_sent_us / 1000, removed_us / 1000) {
+        return None;
+    }
+    judged.one(SpecId::Leave7);
+    let warned = conn.recv.iter().any(|(at, _, l)| {
+        *at >= last_sent_us && *at <= removed_us && matches!(l, Some(SLine::IdleWarning(_)))
+    });
+    (!warned).then(|| {
+        (
+            SpecId::Leave7,
+            format!(
+                "removed for idle at {removed_us} µs with no idle warning after its last line \
+                 (sent at {last_sent_us} µs)"
+            ),
+        )
+    })
 }
 
 /// SESS-3: a connection still naming `handshake_timeout_ms` after its
