@@ -48,9 +48,8 @@ fn run(opts: &Options) -> Report {
         .expect("the conformance run starts")
 }
 
-// Every SPEC ID observable over TCP (all but WIRE-3 and CLI-1, and for now
-// CMD-6 and CMD-7, see below): the reference server passes every case,
-// each profile on a server of its own.
+// Every SPEC ID observable over TCP (all but WIRE-3 and CLI-1): the
+// reference server passes every case, each profile on a server of its own.
 #[test]
 fn reference_server_passes_every_applicable_spec_id() {
     let report = run(&Options::new(Target::Spawn(spawn_cmd(), true)));
@@ -62,14 +61,7 @@ fn reference_server_passes_every_applicable_spec_id() {
         .filter(|r| r.result != "pass")
         .map(|r| r.id)
         .collect();
-    // CMD-6 and CMD-7 (`/me`, `/nick`) have no conform case yet; the
-    // checker judges them (and follows renames) in the simulator, and
-    // s/tcp::cmd_6_cmd_7_actions_and_renames checks them over TCP.
-    assert_eq!(
-        skipped,
-        [SpecId::Wire3, SpecId::Cmd6, SpecId::Cmd7, SpecId::Cli1],
-        "{table}"
-    );
+    assert_eq!(skipped, [SpecId::Wire3, SpecId::Cli1], "{table}");
 }
 
 /// How a wrong server is wrong.

@@ -418,6 +418,8 @@ pub fn all() -> Vec<Case> {
         control_chars(),
         no_forgery(),
         commands(),
+        me_action(),
+        nick_rename(),
         reply_order(),
         naming_errors(),
         naming_exit(),
@@ -795,6 +797,130 @@ fn commands() -> Case {
     .expect(aa, "bb:  exit")
     .barrier(bb)
     .done()
+}
+
+/// CMD-6, SRV-2: `/me` goes to the others as `N A`, exactly as typed,
+/// never back; a blank action is a usage error; an action can only speak
+/// about its own member.
+fn me_action() -> Case {
+    let (aa, bb, cc) = (0, 1, 2);
+    pair(B::new(
+        "me_action",
+        "/me reaches the others as 'bb waves', never bb; blank /me is usage; no forged notices",
+        &["aa", "bb", "cc"],
+    ))
+    .ids(&[SpecId::Cmd6])
+    .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
+    .expect_each(&[aa, bb], &joined("cc"))
+    .section(&[SpecId::Cmd6, SpecId::Msg2])
+    .line(bb, "/me waves")
+    .expect_each(&[aa, cc], "bb waves")
+    .barrier(bb)
+    .line(bb, "/me \t two  spaces\tand a tab  ")
+    .expect_each(&[aa, cc], "bb \t two  spaces\tand a tab  ")
+    .barrier(bb)
+    .section(&[SpecId::Cmd6, SpecId::Err1])
+    .line(bb, "/me")
+    .expect_err(bb, "usage")
+    .line(bb, "/me ")
+    .expect_err(bb, "usage")
+    .line(bb, "/me  \t ")
+    .expect_err(bb, "usage")
+    .barrier(aa)
+    .barrier(cc)
+    .section(&[SpecId::Cmd4, SpecId::Err1])
+    .line(bb, "/ME waves")
+    .expect_err(bb, "unknown-command")
+    .line(bb, "/mewaves")
+    .expect_err(bb, "unknown-command")
+    .barrier(aa)
+    .barrier(cc)
+    .section(&[SpecId::Cmd6, SpecId::Srv1, SpecId::Srv2])
+    .note("the byte after the name decides: cc's action 'bb: hi', never bb's message")
+    .line(cc, "/me bb: hi")
+    .expect_each(&[aa, bb], "cc bb: hi")
+    .barrier(cc)
+    .line(bb, "/me : hi")
+    .expect_each(&[aa, cc], "bb : hi")
+    .line(bb, "/me has left the chat.")
+    .expect_each(&[aa, cc], "bb has left the chat.")
+    .line(bb, "/me * aa has left the chat.")
+    .expect_each(&[aa, cc], "bb * aa has left the chat.")
+    .line(bb, "/me ! name-taken: that name is in use")
+    .expect_each(&[aa, cc], "bb ! name-taken: that name is in use")
+    .line(bb, "/me is now known as aa.")
+    .expect_each(&[aa, cc], "bb is now known as aa.")
+    .barrier(bb)
+    .section(&[SpecId::Cmd5, SpecId::Msg1])
+    .line(bb, "//me waves")
+    .expect_each(&[aa, cc], "bb: /me waves")
+    .barrier(bb)
+    .done()
+}
+
+/// CMD-7, NAME-2, NAME-3, NAME-5, SRV-3: `/nick` is announced to every
+/// member, the renamer too; the old name is free at once; refusals reach
+/// only the renamer.
+fn nick_rename() -> Case {
+    let (aa, bb, cc, dd) = (0, 1, 2, 3);
+    let all = [aa, bb, cc, dd];
+    let others = [aa, cc, dd];
+    let mut b = pair(B::new(
+        "nick_rename",
+        "/nick is announced to all, bb too; the old name is free; taken, invalid, blank refused",
+        &["aa", "bb", "cc", "dd"],
+    ))
+    .ids(&[SpecId::Cmd7, SpecId::Srv3])
+    .join(cc, "cc", "* Welcome, cc! Members (3): aa, bb, cc")
+    .expect_each(&[aa, bb], &joined("cc"))
+    .line(bb, "/nick bob")
+    .expect_each(&[bb, aa, cc], "* bb is now known as bob.")
+    .section(&[SpecId::Cmd7, SpecId::Srv3, SpecId::Msg1])
+    .line(bb, "hello")
+    .expect_each(&[aa, cc], "bob: hello")
+    .line(bb, "/me waves")
+    .expect_each(&[aa, cc], "bob waves")
+    .section(&[SpecId::Cmd7, SpecId::Cmd2])
+    .line(aa, "/who")
+    .expect(aa, "* Members (3): aa, bob, cc")
+    .section(&[SpecId::Cmd7, SpecId::Name5])
+    .note("the old name is free at once: a new connection claims it")
+    .join(dd, "bb", "* Welcome, bb! Members (4): aa, bob, cc, bb")
+    .expect_each(&[aa, bb, cc], &joined("bb"))
+    .section(&[SpecId::Cmd7, SpecId::Name2, SpecId::Err1]);
+    for taken in ["/nick aa", "/nick AA", "/nick bb", "/nick Cc", "/nick bob"] {
+        b = b.line(bb, taken).expect_err(bb, "name-taken");
+    }
+    b = b.section(&[SpecId::Cmd7, SpecId::Name1, SpecId::Err1]);
+    for bad in [
+        "/nick bad name!".to_owned(),
+        "/nick *aa".to_owned(),
+        format!("/nick {}", "n".repeat(33)),
+    ] {
+        b = b.line(bb, &bad).expect_err(bb, "invalid-name");
+    }
+    b = b.section(&[SpecId::Cmd7, SpecId::Err1]);
+    for blank in ["/nick", "/nick ", "/nick   ", "/nick \t "] {
+        b = b.line(bb, blank).expect_err(bb, "usage");
+    }
+    b.note("refused renames reach nobody else, and bob is still bob")
+        .barrier(bb)
+        .barrier(aa)
+        .barrier(cc)
+        .barrier(dd)
+        .section(&[SpecId::Cmd7, SpecId::Name2, SpecId::Srv3])
+        .line(bb, "/nick Bob")
+        .expect_each(&all, "* bob is now known as Bob.")
+        .section(&[SpecId::Cmd7, SpecId::Name3])
+        .line(bb, "/nick  carol \t")
+        .expect_each(&all, "* Bob is now known as carol.")
+        .section(&[SpecId::Cmd7, SpecId::Srv3, SpecId::Msg1])
+        .line(dd, "/who")
+        .expect(dd, "* Members (4): aa, carol, cc, bb")
+        .line(bb, "bye")
+        .expect_each(&others, "carol: bye")
+        .barrier(bb)
+        .done()
 }
 
 /// SRV-4: a reply comes after every room line handled before its request.
